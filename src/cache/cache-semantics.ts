@@ -1,0 +1,267 @@
+/**
+ * Response-side caching rules, RFC 9111: what may be stored (§3), which header fields are kept
+ * (§3.1), freshness lifetime (§4.2.1, §4.2.2), age (§4.2.3), validation (§4.3) and the 304 update
+ * (§3.2, §4.3.4). Pure functions over plain values; times are epoch milliseconds passed in, so
+ * tests use a fake clock.
+ *
+ * http-cache-semantics (CachePolicy 4.3) decides storability, the part it gets right, once its
+ * inputs are corrected: directive names lower-cased (it keys them case-sensitively), the real
+ * status code and `shared` passed explicitly (it defaults to status 200 and shared). Freshness, age
+ * and the 304 update are computed here because its versions are wrong where it matters:
+ * - it rewrites `Date` on the stored response; we keep the origin's (RFC 9110 §6.6.1);
+ * - it reads `Expires` with Date.parse (accepts non-HTTP-date forms); an invalid Expires is
+ *   "already expired" (RFC 9111 §5.3);
+ * - it forces revalidation of *fresh* must-revalidate responses; must-revalidate only forbids
+ *   serving them stale (§5.2.2.2);
+ * - it takes `Age: -5` or `12abc` at face value; §5.1 says ignore an invalid Age;
+ * - on a 304 it only updates fields already stored; §4.3.4 says add every field the 304 carries.
+ * Freshness is computed once when an entry is stored, so a cache hit is arithmetic, not a parse.
+ */
+import CachePolicy from 'http-cache-semantics'
+import type { ResponseHeaders } from '../pipeline.js'
+import { parseHttpDate } from '../retry/http-date.js'
+import { deltaSeconds, fieldValue, formatDirectives, parseAge, parseCacheControl, parseTokenList, type Directives } from './cache-control.js'
+
+/**
+ * `shared`: one cache serves many end users (a server-side client, RFC 9111 §1: a shared cache).
+ * `private`: the cache serves one user at a time; entries are partitioned by credentials.
+ */
+export type CacheMode = 'shared' | 'private'
+
+/** RFC 9111 §4.2.2: "a typical setting of this fraction might be 10%". */
+export const HEURISTIC_FRACTION = 0.1
+/**
+ * Upper bound of a heuristic lifetime: one day, the point past which RFC 7234 required a 113
+ * warning. A Last-Modified ten years old must not mean a year of freshness.
+ */
+export const MAX_HEURISTIC_MS = 86_400_000
+
+/** RFC 9110 §15.1: status codes that are "heuristically cacheable". */
+const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501])
+
+/**
+ * Fields never stored, RFC 9111 §3.1: Connection and the fields it lists, Proxy-* fields, plus the
+ * other hop-by-hop fields of RFC 9110 §7.6.1. Age is not stored either: it is folded into the
+ * entry's corrected initial age and generated afresh on every hit (§5.1).
+ */
+const NOT_STORED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'age'])
+
+/**
+ * Fields a 304 must not overwrite: §3.2 excepts Content-Length, and fields "that the cache's
+ * stored response depends upon" — the stored body is unchanged, so its coding and range stay.
+ */
+const NOT_UPDATED_BY_304: ReadonlySet<string> = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding'])
+
+export function firstValue(headers: ResponseHeaders | Readonly<Record<string, string>>, name: string): string | undefined {
+  const value = headers[name]
+  return value === undefined ? undefined : typeof value === 'string' ? value : value[0]
+}
+
+/**
+ * May this response be stored? RFC 9111 §3 via CachePolicy.storable(), with corrected inputs.
+ * `Vary: *` responses are refused too: they can never be selected (§4.1), so storing one only
+ * evicts something useful.
+ */
+export function isStorable(
+  mode: CacheMode,
+  method: string,
+  status: number,
+  requestHeaders: Readonly<Record<string, string>>,
+  responseHeaders: ResponseHeaders,
+): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false
+  if (parseTokenList(responseHeaders['vary']).includes('*')) return false
+  const req: Record<string, string> = {}
+  const reqCc = requestHeaders['cache-control']
+  if (reqCc !== undefined) req['cache-control'] = formatDirectives(parseCacheControl(reqCc))
+  const authorization = requestHeaders['authorization']
+  if (authorization !== undefined) req['authorization'] = authorization
+  const res: Record<string, string> = {}
+  const cc = responseHeaders['cache-control']
+  if (cc !== undefined) res['cache-control'] = formatDirectives(parseCacheControl(cc))
+  for (const name of ['expires', 'pragma'] as const) {
+    const value = fieldValue(responseHeaders[name])
+    if (value !== undefined) res[name] = value
+  }
+  const policy = new CachePolicy({ method, url: '/', headers: req }, { status, headers: res }, { shared: mode === 'shared' })
+  return policy.storable()
+}
+
+/**
+ * The header fields to store (§3.1: "the cache MUST store all ... header fields received", except
+ * the ones above). A missing or invalid Date is replaced by the time of receipt (RFC 9110 §6.6.1:
+ * a recipient with a clock "MUST ... append a corresponding Date"); a valid one is kept as sent.
+ */
+export function headersToStore(received: ResponseHeaders, responseTime: number): ResponseHeaders {
+  const listed = received['connection'] === undefined ? undefined : parseTokenList(received['connection'])
+  const out: ResponseHeaders = {}
+  for (const name in received) {
+    if (NOT_STORED.has(name) || name.startsWith('proxy-')) continue
+    if (listed !== undefined && listed.includes(name)) continue
+    out[name] = received[name]!
+  }
+  const date = firstValue(out, 'date')
+  if (date === undefined || parseHttpDate(date, responseTime) === undefined) out['date'] = new Date(responseTime).toUTCString()
+  return out
+}
+
+/** What a stored entry needs to answer "fresh?" with arithmetic alone. Durations in ms. */
+export interface Freshness {
+  /** corrected_initial_age, RFC 9111 §4.2.3. */
+  readonly initialAge: number
+  /** When the response was received (epoch ms); resident time counts from here. */
+  readonly responseTime: number
+  /** Freshness lifetime (§4.2.1); 0 when every reuse needs validation (no-cache). */
+  readonly lifetime: number
+  /** stale-while-revalidate window past the lifetime (RFC 5861 §3). */
+  readonly swr: number
+  /** stale-if-error window past the lifetime (RFC 5861 §4). */
+  readonly sie: number
+  /**
+   * Never served stale: must-revalidate (§5.2.2.2), no-cache (§5.2.2.4), and in a shared cache
+   * proxy-revalidate (§5.2.2.8) and s-maxage (§5.2.2.10, which implies proxy-revalidate).
+   */
+  readonly noStale: boolean
+}
+
+/** Response directives, with `Pragma: no-cache` read as `no-cache` when there is no Cache-Control (§5.4). */
+export function responseDirectives(headers: ResponseHeaders): Directives {
+  const cc = headers['cache-control']
+  if (cc !== undefined) return parseCacheControl(cc)
+  const pragma = fieldValue(headers['pragma'])
+  if (pragma !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(pragma)) return parseCacheControl('no-cache')
+  return parseCacheControl(undefined)
+}
+
+/**
+ * Freshness of a response being stored. `headers` are the stored ones (Date present and valid);
+ * `age` is the received Age field.
+ */
+export function computeFreshness(
+  mode: CacheMode,
+  status: number,
+  headers: ResponseHeaders,
+  age: string | string[] | undefined,
+  requestTime: number,
+  responseTime: number,
+): Freshness {
+  const cc = responseDirectives(headers)
+  const dateValue = parseHttpDate(firstValue(headers, 'date') ?? '', responseTime) ?? responseTime
+  // §4.2.3, in ms.
+  const apparentAge = Math.max(0, responseTime - dateValue)
+  const responseDelay = Math.max(0, responseTime - requestTime)
+  const correctedAgeValue = (parseAge(age) ?? 0) * 1000 + responseDelay
+  const initialAge = Math.max(apparentAge, correctedAgeValue)
+  const shared = mode === 'shared'
+  const noStale = 'must-revalidate' in cc || 'no-cache' in cc || (shared && ('proxy-revalidate' in cc || 's-maxage' in cc))
+  return {
+    initialAge,
+    responseTime,
+    lifetime: freshnessLifetime(mode, status, cc, headers, dateValue, responseTime),
+    swr: noStale ? 0 : (deltaSeconds(cc['stale-while-revalidate']) ?? 0) * 1000,
+    sie: noStale ? 0 : (deltaSeconds(cc['stale-if-error']) ?? 0) * 1000,
+    noStale,
+  }
+}
+
+/** Freshness lifetime in ms, RFC 9111 §4.2.1 (explicit) and §4.2.2 (heuristic). */
+export function freshnessLifetime(
+  mode: CacheMode,
+  status: number,
+  cc: Directives,
+  headers: ResponseHeaders,
+  dateValue: number,
+  now: number,
+): number {
+  // no-cache: "MUST NOT ... satisfy any other request without successful validation" (§5.2.2.4).
+  if ('no-cache' in cc) return 0
+  const shared = mode === 'shared'
+  // http-cache-semantics' rule, kept on purpose: a shared cache does not reuse a response that
+  // sets a cookie without validation unless the origin says `public` — replaying one user's
+  // Set-Cookie to another is a session-fixation bug, even though §7.3 leaves it to the origin.
+  if (shared && headers['set-cookie'] !== undefined && !('public' in cc) && !('immutable' in cc)) return 0
+  // "If the cache is shared and the s-maxage response directive is present, use its value".
+  // An argument that is not delta-seconds is invalid freshness information: treat as stale.
+  if (shared && 's-maxage' in cc) return (deltaSeconds(cc['s-maxage']) ?? 0) * 1000
+  if ('max-age' in cc) return (deltaSeconds(cc['max-age']) ?? 0) * 1000
+  const expires = firstValue(headers, 'expires')
+  if (expires !== undefined) {
+    // §5.3: "A cache recipient MUST interpret invalid date formats, especially the value "0", as
+    // representing a time in the past (i.e., "already expired")." HTTP-date only (RFC 9110 §5.6.7).
+    const at = parseHttpDate(expires.trim(), now)
+    return at === undefined ? 0 : Math.max(0, at - dateValue)
+  }
+  // §4.2.2: heuristic freshness only for heuristically cacheable statuses, from Last-Modified.
+  if (!HEURISTICALLY_CACHEABLE.has(status)) return 0
+  const lastModified = firstValue(headers, 'last-modified')
+  if (lastModified === undefined) return 0
+  const modified = parseHttpDate(lastModified.trim(), now)
+  if (modified === undefined || modified >= dateValue) return 0
+  return Math.min(MAX_HEURISTIC_MS, Math.floor((dateValue - modified) * HEURISTIC_FRACTION))
+}
+
+export function hasValidators(headers: ResponseHeaders): boolean {
+  return headers['etag'] !== undefined || headers['last-modified'] !== undefined
+}
+
+/**
+ * The request to send to validate a stored response (§4.3.1): the caller's headers plus
+ * If-None-Match with the stored ETag and If-Modified-Since with the stored Last-Modified.
+ * Undefined when the stored response has no validator (a full request is needed).
+ */
+export function conditionalHeaders(
+  requestHeaders: Readonly<Record<string, string>>,
+  stored: ResponseHeaders,
+): Record<string, string> | undefined {
+  const etag = firstValue(stored, 'etag')
+  const lastModified = firstValue(stored, 'last-modified')
+  if (etag === undefined && lastModified === undefined) return undefined
+  const out: Record<string, string> = { ...requestHeaders }
+  if (etag !== undefined) out['if-none-match'] = etag
+  if (lastModified !== undefined) out['if-modified-since'] = lastModified
+  return out
+}
+
+function isWeak(etag: string): boolean {
+  return etag.startsWith('W/')
+}
+
+function opaque(etag: string): string {
+  return isWeak(etag) ? etag.slice(2) : etag
+}
+
+/**
+ * Does this 304 select the stored response we validated? RFC 9111 §4.3.4:
+ * - a strong validator selects stored responses with the same strong validator;
+ * - a weak validator (or Last-Modified) selects a stored response with a matching weak one;
+ * - no validator at all: §4.3.4 selects the stored response only if it also lacks one. We accept
+ *   it whenever it answers a conditional request we built from this very response (many servers
+ *   omit Last-Modified from a 304; RFC 9110 §15.4.5 only requires ETag), rather than paying a
+ *   second full request.
+ */
+export function notModifiedSelects(stored: ResponseHeaders, notModified: ResponseHeaders): boolean {
+  const newTag = firstValue(notModified, 'etag')?.trim()
+  const storedTag = firstValue(stored, 'etag')?.trim()
+  if (newTag !== undefined) {
+    if (storedTag === undefined) return false
+    if (!isWeak(newTag)) return !isWeak(storedTag) && storedTag === newTag
+    return opaque(storedTag) === opaque(newTag)
+  }
+  const newModified = firstValue(notModified, 'last-modified')
+  if (newModified !== undefined) return firstValue(stored, 'last-modified') === newModified
+  return true
+}
+
+/**
+ * The stored header fields updated by a 304 (§4.3.4: "the cache MUST add each header field in the
+ * provided response to the stored response, replacing field values that are already present",
+ * with the §3.2 exceptions). Every field of the 304 is merged, not only those already stored.
+ */
+export function mergeNotModified(stored: ResponseHeaders, notModified: ResponseHeaders, responseTime: number): ResponseHeaders {
+  const update = headersToStore(notModified, responseTime)
+  const out: ResponseHeaders = { ...stored }
+  for (const name in update) {
+    if (!NOT_UPDATED_BY_304.has(name)) out[name] = update[name]!
+  }
+  return out
+}

@@ -1,0 +1,14 @@
+/**
+ * The live, per-client state that calls share: the connection pool and the objects that keep
+ * counts across calls (stats, budgets, breakers, cache). One per client, never global.
+ * A `configure()` replaces the options generation; this object lives as long as the client.
+ */
+import type { Dispatcher } from 'undici'
+import type { ResolvedClientOptions } from './options.js'
+
+export interface ClientRuntime {
+  /** The options generation the call started with. */
+  readonly options: ResolvedClientOptions
+  /** The guarded undici Agent of that generation. */
+  readonly dispatcher: Dispatcher
+}

@@ -1,0 +1,360 @@
+/**
+ * createClient(): resolve options once, build the guarded agent and the layer stack, expose fetch().
+ *
+ * This file is the edge between WHATWG fetch and the pipeline: it turns (input, init) into an
+ * OutboundRequest, runs the layers, and turns the RawResponse into a standard Response. Nothing in
+ * here decides policy; it wires.
+ */
+import type { Agent } from 'undici'
+import { CallContext, type CallRecord } from './context.js'
+import { SafeFetchError, toSafeFetchError } from './errors.js'
+import { createAgent, closeAgent } from './net/agent.js'
+import { ACCEPT_ENCODING } from './net/response-body.js'
+import { createTransport } from './net/transport.js'
+import { parseUrl, redactUrl } from './net/url-policy.js'
+import {
+  describe,
+  normalizeHeaders,
+  resolveCallOptions,
+  resolveClientOptions,
+  type CallOptions,
+  type ClientOptions,
+  type RedirectMode,
+  type RedirectOptions,
+  type ResolvedCallOptions,
+  type ResolvedClientOptions,
+} from './options.js'
+import { compose, type Handler, type OutboundRequest, type RawResponse } from './pipeline.js'
+import { prepareBody, type SafeBodyInit } from './request-body.js'
+import { deadlineLayer } from './layers/deadline.js'
+import { policyLayer } from './layers/policy.js'
+import { redirectLayer } from './layers/redirect.js'
+import type { ClientRuntime } from './client-runtime.js'
+import { attachCallInfo } from './observe/call-info.js'
+
+/** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
+export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body'>, CallOptions {
+  body?: SafeBodyInit | null
+  redirect?: RedirectMode | RedirectOptions
+}
+
+export type FetchInput = string | URL | Request
+
+export interface Client {
+  /** A drop-in for fetch: resolves to a standard Response for any HTTP status; rejects with SafeFetchError. */
+  fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response>
+  /** Replaces settings for new calls (calls in flight keep theirs). Validated like createClient(). */
+  configure(options: ClientOptions): void
+  /** The settings new calls start with. */
+  readonly options: ResolvedClientOptions
+  /**
+   * Refuses new calls (ERR_CLIENT_CLOSED), waits for the calls in flight to end (their bodies read,
+   * cancelled or past their deadline), then closes every socket of the pool.
+   */
+  close(): Promise<void>
+}
+
+/** One options generation: configure() makes a new one; the old agent closes when its calls end. */
+interface Generation extends ClientRuntime {
+  readonly options: ResolvedClientOptions
+  readonly dispatcher: Agent
+  readonly handler: Handler
+  inFlight: number
+  retired: boolean
+  /** Called when inFlight drops to 0 (close() waits for the calls it did not cancel). */
+  onIdle: (() => void) | undefined
+}
+
+/** Options that only a client can hold: the pool and its connector are built from them. */
+const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
+const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress'] as const
+
+let callCounter = 0
+const callPrefix = Math.floor(Math.random() * 0x7fffffff).toString(36)
+
+function buildHandler(dispatcher: Agent): Handler {
+  // Outermost first: read order is run order.
+  return compose([deadlineLayer, redirectLayer, policyLayer], createTransport(dispatcher))
+}
+
+function newGeneration(options: ResolvedClientOptions, previous?: Generation): Generation {
+  const reuse = previous !== undefined && sameConnectionSettings(previous.options, options)
+  const dispatcher = reuse ? previous.dispatcher : createAgent(options)
+  return {
+    options,
+    dispatcher,
+    handler: reuse ? previous.handler : buildHandler(dispatcher),
+    inFlight: 0,
+    retired: false,
+    onIdle: undefined,
+  }
+}
+
+function sameConnectionSettings(a: ResolvedClientOptions, b: ResolvedClientOptions): boolean {
+  return (
+    a.policy === b.policy &&
+    a.lookup === b.lookup &&
+    a.tls === b.tls &&
+    a.timeout.connect === b.timeout.connect &&
+    a.connectionsPerOrigin === b.connectionsPerOrigin &&
+    a.keepAliveTimeout === b.keepAliveTimeout
+  )
+}
+
+export function createClient(input: ClientOptions = {}): Client {
+  let rawOptions: ClientOptions = { ...input }
+  let current = newGeneration(resolveClientOptions(rawOptions))
+  const retiredAgents = new Set<Promise<void>>()
+  let closed = false
+
+  const release = (generation: Generation): void => {
+    generation.inFlight--
+    if (generation.inFlight === 0 && generation.onIdle !== undefined) generation.onIdle()
+    if (generation.retired && generation.inFlight === 0 && generation.dispatcher !== current.dispatcher) {
+      const closing = closeAgent(generation.dispatcher)
+      retiredAgents.add(closing)
+      void closing.finally(() => retiredAgents.delete(closing))
+    }
+  }
+
+  async function fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response> {
+    if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
+    const generation = current
+    const clientOptions = generation.options
+    const options = hasCallOverrides(init) ? resolveCallOptions(init!, clientOptions) : clientOptions
+    const req = await buildRequest(input, init, clientOptions, options)
+    const record: CallRecord = {
+      id: `${callPrefix}-${(++callCounter).toString(36)}`,
+      method: req.method,
+      url: redactUrl(req.url),
+      startedAt: Date.now(),
+      attempts: 0,
+      redirects: 0,
+      bytes: 0,
+      timings: {},
+      attemptLog: [],
+    }
+    const total = options.timeout.total
+    const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, clientOptions.logger)
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
+    let stopListening: (() => void) | undefined
+    if (signal) {
+      const onAbort = (): void => {
+        ctx.signal.abort(new SafeFetchError('ERR_ABORTED', `${req.method} ${record.url} was aborted by the caller's signal`, { url: record.url, cause: signal.reason }))
+      }
+      if (signal.aborted) onAbort()
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        stopListening = () => signal.removeEventListener('abort', onAbort)
+      }
+    }
+    ctx.signal.throwIfAborted()
+
+    generation.inFlight++
+    const started = performance.now()
+    const finish = (error: SafeFetchError | undefined, bytes: number): void => {
+      stopListening?.()
+      record.durationMs = performance.now() - started
+      record.bytes = bytes
+      record.attempts = Math.max(record.attempts, record.attemptLog.length)
+      const lastAttempt = record.attemptLog[record.attemptLog.length - 1]
+      // The call's phases are those of the attempt that produced the answer; total is the whole call.
+      if (lastAttempt !== undefined) Object.assign(record.timings, lastAttempt.timings)
+      record.timings.total = record.durationMs
+      if (error !== undefined) record.errorCode = error.code
+      logSummary(ctx, error)
+      release(generation)
+    }
+
+    let raw: RawResponse
+    try {
+      raw = await generation.handler(req, ctx)
+    } catch (err) {
+      const error = toSafeFetchError(err, record.url)
+      finish(error, 0)
+      throw error
+    }
+    record.status = raw.status
+    record.finalUrl = redactUrl(raw.url)
+    const last = record.attemptLog[record.attemptLog.length - 1]
+    if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
+    let response: Response
+    try {
+      response = toResponse(raw, record.redirects > 0)
+    } catch (err) {
+      raw.body?.cancel().catch(() => {})
+      const error = toSafeFetchError(err, record.url)
+      finish(error, 0)
+      throw error
+    }
+    const settle = raw.settle
+    if (settle === undefined) finish(undefined, 0)
+    else settle.whenDone((error) => finish(error, settle.bytes))
+    attachCallInfo(response, record)
+    return response
+  }
+
+  return {
+    fetch,
+    configure(partial: ClientOptions): void {
+      if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
+      const merged: ClientOptions = { ...rawOptions }
+      for (const [key, value] of Object.entries(partial)) {
+        if (value !== undefined) (merged as Record<string, unknown>)[key] = value
+      }
+      let resolved = resolveClientOptions(merged)
+      // Keep the compiled policy object when no connection setting changed, so the pool is kept.
+      if (!CONNECTION_KEYS.some((key) => key in partial)) resolved = { ...resolved, policy: current.options.policy }
+      const previous = current
+      current = newGeneration(resolved, previous)
+      rawOptions = merged
+      previous.retired = true
+      if (previous.inFlight === 0 && previous.dispatcher !== current.dispatcher) {
+        const closing = closeAgent(previous.dispatcher)
+        retiredAgents.add(closing)
+        void closing.finally(() => retiredAgents.delete(closing))
+      }
+    },
+    get options(): ResolvedClientOptions {
+      return current.options
+    },
+    async close(): Promise<void> {
+      if (closed) return
+      closed = true
+      // Calls in flight end by themselves (their body is read, cancelled or hits its deadline);
+      // then the pool closes, forcibly if a silent server keeps sockets open.
+      const generation = current
+      if (generation.inFlight > 0) await new Promise<void>((resolve) => (generation.onIdle = resolve))
+      await Promise.all([closeAgent(generation.dispatcher), ...retiredAgents])
+    },
+  }
+}
+
+function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
+  if (init === undefined) return false
+  for (const key of CALL_KEYS) if (init[key] !== undefined) return true
+  return false
+}
+
+const SIMPLE_METHODS: Record<string, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', delete: 'DELETE', options: 'OPTIONS', patch: 'PATCH' }
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** CONNECT would open a tunnel; TRACK is a TRACE alias fetch also forbids. */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACK'])
+
+function normalizeMethod(method: unknown): string {
+  if (method === undefined) return 'GET'
+  if (typeof method !== 'string' || !METHOD_TOKEN.test(method)) {
+    throw new SafeFetchError('ERR_INVALID_OPTION', `method must be an HTTP method token, got ${describe(method)}`)
+  }
+  const normalized = SIMPLE_METHODS[method.toLowerCase()] ?? method
+  if (FORBIDDEN_METHODS.has(normalized.toUpperCase())) throw new SafeFetchError('ERR_INVALID_OPTION', `method ${normalized} is not allowed`)
+  return normalized
+}
+
+/** A string that names its own origin: a scheme, or a scheme-relative `//host` (also `\\host`). */
+const ABSOLUTE = /^(?:[a-zA-Z][a-zA-Z\d+\-.]*:|[\\/]{2})/
+
+function resolveTarget(input: string | URL, options: ResolvedClientOptions): URL {
+  const base = options.baseUrl
+  if (base === undefined || input instanceof URL) return checkOrigin(parseUrl(input), options)
+  const text = input.trim()
+  if (ABSOLUTE.test(text)) return checkOrigin(parseUrl(text, base), options)
+  // Join like axios/ky: baseUrl 'https://api/v1' + 'users' or '/users' → https://api/v1/users.
+  // (WHATWG resolution would drop the base path for '/users', a classic surprise.)
+  const basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`
+  const relative = text.replace(/^[\\/]+/, '')
+  const joined = parseUrl(`${base.origin}${basePath}${relative}`)
+  return checkOrigin(joined, options)
+}
+
+function checkOrigin(url: URL, options: ResolvedClientOptions): URL {
+  const base = options.baseUrl
+  if (base !== undefined && !options.allowAbsoluteUrls && url.origin !== base.origin) {
+    throw new SafeFetchError(
+      'ERR_URL_BLOCKED',
+      `${redactUrl(url)} is outside baseUrl ${base.origin}; pass allowAbsoluteUrls: true to allow absolute URLs to other origins`,
+      { url: redactUrl(url) },
+    )
+  }
+  return url
+}
+
+async function buildRequest(
+  input: FetchInput,
+  init: SafeRequestInit | undefined,
+  clientOptions: ResolvedClientOptions,
+  options: ResolvedCallOptions,
+): Promise<OutboundRequest> {
+  let url: URL
+  let method: string
+  let headers: Record<string, string>
+  let body: unknown
+  if (typeof input === 'string' || input instanceof URL) {
+    url = resolveTarget(input, clientOptions)
+    method = normalizeMethod(init?.method)
+    headers = mergeHeaders(clientOptions.headers, init?.headers)
+    body = init?.body
+  } else if (input instanceof Request) {
+    url = resolveTarget(input.url, clientOptions)
+    method = normalizeMethod(init?.method ?? input.method)
+    headers = mergeHeaders(mergeHeaders(clientOptions.headers, input.headers), init?.headers)
+    body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
+  } else {
+    throw new SafeFetchError('ERR_URL_INVALID', `input must be a URL string, a URL or a Request, got ${describe(input)}`)
+  }
+  const prepared = await prepareBody(body, method)
+  if (prepared.contentType !== undefined && headers['content-type'] === undefined) headers['content-type'] = prepared.contentType
+  if (headers['accept'] === undefined) headers['accept'] = '*/*'
+  if (options.decompress && headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING
+  if (headers['user-agent'] === undefined) headers['user-agent'] = 'safefetch'
+  return { url, method, headers, body: prepared.body }
+}
+
+function mergeHeaders(base: Readonly<Record<string, string>>, extra: unknown): Record<string, string> {
+  if (extra === undefined || extra === null) return { ...base }
+  return { ...base, ...normalizeHeaders(extra, 'init.headers') }
+}
+
+function toResponse(raw: RawResponse, redirected: boolean): Response {
+  if (raw.status < 200 || raw.status > 599) {
+    throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrl(raw.url)} answered with status ${raw.status}, outside 200–599`, { url: redactUrl(raw.url) })
+  }
+  const pairs: [string, string][] = []
+  const headers = raw.headers
+  for (const name in headers) {
+    const value = headers[name]!
+    if (typeof value === 'string') pairs.push([name, value])
+    else for (const item of value) pairs.push([name, item])
+  }
+  let response: Response
+  try {
+    response = new Response(raw.body, { status: raw.status, statusText: raw.statusText, headers: pairs })
+  } catch {
+    // A reason phrase the Response constructor refuses is not worth failing the call for.
+    response = new Response(raw.body, { status: raw.status, headers: pairs })
+  }
+  Object.defineProperty(response, 'url', { value: raw.url.href, enumerable: true })
+  if (redirected) Object.defineProperty(response, 'redirected', { value: true, enumerable: true })
+  return response
+}
+
+/** First cut of the summary line; the observe layer takes this over. */
+function logSummary(ctx: CallContext, error: SafeFetchError | undefined): void {
+  const logger = ctx.logger
+  if (logger === undefined) return
+  const r = ctx.record
+  const line = {
+    reqId: r.id,
+    method: r.method,
+    url: r.url,
+    status: r.status,
+    durationMs: r.durationMs,
+    attempts: r.attempts,
+    redirects: r.redirects,
+    bytes: r.bytes,
+    remoteAddress: r.remoteAddress,
+    errorCode: error?.code,
+  }
+  if (error !== undefined) logger.error(line, error.message)
+  else logger.info(line, 'fetch')
+}

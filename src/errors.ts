@@ -1,0 +1,150 @@
+/**
+ * Every failure safefetch raises is a SafeFetchError with a stable `code`.
+ * Callers (and our own retry/breaker logic) decide by `code`, never by message text:
+ * messages are for humans and may change, codes are API.
+ */
+
+export type ErrorCode =
+  /** The input could not be parsed as an http(s) URL, or an option value is malformed for this call. */
+  | 'ERR_URL_INVALID'
+  /** The URL is well-formed but the policy refuses it (scheme, userinfo, port, host rules, literal IP). */
+  | 'ERR_URL_BLOCKED'
+  /** A resolved (or literal) address is in a denied range. */
+  | 'ERR_ADDRESS_BLOCKED'
+  /** Name resolution failed. */
+  | 'ERR_DNS'
+  | 'ERR_CONNECT_TIMEOUT'
+  | 'ERR_HEADERS_TIMEOUT'
+  | 'ERR_READ_TIMEOUT'
+  /** The total deadline of the call passed (covers redirects, retries and reading the body). */
+  | 'ERR_DEADLINE_EXCEEDED'
+  | 'ERR_TOO_MANY_REDIRECTS'
+  /** A redirect that the options refuse: `redirect: 'error'`, https→http, or a Location we cannot follow. */
+  | 'ERR_REDIRECT_BLOCKED'
+  | 'ERR_RESPONSE_TOO_LARGE'
+  /** The caller's AbortSignal fired. */
+  | 'ERR_ABORTED'
+  /** TLS handshake or certificate verification failed. */
+  | 'ERR_TLS'
+  /** Connection refused/reset/closed, or any other transport failure without a response. */
+  | 'ERR_NETWORK'
+  /** The server's response could not be understood (invalid status, corrupt compressed body). */
+  | 'ERR_BAD_RESPONSE'
+  /** An option passed to createClient(), configure() or a call is invalid. */
+  | 'ERR_INVALID_OPTION'
+  /** The circuit breaker for the origin is open. */
+  | 'ERR_CIRCUIT_OPEN'
+  /** The origin was disabled at runtime with client.disable(). */
+  | 'ERR_DISABLED'
+  /** The client is read-only and the method is unsafe. */
+  | 'ERR_READ_ONLY'
+  /** The client was closed. */
+  | 'ERR_CLIENT_CLOSED'
+
+export interface SafeFetchErrorDetails {
+  cause?: unknown
+  /** The URL being fetched, already redacted (no userinfo, no query values). */
+  url?: string
+  /** The IP address that was refused or could not be reached. */
+  address?: string
+  /** The special-purpose range the address fell in, e.g. `10.0.0.0/8 (private-use, RFC 1918)`. */
+  range?: string
+}
+
+export class SafeFetchError extends Error {
+  override readonly name = 'SafeFetchError'
+  readonly code: ErrorCode
+  readonly url: string | undefined
+  readonly address: string | undefined
+  readonly range: string | undefined
+
+  constructor(code: ErrorCode, message: string, details: SafeFetchErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.code = code
+    this.url = details.url
+    this.address = details.address
+    this.range = details.range
+  }
+}
+
+export function isSafeFetchError(value: unknown): value is SafeFetchError {
+  return value instanceof SafeFetchError
+}
+
+/** Errors that end the call for good: retrying them cannot help and may do harm. */
+const FINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_URL_INVALID',
+  'ERR_URL_BLOCKED',
+  'ERR_ADDRESS_BLOCKED',
+  'ERR_ABORTED',
+  'ERR_DEADLINE_EXCEEDED',
+  'ERR_RESPONSE_TOO_LARGE',
+  'ERR_TOO_MANY_REDIRECTS',
+  'ERR_REDIRECT_BLOCKED',
+  'ERR_INVALID_OPTION',
+  'ERR_DISABLED',
+  'ERR_READ_ONLY',
+  'ERR_CLIENT_CLOSED',
+])
+
+export function isFinalCode(code: ErrorCode): boolean {
+  return FINAL_CODES.has(code)
+}
+
+/** Walks `cause` chains (undici wraps as `TypeError('fetch failed')`, sockets wrap again). */
+export function findSafeFetchError(err: unknown): SafeFetchError | undefined {
+  let current: unknown = err
+  for (let depth = 0; depth < 8 && current != null; depth++) {
+    if (current instanceof SafeFetchError) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/** The first `code` string on the error or its causes, e.g. `ECONNRESET` or `UND_ERR_SOCKET`. */
+export function systemCode(err: unknown): string | undefined {
+  let current: unknown = err
+  for (let depth = 0; depth < 8 && current != null; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && !code.startsWith('ERR_') ) return code
+    if (typeof code === 'string' && code.startsWith('ERR_TLS')) return code
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'ENODATA', 'ESERVFAIL', 'ETIMEOUT', 'ECONNREFUSED_DNS'])
+
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH|ERR_OSSL_)/
+
+/**
+ * Maps anything thrown below us (undici, net, tls, dns) to a SafeFetchError by code.
+ * A SafeFetchError anywhere in the cause chain wins: it is what our own connector raised.
+ */
+export function toSafeFetchError(err: unknown, url: string | undefined): SafeFetchError {
+  const ours = findSafeFetchError(err)
+  if (ours) return ours
+  const details: SafeFetchErrorDetails = { cause: err }
+  if (url !== undefined) details.url = url
+  let current: unknown = err
+  for (let depth = 0; depth < 8 && current != null; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string') {
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') return new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect timed out for ${url ?? 'request'}`, details)
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') return new SafeFetchError('ERR_HEADERS_TIMEOUT', `no response headers in time from ${url ?? 'server'}`, details)
+      if (code === 'UND_ERR_BODY_TIMEOUT') return new SafeFetchError('ERR_READ_TIMEOUT', `response body stalled from ${url ?? 'server'}`, details)
+      if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return new SafeFetchError('ERR_RESPONSE_TOO_LARGE', `response too large from ${url ?? 'server'}`, details)
+      if (DNS_CODES.has(code)) return new SafeFetchError('ERR_DNS', `could not resolve host for ${url ?? 'request'} (${code})`, details)
+      if (TLS_CODE.test(code)) return new SafeFetchError('ERR_TLS', `TLS failed for ${url ?? 'request'} (${code})`, details)
+      if (code === 'ERR_INVALID_URL') return new SafeFetchError('ERR_URL_INVALID', `invalid URL ${url ?? ''}`.trim(), details)
+      if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR__ERROR_FORMAT_PADDING_1' || code.startsWith('ERR_ZSTD') || code === 'UND_ERR_INVALID_ARG' && depth > 0) {
+        return new SafeFetchError('ERR_BAD_RESPONSE', `could not decode the response from ${url ?? 'server'} (${code})`, details)
+      }
+      if (code.startsWith('HPE_')) return new SafeFetchError('ERR_BAD_RESPONSE', `malformed HTTP response from ${url ?? 'server'} (${code})`, details)
+    }
+    current = (current as { cause?: unknown }).cause
+  }
+  const sys = systemCode(err)
+  const reason = sys ?? (err instanceof Error ? err.message : String(err))
+  return new SafeFetchError('ERR_NETWORK', `network error for ${url ?? 'request'} (${reason})`, details)
+}

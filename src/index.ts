@@ -1,0 +1,7 @@
+export { createClient, type Client, type FetchInput, type SafeRequestInit } from './client.js'
+export { safeFetch, type SafeFetchInit } from './safe-fetch.js'
+export { SafeFetchError, isSafeFetchError, type ErrorCode } from './errors.js'
+export type { ClientOptions, CallOptions, TimeoutOptions, RedirectOptions, RedirectMode, TlsOptions } from './options.js'
+export type { CacheStatus, CallRecord, AttemptRecord, PhaseTimings } from './context.js'
+export type { PolicyOptions } from './net/url-policy.js'
+export { getCallInfo } from './observe/call-info.js'

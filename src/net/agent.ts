@@ -1,0 +1,43 @@
+/**
+ * One undici Agent per client options generation. It owns what only the socket layer can do:
+ * the guarded connector (DNS + address check + connect timeout) and keep-alive pooling.
+ *
+ * undici's own headers/body timeouts are switched off: they run on a coarse ~500 ms timer wheel
+ * (FACTS.md), so the transport keeps precise timers of its own.
+ */
+import { Agent } from 'undici'
+import type { ResolvedClientOptions } from '../options.js'
+import { createGuardedConnector } from './guarded-connector.js'
+
+export function createAgent(options: ResolvedClientOptions): Agent {
+  return new Agent({
+    connect: createGuardedConnector({
+      policy: options.policy.address,
+      lookup: options.lookup,
+      tls: options.tls,
+      connectTimeout: options.timeout.connect,
+    }),
+    connections: options.connectionsPerOrigin,
+    keepAliveTimeout: options.keepAliveTimeout,
+    keepAliveMaxTimeout: Math.max(options.keepAliveTimeout, 600_000),
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  } as Agent.Options)
+}
+
+/** Closes gracefully, then forcibly: a silent server must not keep sockets (or the process) alive. */
+export async function closeAgent(agent: Agent, graceMs = 1_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      agent.destroy().then(resolve, resolve)
+    }, graceMs)
+    timer.unref()
+  })
+  try {
+    await Promise.race([agent.close(), forced])
+  } finally {
+    clearTimeout(timer)
+  }
+  if (!agent.destroyed) await agent.destroy().catch(() => {})
+}

@@ -1,0 +1,219 @@
+/**
+ * The SSRF core: an undici connector that resolves the name itself, checks every answer against
+ * the address policy, and dials the exact address it checked.
+ *
+ * Why here and not in a pre-flight lookup: a separate lookup resolves the name twice and leaves a
+ * DNS-rebinding window (first answer public, second private). Why not undici's `connect.lookup`:
+ * undici skips it for IP-literal hosts (also on redirect hops). The socket's remote address is
+ * checked again after connect, as a backstop.
+ *
+ * Timings (dns, connect, tls) are measured here and attached to the socket, so the transport can
+ * tell a fresh connection from a reused keep-alive one.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import net, { isIP, type LookupFunction, type Socket } from 'node:net'
+import tls, { type TLSSocket } from 'node:tls'
+import type { buildConnector } from 'undici'
+import { SafeFetchError, toSafeFetchError } from '../errors.js'
+import type { TlsOptions } from '../options.js'
+import { blockedAddressError, checkAddress, type CompiledAddressPolicy } from './address-policy.js'
+
+export interface ConnectInfo {
+  /** Milliseconds spent resolving the name (0 for literals). */
+  readonly dns: number
+  readonly connect: number
+  /** undefined for plain http. */
+  readonly tls: number | undefined
+  readonly remoteAddress: string
+  readonly remotePort: number
+  /** Set once the first request has been attributed to this socket. */
+  used: boolean
+}
+
+/** Connection facts per socket, read by the transport when a request is written to it. */
+export const connectInfo = new WeakMap<Socket, ConnectInfo>()
+
+export interface GuardedConnectorOptions {
+  readonly policy: CompiledAddressPolicy
+  readonly lookup: LookupFunction | undefined
+  readonly tls: TlsOptions
+  /** ms for TCP connect + TLS handshake across all addresses tried; 0 = none. */
+  readonly connectTimeout: number
+}
+
+type ConnectorOptions = buildConnector.Options
+type Connector = buildConnector.connector
+type ConnectCallback = buildConnector.Callback
+
+/** TLS session tickets per servername, so reconnects skip a full handshake. Bounded, per connector. */
+const MAX_SESSIONS = 100
+
+export function createGuardedConnector(options: GuardedConnectorOptions): Connector {
+  const sessions = new Map<string, Buffer>()
+  const resolve = options.lookup ?? (dnsLookup as unknown as LookupFunction)
+
+  return function guardedConnect(opts: ConnectorOptions, callback: ConnectCallback): void {
+    const started = performance.now()
+    const protocol = opts.protocol
+    const host = stripBrackets(opts.hostname)
+    const port = Number(opts.port) || (protocol === 'https:' ? 443 : 80)
+    const url = `${protocol}//${opts.hostname}:${port}`
+    let finished = false
+    const done = (err: Error | null, socket?: Socket): void => {
+      if (finished) {
+        socket?.destroy()
+        return
+      }
+      finished = true
+      if (err) callback(err, null)
+      else callback(null, socket!)
+    }
+
+    let timer: NodeJS.Timeout | undefined
+    let current: Socket | undefined
+    if (options.connectTimeout > 0) {
+      timer = setTimeout(() => {
+        current?.destroy()
+        done(new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect to ${url} took longer than ${options.connectTimeout} ms (timeout.connect)`, { url }))
+      }, options.connectTimeout)
+      timer.unref()
+    }
+    const finish = (err: Error | null, socket?: Socket): void => {
+      if (timer !== undefined) clearTimeout(timer)
+      done(err, socket)
+    }
+
+    const dial = (addresses: readonly string[], dnsMs: number): void => {
+      let index = 0
+      const tryNext = (lastError?: Error): void => {
+        if (finished) return
+        const address = addresses[index++]
+        if (address === undefined) {
+          finish(lastError ?? new SafeFetchError('ERR_NETWORK', `could not connect to ${url}`, { url }))
+          return
+        }
+        const dialStarted = performance.now()
+        let tcpMs = 0
+        const socket: Socket =
+          protocol === 'https:'
+            ? tls.connect({
+                ...options.tls,
+                host: address,
+                port,
+                // The socket goes to the checked IP; the certificate is verified against the
+                // URL's hostname, and SNI carries it (SNI must not carry an IP literal, RFC 6066 §3).
+                ...(isIP(host) === 0 ? { servername: host } : {}),
+                session: sessions.get(host),
+                ALPNProtocols: ['http/1.1'],
+              })
+            : net.connect({ host: address, port })
+        current = socket
+        socket.setNoDelay(true)
+        const onError = (err: Error): void => {
+          socket.destroy()
+          if (finished) return
+          // Certificate errors are final; a refused address may have a sibling that answers.
+          const mapped = toSafeFetchError(err, url)
+          if (mapped.code === 'ERR_TLS') finish(mapped)
+          else tryNext(mapped)
+        }
+        socket.once('error', onError)
+        socket.once('connect', () => {
+          tcpMs = performance.now() - dialStarted
+        })
+        socket.once(protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          socket.removeListener('error', onError)
+          // Backstop: judge the address the kernel actually connected to.
+          const remote = socket.remoteAddress
+          const verdict = remote === undefined ? undefined : checkAddress(options.policy, remote)
+          if (remote === undefined || (verdict !== undefined && !verdict.allowed)) {
+            socket.destroy()
+            finish(
+              verdict !== undefined && !verdict.allowed
+                ? blockedAddressError(verdict, url)
+                : new SafeFetchError('ERR_NETWORK', `socket to ${url} has no remote address`, { url }),
+            )
+            return
+          }
+          const now = performance.now()
+          connectInfo.set(socket, {
+            dns: dnsMs,
+            connect: protocol === 'https:' ? tcpMs : now - dialStarted,
+            tls: protocol === 'https:' ? now - dialStarted - tcpMs : undefined,
+            remoteAddress: remote,
+            remotePort: socket.remotePort ?? port,
+            used: false,
+          })
+          if (protocol === 'https:') {
+            socket.on('session', (session: Buffer) => {
+              if (sessions.size >= MAX_SESSIONS && !sessions.has(host)) {
+                const oldest = sessions.keys().next()
+                if (!oldest.done) sessions.delete(oldest.value)
+              }
+              sessions.set(host, session)
+            })
+            ;(socket as TLSSocket).setKeepAlive(true, 60_000)
+          } else socket.setKeepAlive(true, 60_000)
+          finish(null, socket)
+        })
+      }
+      tryNext()
+    }
+
+    // IP literals: undici calls no lookup for them, and neither do we; judge the literal itself.
+    if (isIP(host) !== 0) {
+      const verdict = checkAddress(options.policy, host)
+      if (!verdict.allowed) {
+        finish(blockedAddressError(verdict, url))
+        return
+      }
+      dial([host], 0)
+      return
+    }
+
+    resolve(host, { all: true, family: 0 }, (err, answer, family) => {
+      if (finished) return
+      if (err) {
+        finish(toSafeFetchError(err, url))
+        return
+      }
+      const addresses = normalizeAnswer(answer as unknown, family)
+      if (addresses.length === 0) {
+        finish(new SafeFetchError('ERR_DNS', `${host} resolved to no address`, { url }))
+        return
+      }
+      // If any answer is denied the whole name is refused: an attacker who controls DNS could
+      // otherwise mix a public decoy with the private target and win on retry or reconnect.
+      for (const address of addresses) {
+        if (isIP(address) === 0) {
+          finish(new SafeFetchError('ERR_DNS', `lookup for ${host} returned ${JSON.stringify(address)}, which is not an IP address`, { url }))
+          return
+        }
+        const verdict = checkAddress(options.policy, address)
+        if (!verdict.allowed) {
+          finish(blockedAddressError(verdict, url))
+          return
+        }
+      }
+      dial(addresses, performance.now() - started)
+    })
+  }
+}
+
+function stripBrackets(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname
+}
+
+/** A lookup may answer in either callback shape: (err, address, family) or (err, [{address, family}]). */
+function normalizeAnswer(answer: unknown, family: unknown): string[] {
+  if (typeof answer === 'string') return typeof family === 'number' || family === undefined ? [answer] : [answer]
+  if (Array.isArray(answer)) {
+    const out: string[] = []
+    for (const item of answer as (LookupAddress | string)[]) {
+      if (typeof item === 'string') out.push(item)
+      else if (item !== null && typeof item === 'object' && typeof item.address === 'string') out.push(item.address)
+    }
+    return out
+  }
+  return []
+}

@@ -1,0 +1,244 @@
+/**
+ * The response body as a WHATWG ReadableStream fed straight from undici's dispatch callbacks,
+ * with the read timeout, the size limit (on decoded bytes) and decompression-bomb guards.
+ *
+ * Why not `Readable.toWeb(undiciBody)`: one stream instead of two, and every limit sees each chunk
+ * exactly once. Backpressure: when the stream's queue is full the undici controller is paused
+ * (the socket stops being read) and resumed from `pull()`.
+ */
+import type { Transform } from 'node:stream'
+import zlib from 'node:zlib'
+import type { Dispatcher } from 'undici'
+import type { BodySettle, CallSignal } from '../context.js'
+import { SafeFetchError } from '../errors.js'
+
+export interface BodyLimits {
+  /** Largest decoded body in bytes. */
+  readonly maxBytes: number
+  /** Largest decoded:received ratio, checked once more than RATIO_GRACE_BYTES were decoded. */
+  readonly maxRatio: number
+  /** Longest silence between chunks in ms; 0 = none. */
+  readonly readTimeout: number
+  readonly decompress: boolean
+}
+
+/** A bomb guard that ignores the first MiB, so small, very compressible JSON is never refused. */
+const RATIO_GRACE_BYTES = 1024 * 1024
+/** RFC 9110 §8.4 allows a list; more than two stacked codings is only ever an attack. */
+const MAX_ENCODINGS = 2
+const HIGH_WATER_MARK = 64 * 1024
+
+const hasZstd = typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function'
+
+/** The Accept-Encoding we send when decompression is on. */
+export const ACCEPT_ENCODING = hasZstd ? 'gzip, deflate, br, zstd' : 'gzip, deflate, br'
+
+type Coding = 'gzip' | 'deflate' | 'br' | 'zstd'
+
+/**
+ * The codings to undo, last applied first; `null` to pass the body through untouched (no coding,
+ * or one we do not know — the caller gets the bytes as sent). Throws for too many layers.
+ */
+export function decodingPlan(contentEncoding: string | string[] | undefined, url: string): Coding[] | null {
+  if (contentEncoding === undefined) return null
+  const text = typeof contentEncoding === 'string' ? contentEncoding : contentEncoding.join(',')
+  const plan: Coding[] = []
+  for (const raw of text.split(',')) {
+    const coding = raw.trim().toLowerCase()
+    if (coding === '' || coding === 'identity') continue
+    if (coding === 'gzip' || coding === 'x-gzip') plan.push('gzip')
+    else if (coding === 'deflate') plan.push('deflate')
+    else if (coding === 'br') plan.push('br')
+    else if (coding === 'zstd' && hasZstd) plan.push('zstd')
+    else return null
+  }
+  if (plan.length === 0) return null
+  if (plan.length > MAX_ENCODINGS) {
+    throw new SafeFetchError('ERR_BAD_RESPONSE', `response from ${url} stacks ${plan.length} content codings (${text}); at most ${MAX_ENCODINGS} are decoded`, { url })
+  }
+  return plan.reverse()
+}
+
+function createDecoder(coding: Coding, firstByte: number): Transform {
+  // Lenient flushing like browsers: a body cut short still yields what was decoded.
+  const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }
+  switch (coding) {
+    case 'gzip':
+      return zlib.createGunzip(flush)
+    case 'deflate':
+      // "deflate" is zlib-wrapped per RFC 9110 §8.4.1.2, but some servers send raw deflate:
+      // a zlib header has CM = 8 in the low nibble of the first byte.
+      return (firstByte & 0x0f) === 0x08 ? zlib.createInflate(flush) : zlib.createInflateRaw(flush)
+    case 'br':
+      return zlib.createBrotliDecompress({
+        flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+        finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+      })
+    case 'zstd':
+      return (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress()
+  }
+}
+
+export class ResponseBody {
+  readonly stream: ReadableStream<Uint8Array>
+  private streamController!: ReadableStreamDefaultController<Uint8Array>
+  private undici: Dispatcher.DispatchController | undefined
+  private decoders: (Transform)[] | undefined
+  private received = 0
+  private closed = false
+  private paused = false
+  private readTimer: NodeJS.Timeout | undefined
+  private readonly unsubscribe: () => void
+
+  constructor(
+    private readonly plan: Coding[] | null,
+    private readonly limits: BodyLimits,
+    private readonly settle: BodySettle,
+    private readonly signal: CallSignal,
+    private readonly url: string,
+  ) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.streamController = controller
+        },
+        pull: () => {
+          this.resume()
+        },
+        cancel: () => {
+          // The caller does not want the rest: drop the connection rather than read it.
+          this.teardown(new SafeFetchError('ERR_ABORTED', `response body from ${url} was cancelled by the caller`, { url }), false)
+        },
+      },
+      { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
+    )
+    this.unsubscribe = signal.onAbort((reason) => this.fail(reason))
+    if (limits.readTimeout > 0) {
+      this.readTimer = setTimeout(this.onReadTimeout, limits.readTimeout)
+      this.readTimer.unref()
+    }
+  }
+
+  attach(controller: Dispatcher.DispatchController): void {
+    this.undici = controller
+    if (this.paused) controller.pause()
+  }
+
+  /** A raw chunk from the wire. */
+  push(chunk: Buffer): void {
+    if (this.closed) return
+    this.readTimer?.refresh()
+    this.received += chunk.length
+    if (this.plan === null) {
+      this.deliver(chunk)
+      return
+    }
+    if (this.decoders === undefined) this.startDecoders(chunk[0] ?? 0)
+    this.decoders![0]!.write(chunk)
+  }
+
+  end(): void {
+    if (this.closed) return
+    if (this.decoders !== undefined) {
+      this.decoders[0]!.end()
+      return
+    }
+    this.close()
+  }
+
+  fail(error: SafeFetchError): void {
+    this.teardown(error, true)
+  }
+
+  private readonly onReadTimeout = (): void => {
+    this.fail(
+      new SafeFetchError('ERR_READ_TIMEOUT', `response body from ${this.url} stalled for more than ${this.limits.readTimeout} ms (timeout.read)`, { url: this.url }),
+    )
+  }
+
+  private startDecoders(firstByte: number): void {
+    const decoders = this.plan!.map((coding) => createDecoder(coding, firstByte))
+    for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!)
+    const last = decoders[decoders.length - 1]!
+    for (const decoder of decoders) {
+      decoder.on('error', (err: Error) => {
+        this.fail(new SafeFetchError('ERR_BAD_RESPONSE', `could not decode the ${this.plan!.join('+')} body from ${this.url}: ${err.message}`, { url: this.url, cause: err }))
+      })
+    }
+    last.on('data', (chunk: Buffer) => this.deliver(chunk))
+    last.on('end', () => this.close())
+    this.decoders = decoders
+  }
+
+  private deliver(chunk: Uint8Array): void {
+    if (this.closed) return
+    const settle = this.settle
+    const bytes = (settle.bytes += chunk.byteLength)
+    if (bytes > this.limits.maxBytes) {
+      this.fail(
+        new SafeFetchError('ERR_RESPONSE_TOO_LARGE', `response body from ${this.url} exceeds maxResponseBytes (${this.limits.maxBytes} bytes)`, { url: this.url }),
+      )
+      return
+    }
+    if (this.decoders !== undefined && bytes > RATIO_GRACE_BYTES && bytes > this.received * this.limits.maxRatio) {
+      this.fail(
+        new SafeFetchError(
+          'ERR_RESPONSE_TOO_LARGE',
+          `response body from ${this.url} decompresses more than ${this.limits.maxRatio}:1 (maxDecompressionRatio) — refusing a likely decompression bomb`,
+          { url: this.url },
+        ),
+      )
+      return
+    }
+    const controller = this.streamController
+    controller.enqueue(chunk)
+    if ((controller.desiredSize ?? 1) <= 0) this.pause()
+  }
+
+  private pause(): void {
+    if (this.paused) return
+    this.paused = true
+    this.undici?.pause()
+    this.decoders?.[this.decoders.length - 1]!.pause()
+  }
+
+  private resume(): void {
+    if (!this.paused || this.closed) return
+    this.paused = false
+    this.decoders?.[this.decoders.length - 1]!.resume()
+    this.undici?.resume()
+  }
+
+  private close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.cleanup()
+    try {
+      this.streamController.close()
+    } catch {
+      // Already cancelled by the caller.
+    }
+    this.settle.finish()
+  }
+
+  private teardown(error: SafeFetchError, errorStream: boolean): void {
+    if (this.closed) return
+    this.closed = true
+    this.cleanup()
+    if (errorStream) {
+      try {
+        this.streamController.error(error)
+      } catch {
+        // Already closed or cancelled.
+      }
+    }
+    if (this.undici !== undefined && !this.undici.aborted) this.undici.abort(error)
+    if (this.decoders !== undefined) for (const decoder of this.decoders) decoder.destroy()
+    this.settle.finish(error)
+  }
+
+  private cleanup(): void {
+    if (this.readTimer !== undefined) clearTimeout(this.readTimer)
+    this.unsubscribe()
+  }
+}

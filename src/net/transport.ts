@@ -1,0 +1,232 @@
+/**
+ * The only module that talks to undici. Contract (Go's RoundTripper): one exchange; any status is a
+ * response; it throws only when no response was obtained; it never retries and never follows
+ * redirects.
+ *
+ * It uses `dispatcher.dispatch()` with a handler of its own rather than `undici.fetch()` (which
+ * costs ~3× more CPU per request, FACTS.md) or `request()` (a Node stream we would convert again).
+ * The headers timeout is a plain timer of ours (undici's timer wheel is ~500 ms coarse).
+ */
+import diagnostics from 'node:diagnostics_channel'
+import type { Socket } from 'node:net'
+import type { Dispatcher } from 'undici'
+import { BodySettle, type AttemptRecord, type CallContext } from '../context.js'
+import { SafeFetchError, toSafeFetchError } from '../errors.js'
+import type { Handler, OutboundRequest, RawResponse, ResponseHeaders } from '../pipeline.js'
+import { connectInfo } from './guarded-connector.js'
+import { redactUrl } from './url-policy.js'
+import { decodingPlan, ResponseBody } from './response-body.js'
+
+/**
+ * undici publishes `sendHeaders` synchronously right after it calls our `onRequestStart`, in the
+ * same function, with the socket: that is how an attempt learns its socket (remote address,
+ * fresh or reused, connect timings) without undici internals.
+ */
+let writing: AttemptHandler | undefined
+let subscribed = false
+function subscribeOnce(): void {
+  if (subscribed) return
+  subscribed = true
+  diagnostics.subscribe('undici:client:sendHeaders', (message) => {
+    const handler = writing
+    if (handler === undefined) return
+    writing = undefined
+    const { socket } = message as { socket: Socket }
+    handler.onSocket(socket)
+  })
+}
+
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
+
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined
+  private body: ResponseBody | undefined
+  private settled = false
+  private headersTimer: NodeJS.Timeout | undefined
+  private readonly unsubscribe: () => void
+  private readonly started = performance.now()
+  private responseAt = 0
+
+  constructor(
+    private readonly req: OutboundRequest,
+    private readonly ctx: CallContext,
+    private readonly record: AttemptRecord,
+    private readonly urlText: string,
+    private readonly resolve: (response: RawResponse) => void,
+    private readonly reject: (error: SafeFetchError) => void,
+  ) {
+    this.unsubscribe = ctx.signal.onAbort((reason) => this.abort(reason))
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.settled) {
+      // Aborted (or timed out) while queued: the caller has already been answered.
+      controller.abort(this.ctx.signal.reason ?? new SafeFetchError('ERR_ABORTED', 'aborted', { url: this.urlText }))
+      return
+    }
+    writing = this
+    const headersMs = this.ctx.options.timeout.headers
+    if (headersMs > 0) {
+      this.headersTimer = setTimeout(this.onHeadersTimeout, headersMs)
+      this.headersTimer.unref()
+    }
+  }
+
+  onSocket(socket: Socket): void {
+    const timings = this.record.timings
+    const now = performance.now()
+    timings.sent = now - this.started
+    const info = connectInfo.get(socket)
+    if (info === undefined) return
+    this.record.remoteAddress = info.remoteAddress
+    this.record.remotePort = info.remotePort
+    if (info.used) {
+      this.record.reusedConnection = true
+      timings.queued = now - this.started
+      return
+    }
+    info.used = true
+    this.record.reusedConnection = false
+    timings.dns = info.dns
+    timings.connect = info.connect
+    if (info.tls !== undefined) timings.tls = info.tls
+    timings.queued = Math.max(0, now - this.started - info.dns - info.connect - (info.tls ?? 0))
+  }
+
+  private readonly onHeadersTimeout = (): void => {
+    this.fail(
+      new SafeFetchError(
+        'ERR_HEADERS_TIMEOUT',
+        `no response headers from ${this.urlText} within ${this.ctx.options.timeout.headers} ms (timeout.headers)`,
+        { url: this.urlText },
+      ),
+    )
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
+    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
+    if (this.settled) {
+      controller.abort(new SafeFetchError('ERR_ABORTED', 'aborted', { url: this.urlText }))
+      return
+    }
+    this.responseAt = performance.now()
+    this.record.timings.firstByte = this.responseAt - this.started
+    this.record.status = statusCode
+    const settle = new BodySettle()
+    const options = this.ctx.options
+    let body: ReadableStream<Uint8Array> | null = null
+    if (this.req.method === 'HEAD' || NULL_BODY_STATUS.has(statusCode)) {
+      settle.finish()
+      this.unsubscribe()
+    } else {
+      let plan = null
+      try {
+        plan = options.decompress ? decodingPlan(headers['content-encoding'], this.urlText) : null
+      } catch (err) {
+        this.fail(err as SafeFetchError)
+        return
+      }
+      const length = plan === null ? Number(headers['content-length']) : NaN
+      this.unsubscribe()
+      const responseBody = new ResponseBody(
+        plan,
+        { maxBytes: options.maxResponseBytes, maxRatio: options.maxDecompressionRatio, readTimeout: options.timeout.read, decompress: options.decompress },
+        settle,
+        this.ctx.signal,
+        this.urlText,
+      )
+      responseBody.attach(controller)
+      this.body = responseBody
+      body = responseBody.stream
+      if (length > options.maxResponseBytes) {
+        // Declared too large: fail the body at once, before reading a byte, and drop the socket.
+        responseBody.fail(
+          new SafeFetchError('ERR_RESPONSE_TOO_LARGE', `response from ${this.urlText} declares ${length} bytes, over maxResponseBytes (${options.maxResponseBytes})`, {
+            url: this.urlText,
+          }),
+        )
+      }
+    }
+    settle.whenDone(this.onBodyDone)
+    this.settled = true
+    this.resolve({ status: statusCode, statusText: statusMessage ?? '', headers, body, url: this.req.url, settle })
+  }
+
+  private readonly onBodyDone = (error: SafeFetchError | undefined): void => {
+    const timings = this.record.timings
+    const now = performance.now()
+    timings.download = now - this.responseAt
+    timings.total = now - this.started
+    if (error !== undefined) this.record.errorCode = error.code
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.body?.push(chunk)
+  }
+
+  onResponseEnd(): void {
+    this.body?.end()
+    if (this.body === undefined) this.onBodyEndWithoutStream()
+  }
+
+  private onBodyEndWithoutStream(): void {
+    // HEAD / 204 / 304: settle already finished; nothing to deliver.
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
+    const mapped = toSafeFetchError(error, this.urlText)
+    if (this.body !== undefined) {
+      // Mid-body failure: the caller already has the response; the stream carries the error.
+      this.body.fail(mapped)
+      return
+    }
+    this.fail(mapped)
+  }
+
+  private abort(reason: SafeFetchError): void {
+    if (this.body !== undefined) return // the body listens to the signal itself
+    this.fail(reason)
+  }
+
+  private fail(error: SafeFetchError): void {
+    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
+    if (this.controller !== undefined && !this.controller.aborted) this.controller.abort(error)
+    if (this.settled) return
+    this.settled = true
+    this.unsubscribe()
+    this.record.errorCode = error.code
+    this.record.timings.total = performance.now() - this.started
+    this.reject(error)
+  }
+}
+
+export function createTransport(dispatcher: Dispatcher): Handler {
+  subscribeOnce()
+  return function transport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
+    ctx.signal.throwIfAborted()
+    const urlText = redactUrl(req.url)
+    const record: AttemptRecord = { attempt: ctx.attempt, hop: ctx.hop, url: urlText, timings: {} }
+    ctx.record.attemptLog.push(record)
+    return new Promise<RawResponse>((resolve, reject) => {
+      const handler = new AttemptHandler(req, ctx, record, urlText, resolve, reject)
+      const url = req.url
+      try {
+        dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: url.pathname + url.search,
+            method: req.method as Dispatcher.HttpMethod,
+            headers: req.headers,
+            body: req.body === null ? null : (req.body.source() as string | Uint8Array),
+          },
+          handler,
+        )
+      } catch (err) {
+        // Invalid input that undici refuses synchronously (e.g. a header value it rejects).
+        handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, err as Error)
+      }
+    })
+  }
+}

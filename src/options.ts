@@ -1,0 +1,290 @@
+/**
+ * Every option, its default and its validation, in one place.
+ *
+ * Options are resolved once per client (and once per `configure()`), never per request: one
+ * DEFAULTS literal, `undefined` dropped, every value validated with an error that names the option.
+ * Per-call options are merged only when a call actually passes some (the common call pays nothing).
+ */
+import type { LookupFunction } from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
+import type { Logger } from 'pino'
+import type { HeadersInit } from 'undici'
+import { SafeFetchError } from './errors.js'
+import { compilePolicy, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
+
+export interface TimeoutOptions {
+  /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
+  connect?: number | false
+  /** From sending the request to receiving the response headers, per attempt, in ms. Default 10 000. */
+  headers?: number | false
+  /** The longest silence between two body chunks, in ms. Default 30 000. */
+  read?: number | false
+  /**
+   * One deadline over the whole call, in ms: redirects, retries, backoff waits and reading the
+   * body. Default 30 000. The timer stops once the body has been delivered.
+   */
+  total?: number | false
+}
+
+export interface RedirectOptions {
+  /** Hops followed before ERR_TOO_MANY_REDIRECTS. Default 5; `0` refuses every redirect. */
+  max?: number
+  /** Follow an https: → http: hop (the response would travel in clear). Default false. */
+  allowDowngrade?: boolean
+  /** Extra request headers dropped when a hop changes scheme, host or port (on top of Authorization, Cookie, Proxy-Authorization). */
+  stripHeaders?: readonly string[]
+}
+
+export type RedirectMode = 'follow' | 'manual' | 'error'
+
+/** TLS options handed to the connector: an internal CA, client certificates, protocol limits. */
+export type TlsOptions = Pick<
+  ConnectionOptions,
+  'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'minVersion' | 'maxVersion' | 'ciphers' | 'checkServerIdentity'
+>
+
+export interface ClientOptions {
+  /** Name used in log lines and stats (`client` binding). Default 'safefetch'. */
+  name?: string
+  /** Relative request URLs are resolved against this URL. */
+  baseUrl?: string | URL
+  /**
+   * With a baseUrl, an absolute request URL to another origin is refused (ERR_URL_BLOCKED) unless
+   * this is true — a URL built from user input must not leave the API (axios CVE-2024-39338).
+   */
+  allowAbsoluteUrls?: boolean
+  /** Headers sent on every request; per-call headers override them by name. */
+  headers?: HeadersInit
+  timeout?: TimeoutOptions
+  redirect?: RedirectMode | RedirectOptions
+  /** The SSRF policy: schemes, ports, hosts, address ranges. Applies to every hop and every connection. */
+  policy?: PolicyOptions
+  /** Replaces DNS resolution (`dns.lookup` shape). Every answer is still checked against the policy. */
+  lookup?: LookupFunction
+  tls?: TlsOptions
+  /** Largest decoded response body in bytes. Default 10 MiB. */
+  maxResponseBytes?: number
+  /** Largest decoded:compressed ratio tolerated after the first MiB. Default 100. */
+  maxDecompressionRatio?: number
+  /** Send Accept-Encoding and decode gzip/deflate/br(/zstd) bodies. Default true. */
+  decompress?: boolean
+  /** Sockets per origin. Default 64. */
+  connectionsPerOrigin?: number
+  /** Idle keep-alive sockets are closed after this many ms. Default 4 000. */
+  keepAliveTimeout?: number
+  logger?: Logger
+}
+
+/** Options a single call may override. */
+export interface CallOptions {
+  timeout?: TimeoutOptions
+  redirect?: RedirectMode | RedirectOptions
+  maxResponseBytes?: number
+  maxDecompressionRatio?: number
+  decompress?: boolean
+}
+
+export interface ResolvedTimeouts {
+  readonly connect: number
+  readonly headers: number
+  readonly read: number
+  readonly total: number
+}
+
+export interface ResolvedRedirect {
+  readonly mode: RedirectMode
+  readonly max: number
+  readonly allowDowngrade: boolean
+  readonly stripHeaders: readonly string[]
+}
+
+/** What a call runs with: client options with the call's overrides applied. */
+export interface ResolvedCallOptions {
+  readonly timeout: ResolvedTimeouts
+  readonly redirect: ResolvedRedirect
+  readonly maxResponseBytes: number
+  readonly maxDecompressionRatio: number
+  readonly decompress: boolean
+}
+
+export interface ResolvedClientOptions extends ResolvedCallOptions {
+  readonly name: string
+  readonly baseUrl: URL | undefined
+  readonly allowAbsoluteUrls: boolean
+  readonly headers: Readonly<Record<string, string>>
+  readonly policy: CompiledPolicy
+  readonly lookup: LookupFunction | undefined
+  readonly tls: TlsOptions
+  readonly connectionsPerOrigin: number
+  readonly keepAliveTimeout: number
+  readonly logger: Logger | undefined
+}
+
+const NO_TIMEOUT = 0
+
+export const DEFAULTS = {
+  name: 'safefetch',
+  allowAbsoluteUrls: false,
+  timeout: { connect: 5_000, headers: 10_000, read: 30_000, total: 30_000 },
+  redirect: { mode: 'follow', max: 5, allowDowngrade: false, stripHeaders: [] },
+  maxResponseBytes: 10 * 1024 * 1024,
+  maxDecompressionRatio: 100,
+  decompress: true,
+  connectionsPerOrigin: 64,
+  keepAliveTimeout: 4_000,
+} as const
+
+function invalid(path: string, expected: string, got: unknown): SafeFetchError {
+  return new SafeFetchError('ERR_INVALID_OPTION', `${path} must be ${expected}, got ${describe(got)}`)
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  if (value === null) return 'null'
+  if (typeof value === 'object') return 'an object'
+  return String(value)
+}
+
+function positiveMs(value: unknown, path: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (value === false) return NO_TIMEOUT
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw invalid(path, 'a positive number of milliseconds (or false to disable it)', value)
+  }
+  return value
+}
+
+function positiveInt(value: unknown, path: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw invalid(path, min === 0 ? 'a non-negative integer' : 'a positive integer', value)
+  }
+  return value
+}
+
+function bool(value: unknown, path: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw invalid(path, 'true or false', value)
+  return value
+}
+
+function plainObject(value: unknown, path: string): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(path, 'an object', value)
+  return value as Record<string, unknown>
+}
+
+export function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout'): ResolvedTimeouts {
+  const o = plainObject(input, path)
+  if (o === undefined) return base
+  return {
+    connect: positiveMs(o.connect, `${path}.connect`, base.connect),
+    headers: positiveMs(o.headers, `${path}.headers`, base.headers),
+    read: positiveMs(o.read, `${path}.read`, base.read),
+    total: positiveMs(o.total, `${path}.total`, base.total),
+  }
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+export function resolveRedirect(input: unknown, base: ResolvedRedirect, path = 'redirect'): ResolvedRedirect {
+  if (input === undefined) return base
+  if (input === 'follow' || input === 'manual' || input === 'error') {
+    return input === base.mode ? base : { ...base, mode: input }
+  }
+  if (typeof input === 'string') throw invalid(path, "'follow', 'manual', 'error' or an object", input)
+  const o = plainObject(input, path)!
+  let stripHeaders = base.stripHeaders
+  if (o.stripHeaders !== undefined) {
+    if (!Array.isArray(o.stripHeaders)) throw invalid(`${path}.stripHeaders`, 'an array of header names', o.stripHeaders)
+    stripHeaders = o.stripHeaders.map((name, i) => {
+      if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalid(`${path}.stripHeaders[${i}]`, 'a header name', name)
+      return name.toLowerCase()
+    })
+  }
+  return {
+    mode: 'follow',
+    max: positiveInt(o.max, `${path}.max`, base.max, 0),
+    allowDowngrade: bool(o.allowDowngrade, `${path}.allowDowngrade`, base.allowDowngrade),
+    stripHeaders,
+  }
+}
+
+/** Request headers as a plain object with lower-case names (the form undici sends fastest). */
+export function normalizeHeaders(init: unknown, path = 'headers'): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (init === undefined || init === null) return out
+  if (typeof init !== 'object') throw invalid(path, 'a Headers object, an array of pairs or a record', init)
+  let entries: Iterable<readonly [string, string]>
+  if (init instanceof Headers) entries = init
+  else if (Array.isArray(init) || Symbol.iterator in init) {
+    entries = init as Iterable<readonly [string, string]>
+  } else entries = Object.entries(init as Record<string, unknown>) as [string, string][]
+  for (const pair of entries) {
+    const name = pair[0]
+    const value: unknown = pair[1]
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalid(`${path}`, 'valid header names', name)
+    if (value === undefined) continue
+    const text = String(value)
+    // CR, LF and NUL would let a value smuggle a second header or request (RFC 9110 §5.5).
+    if (/[\r\n\0]/.test(text)) throw invalid(`${path}.${name}`, 'a value without CR, LF or NUL', text)
+    const key = name.toLowerCase()
+    const previous = out[key]
+    out[key] = previous === undefined ? text.trim() : `${previous}, ${text.trim()}`
+  }
+  return out
+}
+
+function resolveUrlOption(value: unknown, path: string): URL | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' && !(value instanceof URL)) throw invalid(path, 'an absolute http(s) URL', value)
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw invalid(path, 'an absolute http(s) URL', value)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(path, 'an absolute http(s) URL', value)
+  return url
+}
+
+const DEFAULT_CALL: ResolvedCallOptions = {
+  timeout: DEFAULTS.timeout,
+  redirect: DEFAULTS.redirect,
+  maxResponseBytes: DEFAULTS.maxResponseBytes,
+  maxDecompressionRatio: DEFAULTS.maxDecompressionRatio,
+  decompress: DEFAULTS.decompress,
+}
+
+export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions): ResolvedCallOptions {
+  return {
+    timeout: resolveTimeouts(input.timeout, base.timeout),
+    redirect: resolveRedirect(input.redirect, base.redirect),
+    maxResponseBytes: positiveInt(input.maxResponseBytes, 'maxResponseBytes', base.maxResponseBytes),
+    maxDecompressionRatio: positiveMs(input.maxDecompressionRatio, 'maxDecompressionRatio', base.maxDecompressionRatio),
+    decompress: bool(input.decompress, 'decompress', base.decompress),
+  }
+}
+
+export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientOptions {
+  const o = plainObject(input, 'options') ?? {}
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw invalid('name', 'a non-empty string', o.name)
+  if (o.lookup !== undefined && typeof o.lookup !== 'function') throw invalid('lookup', 'a function with the dns.lookup signature', o.lookup)
+  if (o.logger !== undefined && (o.logger === null || typeof (o.logger as Logger).info !== 'function')) throw invalid('logger', 'a pino logger', o.logger)
+  const tls = (plainObject(o.tls, 'tls') ?? {}) as TlsOptions
+  return {
+    ...resolveCallOptions(input, DEFAULT_CALL),
+    name: (o.name as string | undefined) ?? DEFAULTS.name,
+    baseUrl: resolveUrlOption(o.baseUrl, 'baseUrl'),
+    allowAbsoluteUrls: bool(o.allowAbsoluteUrls, 'allowAbsoluteUrls', DEFAULTS.allowAbsoluteUrls),
+    headers: normalizeHeaders(o.headers, 'headers'),
+    policy: compilePolicy(input.policy, 'policy'),
+    lookup: input.lookup,
+    tls,
+    connectionsPerOrigin: positiveInt(o.connectionsPerOrigin, 'connectionsPerOrigin', DEFAULTS.connectionsPerOrigin),
+    keepAliveTimeout: positiveMs(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout) || 1,
+    logger: input.logger,
+  }
+}
