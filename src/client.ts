@@ -29,6 +29,14 @@ import { prepareBody, type SafeBodyInit } from './request-body.js'
 import { deadlineLayer } from './layers/deadline.js'
 import { policyLayer } from './layers/policy.js'
 import { redirectLayer } from './layers/redirect.js'
+import { retryLayer } from './layers/retry.js'
+import { guardOriginLayer } from './layers/guard-origin.js'
+import { concurrencyGateLayer } from './layers/concurrency-gate.js'
+import { RetryBudget, type RetryBudgetSnapshot } from './retry/retry-budget.js'
+import { CircuitBreakers, type BreakerSnapshot } from './resilience/circuit-breaker.js'
+import { OriginSwitches, type OriginSwitchesSnapshot } from './resilience/origin-switches.js'
+import { ConcurrencyLimit, type ConcurrencySnapshot } from './resilience/concurrency-limit.js'
+import type { Layer } from './pipeline.js'
 import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
 
@@ -47,11 +55,33 @@ export interface Client {
   configure(options: ClientOptions): void
   /** The settings new calls start with. */
   readonly options: ResolvedClientOptions
+  /** Fails every call to `origin` at once with ERR_DISABLED and `reason`, until enable(origin). */
+  disable(origin: string | URL, reason: string): void
+  /** Lifts disable(origin); returns whether it was disabled. */
+  enable(origin: string | URL): boolean
+  /** A JSON snapshot of the client's live state: retry budget, breakers, switches, concurrency. */
+  stats(): ClientStats
   /**
    * Refuses new calls (ERR_CLIENT_CLOSED), waits for the calls in flight to end (their bodies read,
    * cancelled or past their deadline), then closes every socket of the pool.
    */
   close(): Promise<void>
+}
+
+export interface ClientStats {
+  name: string
+  retryBudget: RetryBudgetSnapshot | undefined
+  breakers: Record<string, BreakerSnapshot> | undefined
+  switches: OriginSwitchesSnapshot
+  concurrency: ConcurrencySnapshot | undefined
+}
+
+/** Per-client objects that keep counts across calls; shared by every options generation. */
+interface SharedState {
+  readonly switches: OriginSwitches
+  budget: RetryBudget | undefined
+  breakers: CircuitBreakers | undefined
+  limit: ConcurrencyLimit | undefined
 }
 
 /** One options generation: configure() makes a new one; the old agent closes when its calls end. */
@@ -67,23 +97,43 @@ interface Generation extends ClientRuntime {
 
 /** Options that only a client can hold: the pool and its connector are built from them. */
 const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
-const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress'] as const
+const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry'] as const
 
 let callCounter = 0
 const callPrefix = Math.floor(Math.random() * 0x7fffffff).toString(36)
 
-function buildHandler(dispatcher: Agent): Handler {
-  // Outermost first: read order is run order.
-  return compose([deadlineLayer, redirectLayer, policyLayer], createTransport(dispatcher))
+function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState): Handler {
+  // Outermost first: read order is run order. A feature that is off is a layer left out.
+  const layers: Layer[] = [deadlineLayer]
+  if (shared.limit !== undefined) layers.push(concurrencyGateLayer(shared.limit))
+  layers.push(redirectLayer, policyLayer)
+  if (options.retry !== false) layers.push(retryLayer({ budget: shared.budget }))
+  layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
+  return compose(layers, createTransport(dispatcher))
 }
 
-function newGeneration(options: ResolvedClientOptions, previous?: Generation): Generation {
+/** Brings the per-client objects in line with new options, keeping the ones whose settings did not change. */
+function updateShared(shared: SharedState, options: ResolvedClientOptions, previous: ResolvedClientOptions | undefined): void {
+  shared.switches.setReadOnly(options.readOnly)
+  const budget = options.retry === false ? false : options.retry.budget
+  const previousBudget = previous === undefined || previous.retry === false ? false : previous.retry.budget
+  if (budget === false) shared.budget = undefined
+  else if (shared.budget === undefined || JSON.stringify(budget) !== JSON.stringify(previousBudget)) shared.budget = new RetryBudget(budget)
+  if (options.breaker === false) shared.breakers = undefined
+  else if (shared.breakers === undefined || JSON.stringify(options.breaker) !== JSON.stringify(previous?.breaker)) {
+    shared.breakers = new CircuitBreakers(options.breaker)
+  }
+  if (options.maxConcurrent === undefined) shared.limit = undefined
+  else if (shared.limit === undefined || options.maxConcurrent !== previous?.maxConcurrent) shared.limit = new ConcurrencyLimit(options.maxConcurrent)
+}
+
+function newGeneration(options: ResolvedClientOptions, shared: SharedState, previous?: Generation): Generation {
   const reuse = previous !== undefined && sameConnectionSettings(previous.options, options)
   const dispatcher = reuse ? previous.dispatcher : createAgent(options)
   return {
     options,
     dispatcher,
-    handler: reuse ? previous.handler : buildHandler(dispatcher),
+    handler: buildHandler(dispatcher, options, shared),
     inFlight: 0,
     retired: false,
     onIdle: undefined,
@@ -103,7 +153,10 @@ function sameConnectionSettings(a: ResolvedClientOptions, b: ResolvedClientOptio
 
 export function createClient(input: ClientOptions = {}): Client {
   let rawOptions: ClientOptions = { ...input }
-  let current = newGeneration(resolveClientOptions(rawOptions))
+  const initial = resolveClientOptions(rawOptions)
+  const shared: SharedState = { switches: new OriginSwitches({ readOnly: initial.readOnly }), budget: undefined, breakers: undefined, limit: undefined }
+  updateShared(shared, initial, undefined)
+  let current = newGeneration(initial, shared)
   const retiredAgents = new Set<Promise<void>>()
   let closed = false
 
@@ -121,8 +174,18 @@ export function createClient(input: ClientOptions = {}): Client {
     if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
     const generation = current
     const clientOptions = generation.options
-    const options = hasCallOverrides(init) ? resolveCallOptions(init!, clientOptions) : clientOptions
-    const req = await buildRequest(input, init, clientOptions, options)
+    // Counted from the first line: a close() or configure() made while the request is still being
+    // built (bodies are read asynchronously) must wait for this call, not close the pool under it.
+    generation.inFlight++
+    let options: ResolvedCallOptions
+    let req: OutboundRequest
+    try {
+      options = hasCallOverrides(init) ? resolveCallOptions(init!, clientOptions) : clientOptions
+      req = await buildRequest(input, init, clientOptions, options)
+    } catch (err) {
+      release(generation)
+      throw err
+    }
     const record: CallRecord = {
       id: `${callPrefix}-${(++callCounter).toString(36)}`,
       method: req.method,
@@ -148,9 +211,11 @@ export function createClient(input: ClientOptions = {}): Client {
         stopListening = () => signal.removeEventListener('abort', onAbort)
       }
     }
-    ctx.signal.throwIfAborted()
+    if (ctx.signal.aborted) {
+      release(generation)
+      throw ctx.signal.reason
+    }
 
-    generation.inFlight++
     const started = performance.now()
     const finish = (error: SafeFetchError | undefined, bytes: number): void => {
       stopListening?.()
@@ -206,7 +271,8 @@ export function createClient(input: ClientOptions = {}): Client {
       // Keep the compiled policy object when no connection setting changed, so the pool is kept.
       if (!CONNECTION_KEYS.some((key) => key in partial)) resolved = { ...resolved, policy: current.options.policy }
       const previous = current
-      current = newGeneration(resolved, previous)
+      updateShared(shared, resolved, previous.options)
+      current = newGeneration(resolved, shared, previous)
       rawOptions = merged
       previous.retired = true
       if (previous.inFlight === 0 && previous.dispatcher !== current.dispatcher) {
@@ -217,6 +283,21 @@ export function createClient(input: ClientOptions = {}): Client {
     },
     get options(): ResolvedClientOptions {
       return current.options
+    },
+    disable(origin: string | URL, reason: string): void {
+      shared.switches.disable(origin, reason)
+    },
+    enable(origin: string | URL): boolean {
+      return shared.switches.enable(origin)
+    },
+    stats(): ClientStats {
+      return {
+        name: current.options.name,
+        retryBudget: shared.budget?.snapshot(),
+        breakers: shared.breakers?.snapshot(),
+        switches: shared.switches.snapshot(),
+        concurrency: shared.limit?.snapshot(),
+      }
     },
     async close(): Promise<void> {
       if (closed) return

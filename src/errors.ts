@@ -129,6 +129,11 @@ export function toSafeFetchError(err: unknown, url: string | undefined): SafeFet
   let current: unknown = err
   for (let depth = 0; depth < 8 && current != null; depth++) {
     const code = (current as { code?: unknown }).code
+    // undici 7 builds HTTPParserError's code from a table keyed the other way round, so parse
+    // failures (invalid status line, header, Content-Length) arrive with no code: go by the class.
+    if (code === undefined && (current as { name?: unknown }).name === 'HTTPParserError') {
+      return new SafeFetchError('ERR_BAD_RESPONSE', `malformed HTTP response from ${url ?? 'server'}: ${String((current as { message?: unknown }).message)}`, details)
+    }
     if (typeof code === 'string') {
       if (code === 'UND_ERR_CONNECT_TIMEOUT') return new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect timed out for ${url ?? 'request'}`, details)
       if (code === 'UND_ERR_HEADERS_TIMEOUT') return new SafeFetchError('ERR_HEADERS_TIMEOUT', `no response headers in time from ${url ?? 'server'}`, details)

@@ -11,6 +11,9 @@ import type { Logger } from 'pino'
 import type { HeadersInit } from 'undici'
 import { SafeFetchError } from './errors.js'
 import { compilePolicy, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
+import { resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions } from './resilience/circuit-breaker.js'
+import { resolveMaxConcurrent } from './resilience/concurrency-limit.js'
+import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry/retry-options.js'
 
 export interface TimeoutOptions {
   /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
@@ -73,10 +76,20 @@ export interface ClientOptions {
   /** Idle keep-alive sockets are closed after this many ms. Default 4 000. */
   keepAliveTimeout?: number
   logger?: Logger
+  /** Retries with backoff, Retry-After and a per-client budget (docs/retries.md). `false` turns them off. */
+  retry?: RetryOptions | false
+  /** Per-origin circuit breaker (docs/circuit-breaker.md). Off by default; `true` uses the defaults. */
+  breaker?: BreakerOptions | boolean
+  /** Refuse unsafe methods (POST, PUT, PATCH, DELETE …) with ERR_READ_ONLY; GETs continue. Default false. */
+  readOnly?: boolean
+  /** Calls in flight at once; more wait in a FIFO queue (their deadline and signal apply). Default: no limit. */
+  maxConcurrent?: number
 }
 
 /** Options a single call may override. */
 export interface CallOptions {
+  /** Tune or switch off retries for this call (`retry: false`, `retry: { allowNonIdempotent: true }`). */
+  retry?: RetryOptions | false
   timeout?: TimeoutOptions
   redirect?: RedirectMode | RedirectOptions
   maxResponseBytes?: number
@@ -105,6 +118,7 @@ export interface ResolvedCallOptions {
   readonly maxResponseBytes: number
   readonly maxDecompressionRatio: number
   readonly decompress: boolean
+  readonly retry: ResolvedRetryOptions | false
 }
 
 export interface ResolvedClientOptions extends ResolvedCallOptions {
@@ -118,6 +132,9 @@ export interface ResolvedClientOptions extends ResolvedCallOptions {
   readonly connectionsPerOrigin: number
   readonly keepAliveTimeout: number
   readonly logger: Logger | undefined
+  readonly breaker: ResolvedBreakerOptions | false
+  readonly readOnly: boolean
+  readonly maxConcurrent: number | undefined
 }
 
 const NO_TIMEOUT = 0
@@ -256,6 +273,7 @@ const DEFAULT_CALL: ResolvedCallOptions = {
   maxResponseBytes: DEFAULTS.maxResponseBytes,
   maxDecompressionRatio: DEFAULTS.maxDecompressionRatio,
   decompress: DEFAULTS.decompress,
+  retry: resolveRetryOptions(undefined),
 }
 
 export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions): ResolvedCallOptions {
@@ -265,6 +283,10 @@ export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions
     maxResponseBytes: positiveInt(input.maxResponseBytes, 'maxResponseBytes', base.maxResponseBytes),
     maxDecompressionRatio: positiveMs(input.maxDecompressionRatio, 'maxDecompressionRatio', base.maxDecompressionRatio),
     decompress: bool(input.decompress, 'decompress', base.decompress),
+    retry:
+      input.retry === undefined
+        ? base.retry
+        : resolveRetryOptions(input.retry, 'retry', base.retry === false ? undefined : base.retry),
   }
 }
 
@@ -286,5 +308,8 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     connectionsPerOrigin: positiveInt(o.connectionsPerOrigin, 'connectionsPerOrigin', DEFAULTS.connectionsPerOrigin),
     keepAliveTimeout: positiveMs(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout) || 1,
     logger: input.logger,
+    breaker: resolveBreakerOptions(input.breaker, 'breaker'),
+    readOnly: bool(o.readOnly, 'readOnly', false),
+    maxConcurrent: resolveMaxConcurrent(o.maxConcurrent, 'maxConcurrent'),
   }
 }

@@ -4,6 +4,7 @@
  * unless the caller passes a factory `() => body` that makes a fresh one per attempt.
  */
 import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import type { BodyInit } from 'undici'
 import { SafeFetchError } from './errors.js'
 import { describe } from './options.js'
@@ -47,7 +48,7 @@ function fromFactory(factory: BodyFactory): RequestBody {
       const value = factory()
       if (typeof value === 'string' || value instanceof Uint8Array) return value
       if (value instanceof Readable) return value
-      if (value instanceof ReadableStream) return Readable.fromWeb(value as import('node:stream/web').ReadableStream)
+      if (value instanceof ReadableStream) return Readable.fromWeb(value as NodeReadableStream)
       throw new SafeFetchError('ERR_INVALID_OPTION', `body factory must return a string, Uint8Array or stream, got ${describe(value)}`)
     },
   }
@@ -74,7 +75,7 @@ export async function prepareBody(body: unknown, method: string): Promise<Prepar
     return { body: replayable(new Uint8Array(await encoded.arrayBuffer())), contentType: encoded.headers.get('content-type') ?? undefined }
   }
   if (body instanceof ReadableStream) {
-    return { body: oneShot(Readable.fromWeb(body as import('node:stream/web').ReadableStream)), contentType: undefined }
+    return { body: oneShot(Readable.fromWeb(body as NodeReadableStream)), contentType: undefined }
   }
   if (body instanceof Readable) return { body: oneShot(body), contentType: undefined }
   if (typeof body === 'function') return { body: fromFactory(body as BodyFactory), contentType: undefined }

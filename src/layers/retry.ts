@@ -44,8 +44,7 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
   const now = deps.now ?? Date.now
   return (next) =>
     async function retryLayer(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
-      // TODO(lead): drop the cast once ResolvedCallOptions declares `retry`.
-      const options = (ctx.options as unknown as RetryCallOptions).retry
+      const options = ctx.options.retry
       if (options === false) {
         ctx.attempt = 1
         ctx.record.attempts++

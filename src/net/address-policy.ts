@@ -17,12 +17,14 @@ import { SafeFetchError } from '../errors.js'
 import {
   cidrContains,
   embeddedIpv4s,
+  findIpv4Range,
   findSpecialRange,
   formatIp,
   formatIpv4,
   isIpv4Mapped,
   parseCidr,
   parseIp,
+  parseIpv4,
   type ParsedCidr,
   type ParsedIp,
 } from './ip-ranges.js'
@@ -218,6 +220,15 @@ function denied(
 
 export function checkAddress(policy: CompiledAddressPolicy, address: string): AddressVerdict {
   const p = policy as unknown as Internal
+  // Fast path: a dotted quad and no lists (the common case: DNS answers under the default policy).
+  if (p.deny.length === 0 && p.allow.length === 0 && p.preset.length === 0) {
+    const v4 = parseIpv4(address)
+    if (v4 >= 0) {
+      const range = findIpv4Range(v4)
+      if (range === undefined || (p.allowPrivate && !NEVER_A_DESTINATION.has(range.name))) return ALLOWED
+      return denied(address, range.cidr, `${range.cidr} (${range.name}, ${range.reference})`, 'default', p.optionPath, undefined, undefined)
+    }
+  }
   const ip = parseIp(address)
   if (ip === undefined) return denied(address, 'n/a', 'not an IP address', 'default', p.optionPath, undefined, undefined)
   if (p.deny.length > 0) {
@@ -251,13 +262,15 @@ function allowSuggestion(address: string, via: string | undefined): string | und
 export function blockedAddressError(verdict: DeniedVerdict, url?: string): SafeFetchError {
   const path = verdict.optionPath ?? 'policy'
   const subject =
-    verdict.embeddedIpv4 === undefined
+    verdict.cidr === 'n/a'
+      ? `${JSON.stringify(verdict.address)} is not an IP address`
+      : verdict.embeddedIpv4 === undefined
       ? `${verdict.address} is in ${verdict.range}`
       : `${verdict.address} carries ${verdict.embeddedIpv4} (${verdict.via ?? 'embedded'}), which is in ${verdict.range}`
   const suggestion = allowSuggestion(verdict.address, verdict.via)
   let advice: string
   if (verdict.rule === 'deny') advice = `remove ${verdict.cidr} from ${path}.deny to allow it`
-  else if (suggestion === undefined) advice = 'only IP addresses can be dialled'
+  else if (suggestion === undefined) advice = 'only IP addresses can be checked and dialled'
   else advice = `pass ${path}.allow: ['${suggestion}'] to allow it`
   const details: { url?: string; address: string; range: string } = { address: verdict.address, range: verdict.range }
   if (url !== undefined) details.url = url

@@ -140,27 +140,27 @@ export const NOT_AN_IP: SpecialRange = r('n/a', 'not-an-ip-address', 'strict par
  * inet_aton and decimal to others: ambiguous, so refused), no sign, no spaces. Returns -1 when invalid.
  */
 function parseDottedQuad(s: string, start: number, end: number): number {
+  if (end - start > 15) return -1
   let value = 0
   let part = 0
   let digits = 0
   let dots = 0
   for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 48 && c <= 57) {
+    const d = s.charCodeAt(i) - 48
+    if (d >= 0 && d <= 9) {
       if (digits === 1 && part === 0) return -1
-      part = part * 10 + (c - 48)
-      if (part > 255) return -1
+      part = part * 10 + d
       digits++
-    } else if (c === 46) {
-      if (digits === 0 || dots === 3) return -1
-      value = value * 256 + part
+    } else if (d === -2) {
+      if (digits === 0 || dots === 3 || part > 255) return -1
+      value = (value << 8) | part
       part = 0
       digits = 0
       dots++
     } else return -1
   }
-  if (digits === 0 || dots !== 3) return -1
-  return value * 256 + part
+  if (digits === 0 || dots !== 3 || part > 255) return -1
+  return ((value << 8) | part) >>> 0
 }
 
 function hexDigit(c: number): number {
@@ -249,25 +249,21 @@ function validZone(s: string, start: number, end: number): boolean {
  * those reach us only through the WHATWG URL parser, which has already normalised them.
  */
 export function parseIp(text: string): ParsedIp | undefined {
-  let start = 0
   let end = text.length
   if (end === 0 || end > 128) return undefined
-  let v6Only = false
+  let start = 0
   if (text.charCodeAt(0) === 91) {
     if (text.charCodeAt(end - 1) !== 93) return undefined
     start = 1
     end--
-    v6Only = true
+  } else {
+    const v4 = parseDottedQuad(text, 0, end)
+    if (v4 >= 0) return { version: 4, w0: 0, w1: 0, w2: 0xffff, w3: v4 }
   }
   const pct = text.indexOf('%', start)
   if (pct >= 0 && pct < end) {
     if (!validZone(text, pct + 1, end)) return undefined
     end = pct
-    v6Only = true
-  }
-  if (!v6Only) {
-    const v4 = parseDottedQuad(text, start, end)
-    if (v4 >= 0) return { version: 4, w0: 0, w1: 0, w2: 0xffff, w3: v4 }
   }
   return parseIpv6(text, start, end)
 }
@@ -465,6 +461,16 @@ function findV6(ip: ParsedIp): SpecialRangeMatch | undefined {
     if (cidrContains(row.cidr, ip)) return row.match
   }
   return undefined
+}
+
+/** Strict dotted quad to uint32, or -1. The allocation-free fast path for checkAddress. */
+export function parseIpv4(text: string): number {
+  return parseDottedQuad(text, 0, text.length)
+}
+
+/** The denied IPv4 row containing a uint32 address, or undefined when globally reachable. */
+export function findIpv4Range(v4: number): SpecialRange | undefined {
+  return lookupV4(v4)?.match.range
 }
 
 /**

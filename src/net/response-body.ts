@@ -157,7 +157,9 @@ export class ResponseBody {
   }
 
   private startDecoders(firstByte: number): void {
-    const decoders = this.plan!.map((coding) => createDecoder(coding, firstByte))
+    // Only the outermost coding is sniffed (its first byte is on the wire); an inner deflate layer
+    // is taken in its RFC 9110 form, zlib-wrapped (0x78 is a zlib header byte).
+    const decoders = this.plan!.map((coding, i) => createDecoder(coding, i === 0 ? firstByte : 0x78))
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!)
     const last = decoders[decoders.length - 1]!
     for (const decoder of decoders) {

@@ -65,6 +65,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       controller.abort(this.ctx.signal.reason ?? new SafeFetchError('ERR_ABORTED', 'aborted', { url: this.urlText }))
       return
     }
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- handed to the sendHeaders subscriber, see above
     writing = this
     const headersMs = this.ctx.options.timeout.headers
     if (headersMs > 0) {

@@ -88,6 +88,32 @@ function show(value: unknown): string {
   }
 }
 
+/** The known key a short edit away from a typo, for "did you mean". */
+function closest(key: string, known: ReadonlySet<string>): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.min(3, Math.ceil(key.length / 3))
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase())
+    if (d < bestDistance) {
+      best = k
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = row
+  }
+  return prev[b.length] as number
+}
+
 function portList(value: unknown, path: string): Set<number> {
   if (!Array.isArray(value)) throw invalid(`${path} must be an array of ports (integers 1-65535), got ${show(value)}`)
   return new Set(
@@ -103,7 +129,7 @@ export function compilePolicy(o: PolicyOptions | undefined, optionPath = 'policy
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw invalid(`${optionPath} must be an object, got ${show(o)}`)
   for (const key of Object.keys(opts)) {
     if (!KNOWN_KEYS.has(key)) {
-      const close = [...KNOWN_KEYS].find((k) => k.toLowerCase().startsWith(key.toLowerCase().slice(0, 5)))
+      const close = closest(key, KNOWN_KEYS)
       throw invalid(`${optionPath}.${key} is not an option${close === undefined ? '' : `; did you mean ${optionPath}.${close}?`}`)
     }
   }
@@ -147,8 +173,9 @@ export function compilePolicy(o: PolicyOptions | undefined, optionPath = 'policy
 
 /** Log-safe URL text: no userinfo, no fragment, every query value replaced by REDACTED. */
 export function redactUrl(url: URL): string {
-  const special = url.protocol === 'http:' || url.protocol === 'https:'
-  let out = special || url.host !== '' ? `${url.protocol}//${url.host}${url.pathname}` : `${url.protocol}${url.pathname.slice(0, 64)}`
+  // `data:`/`javascript:` have no authority; everything else prints as scheme://host/path.
+  const authority = url.host !== '' || url.href.startsWith('//', url.protocol.length)
+  let out = authority ? `${url.protocol}//${url.host}${url.pathname}` : `${url.protocol}${url.pathname.slice(0, 64)}`
   const search = url.search
   if (search.length > 1) out += `?${redactQuery(search.slice(1))}`
   return out

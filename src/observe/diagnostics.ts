@@ -73,7 +73,7 @@ export function isBlockedCode(code: string): boolean {
  * For the retry layer: call right before sleeping for the next attempt. Costs one property read
  * when nobody listens.
  */
-export function publishRetry(record: Pick<CallRecord, 'id' | 'attemptLog'>, message: Omit<CallRetryMessage, 'id'>): void {
+export function publishRetry(record: Pick<CallRecord, 'id'>, message: Omit<CallRetryMessage, 'id'>): void {
   if (!retryChannel.hasSubscribers) return
   retryChannel.publish({ id: record.id, ...message } satisfies CallRetryMessage)
 }

@@ -6,6 +6,7 @@
  * A call counts as failed when it ended with an error, or with a 5xx final response.
  */
 import type { CallRecord } from '../context.js'
+import { DEFAULT_REDACT_RULES, redactUrlString, type RedactRules } from './redact.js'
 
 export interface FailureEntry {
   /** When the call ended (ISO 8601). */
@@ -35,13 +36,15 @@ export class FlightRecorder {
     return record.errorCode !== undefined || (record.status !== undefined && record.status >= 500)
   }
 
-  add(record: CallRecord, error?: { code: string; message: string }): void {
+  add(record: CallRecord, error?: { code: string; message: string }, rules: RedactRules = DEFAULT_REDACT_RULES): void {
     if (this.size === 0) return
     // A deep copy: the record object is shared with getCallInfo() and must not change under us.
-    const entry: FailureEntry =
-      error === undefined
-        ? { at: new Date(this.now()).toISOString(), record: structuredClone(record) }
-        : { at: new Date(this.now()).toISOString(), record: structuredClone(record), error: { code: error.code, message: error.message } }
+    // URLs written below the observe layer are redacted again: the recorder is read by humans.
+    const copy = structuredClone(record)
+    if (copy.finalUrl !== undefined) copy.finalUrl = redactUrlString(copy.finalUrl, rules)
+    for (const attempt of copy.attemptLog) attempt.url = redactUrlString(attempt.url, rules)
+    const at = new Date(this.now()).toISOString()
+    const entry: FailureEntry = error === undefined ? { at, record: copy } : { at, record: copy, error: { code: error.code, message: error.message } }
     this.ring[this.next] = entry
     this.next = (this.next + 1) % this.size
     if (this.count < this.size) this.count++

@@ -94,12 +94,15 @@ export class LatencyHistogram {
 
   /**
    * The value (ms) at quantile `q` in [0, 1]: the midpoint of the bucket holding the sample of rank
-   * ceil(q·count), clamped to the observed min and max (so p100 is exact). undefined when empty.
+   * ceil(q·count), clamped to the observed min and max (the lowest and highest ranks are exact). undefined when empty.
    */
   quantile(q: number): number | undefined {
     const counts = this.counts
     if (counts === undefined || this.count === 0) return undefined
     const rank = Math.max(1, Math.ceil(q * this.count))
+    // The extremes are known exactly.
+    if (rank >= this.count) return this.maxMs
+    if (rank === 1) return this.minMs
     let seen = 0
     for (let i = 0; i < BUCKET_COUNT; i++) {
       seen += counts[i]!

@@ -30,7 +30,7 @@ export function parseHttpDate(value: string, now: number): number | undefined {
   m = RFC850_DATE.exec(value)
   if (m !== null) return build(fullYear(Number(m[3]), now), m[2]!, Number(m[1]), m[4]!, m[5]!, m[6]!)
   m = ASCTIME_DATE.exec(value)
-  if (m !== null) return build(Number(m[7]), m[1]!, Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!)
+  if (m !== null) return build(Number(m[6]), m[1]!, Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!)
   return undefined
 }
 

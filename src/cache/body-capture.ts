@@ -1,0 +1,152 @@
+/**
+ * Copies a response body into memory as the caller reads it, so the entry can be stored once the
+ * body is complete — without tee() (which buffers for the slower branch without bound) and without
+ * reading the whole body before handing it over.
+ *
+ * The caller gets a pull-based stream over the origin's stream: each chunk it reads is appended to
+ * the copy, then passed on. Past `limit` bytes the copy is dropped and the rest simply streams
+ * through. The copy is complete only when the origin's stream ends normally; a cancel, an error or
+ * the limit abandon it.
+ *
+ * `pump()` is for coalesced requests: other callers are waiting for this body, so it must not
+ * depend on how fast (or whether) this caller reads. From then on the origin's stream is read
+ * eagerly; chunks queue for the caller (bounded by `limit`, since pumping stops when the copy is
+ * abandoned) and a caller that cancels no longer stops the read.
+ */
+
+export interface CaptureSink {
+  /** The complete body. */
+  complete(body: Uint8Array): void
+  /** The copy was given up (too large, failed, cancelled). */
+  abandon(): void
+}
+
+export class BodyCapture {
+  readonly stream: ReadableStream<Uint8Array>
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>
+  private controller!: ReadableStreamDefaultController<Uint8Array>
+  /** The copy; undefined once complete or abandoned. */
+  private copy: Uint8Array | undefined
+  private size = 0
+  private finished = false
+  private consumerGone = false
+  private delivered = 0
+  private reading: Promise<void> | undefined = undefined
+  private pumping: Promise<void> | undefined = undefined
+
+  constructor(
+    upstream: ReadableStream<Uint8Array>,
+    private readonly limit: number,
+    /** The declared length, to size the copy once; undefined when unknown. */
+    expectedLength: number | undefined,
+    private readonly sink: CaptureSink,
+  ) {
+    this.reader = upstream.getReader()
+    this.copy = new Uint8Array(Math.min(limit, expectedLength !== undefined && expectedLength > 0 ? expectedLength : 16 * 1024))
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller
+        },
+        pull: () => this.pull(),
+        cancel: (reason) => this.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    )
+  }
+
+  pump(): void {
+    if (this.pumping !== undefined || this.finished || this.copy === undefined) return
+    this.pumping = this.runPump()
+  }
+
+  private async runPump(): Promise<void> {
+    if (this.reading !== undefined) await this.reading
+    while (!this.finished && this.copy !== undefined) await this.readOne()
+    this.pumping = undefined
+    // The copy was given up while the caller was gone: nobody needs the rest.
+    if (this.consumerGone && !this.finished) {
+      this.finished = true
+      this.reader.cancel().catch(() => {})
+    }
+  }
+
+  private pull(): Promise<void> {
+    const pumping = this.pumping
+    if (pumping === undefined) return this.readOne()
+    const mark = this.delivered
+    // The pump feeds the queue; read ourselves only if it stopped without serving this pull.
+    return pumping.then(() => {
+      if (this.delivered === mark && !this.finished) return this.readOne()
+      return undefined
+    })
+  }
+
+  private cancel(reason: unknown): Promise<void> | undefined {
+    this.consumerGone = true
+    if (this.pumping !== undefined) return undefined // waiters still need the body
+    this.abandon()
+    this.finished = true
+    return this.reader.cancel(reason)
+  }
+
+  private readOne(): Promise<void> {
+    const reading = this.reader.read().then(
+      (result) => {
+        if (result.done) {
+          this.finish()
+          return
+        }
+        const chunk = result.value
+        this.append(chunk)
+        if (!this.consumerGone) {
+          this.delivered++
+          this.controller.enqueue(chunk)
+        }
+      },
+      (err: unknown) => {
+        this.finished = true
+        this.abandon()
+        if (!this.consumerGone) this.controller.error(err)
+      },
+    )
+    this.reading = reading
+    return reading
+  }
+
+  private append(chunk: Uint8Array): void {
+    const copy = this.copy
+    if (copy === undefined) return
+    const size = this.size + chunk.byteLength
+    if (size > this.limit) {
+      this.abandon()
+      return
+    }
+    let target = copy
+    if (size > copy.byteLength) {
+      target = new Uint8Array(Math.min(this.limit, Math.max(size, copy.byteLength * 2)))
+      target.set(copy.subarray(0, this.size))
+      this.copy = target
+    }
+    // Copied now, not kept by reference: what the caller does with its chunk cannot reach the cache.
+    target.set(chunk, this.size)
+    this.size = size
+  }
+
+  private finish(): void {
+    this.finished = true
+    const copy = this.copy
+    if (copy !== undefined) {
+      this.copy = undefined
+      // Trim the spare capacity, so the store's size accounting matches the memory held.
+      this.sink.complete(copy.byteLength === this.size ? copy : copy.slice(0, this.size))
+    }
+    if (!this.consumerGone) this.controller.close()
+  }
+
+  private abandon(): void {
+    if (this.copy === undefined) return
+    this.copy = undefined
+    this.sink.abandon()
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Cache keys (RFC 9111 §2: "the primary cache key consists of the request method and target URI"
+ * plus, per §4.1, the request fields a response's Vary nominates).
+ *
+ * Layout (the store adds its own prefix):
+ *   primary   `v1|s|GET|https://host/path?q`          one record per URL: a response, or a vary index
+ *   variant   `<primary>#<gen>#<secondary>`           one response per variant, listed in the index
+ *   namespace `v1|ns`                                 the token that invalidateAll() replaces
+ * `s`/`p` is the cache mode: a private-mode entry must never be read by a shared-mode client
+ * sharing the store. `<gen>` changes whenever an index is created, so deleting the index (the one
+ * key invalidate() must reach) makes every variant unreachable even if a concurrent writer's
+ * variant never made it into the list. The secondary key is a SHA-256 over the varied request
+ * fields (normalised) and, in private mode, over the credentials — raw tokens and cookies never
+ * appear in a key or in a stored entry.
+ */
+import { createHash } from 'node:crypto'
+import type { CacheMode } from './cache-semantics.js'
+import { parseTokenList } from './cache-control.js'
+
+export const KEY_FORMAT = 'v1'
+export const NAMESPACE_KEY = `${KEY_FORMAT}|ns`
+
+/** The target URI without its fragment (never sent, so never part of the key). */
+export function primaryKey(mode: CacheMode, method: string, url: URL): string {
+  const href = url.hash === '' ? url.href : url.href.slice(0, url.href.length - url.hash.length)
+  return `${KEY_FORMAT}|${mode === 'shared' ? 's' : 'p'}|${method}|${href}`
+}
+
+export function variantKey(primary: string, gen: string, secondary: string): string {
+  return `${primary}#${gen}#${secondary}`
+}
+
+/**
+ * Vary field names: lower-cased, de-duplicated, sorted (so `Accept, Accept-Language` and
+ * `accept-language, accept` index the same variants). `*` is reported as such; it never matches.
+ */
+export function parseVary(value: string | readonly string[] | undefined): readonly string[] | '*' {
+  const names = parseTokenList(value)
+  if (names.includes('*')) return '*'
+  return names.sort()
+}
+
+/**
+ * A request field value normalised for Vary matching (§4.1 allows "adding or removing whitespace,
+ * where allowed in the header field's syntax" and combining field lines): list members trimmed and
+ * joined with a bare comma.
+ */
+export function normalizeFieldValue(value: string): string {
+  if (value.indexOf(',') === -1) return value.trim()
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .join(',')
+}
+
+/**
+ * The credentials a private-mode entry is partitioned by: SHA-256 over the named request fields
+ * (Authorization, Cookie and the ones the user added). '' when none is present: requests without
+ * credentials share one partition.
+ */
+export function partitionOf(headers: Readonly<Record<string, string>>, names: readonly string[]): string {
+  let material: string | undefined
+  for (const name of names) {
+    const value = headers[name]
+    if (value === undefined) continue
+    material = `${material ?? ''}${name}\u0000${value}\u0000`
+  }
+  return material === undefined ? '' : createHash('sha256').update(material).digest('base64url')
+}
+
+/**
+ * The secondary key: '' when there is nothing to vary on (shared mode, no Vary: the response is
+ * stored at the primary key itself), else SHA-256 over the partition and the varied fields.
+ * `partition` is undefined in shared mode; in private mode every entry is a variant, even for a
+ * request without credentials, so one user's entries never replace the index of another's.
+ * An absent field and an empty one differ (§4.1: a field absent from both requests matches).
+ */
+export function secondaryKey(headers: Readonly<Record<string, string>>, vary: readonly string[], partition: string | undefined): string {
+  if (vary.length === 0 && partition === undefined) return ''
+  const hash = createHash('sha256').update(partition ?? '').update('\u0001')
+  for (const name of vary) {
+    const value = headers[name]
+    hash.update(name).update(value === undefined ? '\u0002' : `=${normalizeFieldValue(value)}`).update('\u0000')
+  }
+  return hash.digest('base64url')
+}

@@ -1,0 +1,154 @@
+/**
+ * Request-side caching rules: the fetch `cache` mode (WHATWG Fetch, "HTTP-network-or-cache
+ * fetch"), request Cache-Control directives (RFC 9111 §5.2.1), and the verdict on one stored
+ * response for one request (§4: "When presented with a request, a cache MUST NOT reuse a stored
+ * response unless ..."). Pure; times in ms.
+ */
+import type { Freshness } from './cache-semantics.js'
+import { deltaSeconds, parseCacheControl } from './cache-control.js'
+
+/** `RequestInit.cache`. */
+export type RequestCacheMode = 'default' | 'no-store' | 'reload' | 'no-cache' | 'force-cache' | 'only-if-cached'
+
+export const REQUEST_CACHE_MODES: readonly RequestCacheMode[] = ['default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached']
+
+export interface RequestPolicy {
+  /** Look for a stored response. */
+  readonly lookup: boolean
+  /** The response may be stored (request `no-store`, §5.2.1.5, says it may not). */
+  readonly store: boolean
+  /** Validate any stored response with the origin first (`no-cache`, §5.2.1.4). */
+  readonly revalidate: boolean
+  /** Use a stored response however stale, unless its directives forbid stale use (force-cache). */
+  readonly anyStale: boolean
+  /** Never contact the origin; 504 when nothing stored fits (§5.2.1.7). */
+  readonly onlyIfCached: boolean
+  /** Request max-age (§5.2.1.1): refuse stored responses older than this. */
+  readonly maxAge: number | undefined
+  /** Request max-stale (§5.2.1.2): accept responses stale by up to this (Infinity without argument). */
+  readonly maxStale: number | undefined
+  /** Request min-fresh (§5.2.1.3): require this much freshness left. */
+  readonly minFresh: number | undefined
+  /** Concurrent identical misses may share one origin request. */
+  readonly coalesce: boolean
+}
+
+/** The policy of a plain request: no mode, no Cache-Control. Shared, so the hit path allocates nothing. */
+export const DEFAULT_REQUEST_POLICY: RequestPolicy = Object.freeze({
+  lookup: true,
+  store: true,
+  revalidate: false,
+  anyStale: false,
+  onlyIfCached: false,
+  maxAge: undefined,
+  maxStale: undefined,
+  minFresh: undefined,
+  coalesce: true,
+})
+
+/**
+ * The policy for a request, or undefined when the cache must stay out of the way entirely:
+ * `no-store` mode, and an application's own conditional or range request — it asked the origin a
+ * precise question (If-None-Match, If-Modified-Since, Range...) and gets the origin's answer.
+ * Fetch does the same: such headers switch mode "default" to "no-store".
+ */
+export function requestPolicy(headers: Readonly<Record<string, string>>, mode: RequestCacheMode | undefined): RequestPolicy | undefined {
+  const cc = headers['cache-control']
+  const pragma = headers['pragma']
+  const conditional =
+    headers['if-none-match'] !== undefined ||
+    headers['if-modified-since'] !== undefined ||
+    headers['if-match'] !== undefined ||
+    headers['if-unmodified-since'] !== undefined ||
+    headers['if-range'] !== undefined ||
+    headers['range'] !== undefined
+  if (conditional || mode === 'no-store') return undefined
+  if ((mode === undefined || mode === 'default') && cc === undefined && pragma === undefined) return DEFAULT_REQUEST_POLICY
+
+  let lookup = true
+  let store = true
+  let revalidate = mode === 'no-cache'
+  let anyStale = mode === 'force-cache' || mode === 'only-if-cached'
+  let onlyIfCached = mode === 'only-if-cached'
+  if (mode === 'reload') lookup = false
+  let maxAge: number | undefined
+  let maxStale: number | undefined
+  let minFresh: number | undefined
+  if (cc !== undefined) {
+    const d = parseCacheControl(cc)
+    if ('no-store' in d) store = false
+    if ('no-cache' in d) revalidate = true
+    if ('only-if-cached' in d) {
+      onlyIfCached = true
+    }
+    const age = deltaSeconds(d['max-age'])
+    if (age !== undefined) maxAge = age * 1000
+    if ('max-stale' in d) {
+      // "If no value is assigned to max-stale, then the client will accept a stale response of any age."
+      const stale = d['max-stale'] === true ? Infinity : deltaSeconds(d['max-stale'])
+      if (stale !== undefined) maxStale = stale === Infinity ? Infinity : stale * 1000
+    }
+    const fresh = deltaSeconds(d['min-fresh'])
+    if (fresh !== undefined) minFresh = fresh * 1000
+  } else if (pragma !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(pragma)) {
+    // §5.4: without Cache-Control, `Pragma: no-cache` means `Cache-Control: no-cache`.
+    revalidate = true
+  }
+  if (onlyIfCached) {
+    revalidate = false
+    lookup = true
+  }
+  anyStale = anyStale && !revalidate
+  return {
+    lookup,
+    store,
+    revalidate,
+    anyStale,
+    onlyIfCached,
+    maxAge,
+    maxStale,
+    minFresh,
+    coalesce: lookup && store && !revalidate && !onlyIfCached,
+  }
+}
+
+/**
+ * - `fresh`: reuse as is;
+ * - `stale`: reuse although stale (max-stale, force-cache, only-if-cached);
+ * - `stale-while-revalidate`: reuse now, validate in the background (RFC 5861 §3);
+ * - `revalidate`: validate with the origin before any use (or fetch anew).
+ */
+export type Verdict = 'fresh' | 'stale' | 'stale-while-revalidate' | 'revalidate'
+
+/** Current age in ms (§4.2.3: corrected_initial_age + resident_time). */
+export function currentAge(f: Freshness, now: number): number {
+  const resident = now - f.responseTime
+  return f.initialAge + (resident > 0 ? resident : 0)
+}
+
+export function evaluate(f: Freshness, policy: RequestPolicy, now: number): Verdict {
+  if (policy.revalidate) return 'revalidate'
+  const age = currentAge(f, now)
+  // §5.2.1.1: the client does not want a response older than max-age (a stale-allowing
+  // directive does not widen it).
+  if (policy.maxAge !== undefined && age > policy.maxAge) return 'revalidate'
+  const left = f.lifetime - age
+  if (left > 0) {
+    if (policy.minFresh !== undefined && left < policy.minFresh) return 'revalidate'
+    return 'fresh'
+  }
+  // §4.2.4: "A cache MUST NOT generate a stale response if it is prohibited by an explicit
+  // in-protocol directive" — and no request directive can override that.
+  if (f.noStale) return 'revalidate'
+  if (policy.anyStale) return 'stale'
+  const staleness = -left
+  if (policy.maxStale !== undefined && staleness <= policy.maxStale) return 'stale'
+  if (staleness < f.swr) return 'stale-while-revalidate'
+  return 'revalidate'
+}
+
+/** Whether stale-if-error (RFC 5861 §4) lets `f` stand in for a failed validation at `now`. */
+export function staleIfErrorAllows(f: Freshness, now: number): boolean {
+  if (f.noStale || f.sie <= 0) return false
+  return currentAge(f, now) - f.lifetime < f.sie
+}

@@ -1,0 +1,288 @@
+/**
+ * One client's HTTP cache: the store, read and written through keys, namespaces, variant indexes
+ * and signatures, with every store failure turned into a miss (fail open). Surfaced to users as
+ * `client.cache` (`invalidate`, `invalidateAll`); the cache layer uses the rest.
+ *
+ * Namespaces ("cache_version" trick): every record carries the namespace token that was current
+ * when it was written; `invalidateAll()` stores a new token, so every older record stops matching
+ * at once, in every process sharing the store, without scanning keys. The token is read in
+ * parallel with the entry (one round trip with Redis auto-pipelining). If the token record is ever
+ * lost, a new random one is written — losing it can only cause misses, never resurrect entries.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { SafeFetchError } from '../errors.js'
+import type { ResponseHeaders } from '../pipeline.js'
+import { firstValue } from './cache-semantics.js'
+import { NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, variantKey } from './cache-key.js'
+import type { ResolvedCacheOptions } from './cache-options.js'
+import { isCurrentRecord, type CacheRecord, type CacheStore, type ResponseRecord, type VaryIndexRecord } from './cache-store.js'
+import { Flights } from './coalescing.js'
+import { verifyRecord, withSignature } from './entry-signing.js'
+
+/** Variant keys listed per index, oldest dropped (and deleted) first. */
+export const MAX_VARIANTS = 32
+
+const FAILED = Symbol('store failed')
+type Read = CacheRecord | undefined | typeof FAILED
+
+export interface Lookup {
+  readonly primary: string
+  /** The namespace to write under; undefined when the store is unreachable (nothing is written). */
+  readonly ns: string | undefined
+  /** Credentials hash in private mode ('' without credentials); undefined in shared mode. */
+  readonly partition: string | undefined
+  /** The stored response selected for the request, if any. */
+  readonly record: ResponseRecord | undefined
+}
+
+function token(): string {
+  return randomBytes(9).toString('base64url')
+}
+
+export class HttpCache {
+  /** Origin requests in flight that identical requests may wait for. */
+  readonly flights = new Flights()
+  private readonly store: CacheStore
+  /** Signing key, only for stores whose records leave the process. */
+  private readonly secret: Uint8Array | undefined
+  private failing = false
+  private creatingNamespace: Promise<string | undefined> | undefined
+  private readonly background = new Set<string>()
+  private readonly pending = new Set<Promise<void>>()
+
+  constructor(
+    readonly options: ResolvedCacheOptions,
+    private readonly logger?: Logger,
+  ) {
+    this.store = options.store
+    this.secret = options.store.inProcess === true ? undefined : options.signingKey
+  }
+
+  // ---- public API (client.cache) ----
+
+  /** Deletes every stored variant of `url` (GET), in both cache modes. Rejects if the store fails. */
+  async invalidate(url: string | URL): Promise<void> {
+    const target = typeof url === 'string' ? new URL(url) : url
+    const failure = await this.invalidateUrl(target)
+    if (failure !== undefined) throw storeError('invalidate', failure)
+  }
+
+  /** Makes every entry written so far a miss, in every process sharing the store. Rejects if the store fails. */
+  async invalidateAll(): Promise<void> {
+    const ns = token()
+    try {
+      await this.store.set(NAMESPACE_KEY, this.sign(NAMESPACE_KEY, { v: 1, kind: 'ns', ns }), Infinity)
+    } catch (err) {
+      this.storeFailed(err)
+      throw storeError('invalidateAll', err)
+    }
+  }
+
+  /** Resolves once the entries being written have been handed to the store. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending)
+  }
+
+  /** Waits for pending writes, then closes the store. */
+  async close(): Promise<void> {
+    await this.settled()
+    await this.store.close?.()
+  }
+
+  // ---- used by the cache layer ----
+
+  primaryKey(method: string, url: URL): string {
+    return primaryKey(this.options.mode, method, url)
+  }
+
+  secondaryFor(headers: Readonly<Record<string, string>>, vary: readonly string[], partition: string | undefined): string {
+    return secondaryKey(headers, vary, partition)
+  }
+
+  /** Finds the stored response for a request (`withRecord` false: only the namespace, for `reload`). */
+  async lookup(primary: string, headers: Readonly<Record<string, string>>, withRecord = true): Promise<Lookup> {
+    const partition = this.options.mode === 'private' ? partitionOf(headers, this.options.partitionHeaders) : undefined
+    const nsRead = this.namespace()
+    const read = withRecord ? this.read(primary) : undefined
+    const ns = await nsRead
+    const found = await read
+    if (ns === undefined || found === undefined || found === FAILED || found.ns !== ns) return { primary, ns, partition, record: undefined }
+    if (found.kind === 'response') {
+      const record = partition === undefined && found.secondary === '' ? found : undefined
+      return { primary, ns, partition, record }
+    }
+    if (found.kind !== 'vary') return { primary, ns, partition, record: undefined }
+    const secondary = secondaryKey(headers, found.vary, partition)
+    const variant = await this.read(variantKey(primary, found.gen, secondary))
+    const record = variant !== FAILED && variant?.kind === 'response' && variant.ns === ns && variant.secondary === secondary ? variant : undefined
+    return { primary, ns, partition, record }
+  }
+
+  /** Stores a response record (in the background; failures are logged once per outage). */
+  save(primary: string, record: ResponseRecord, ttlMs: number): void {
+    if (!(ttlMs > 0)) return
+    this.track(this.write(primary, record, ttlMs))
+  }
+
+  /**
+   * RFC 9111 §4.4: after a non-error response to an unsafe method, invalidate the target URI and
+   * the Location / Content-Location URIs when they share its origin (never another origin's entries).
+   */
+  async invalidateAfterUnsafe(url: URL, headers: ResponseHeaders): Promise<void> {
+    const targets = [url]
+    for (const name of ['location', 'content-location']) {
+      const value = firstValue(headers, name)
+      if (value === undefined) continue
+      let other: URL
+      try {
+        other = new URL(value, url)
+      } catch {
+        continue
+      }
+      if (other.origin === url.origin && !targets.some((t) => t.href === other.href)) targets.push(other)
+    }
+    await Promise.all(targets.map((target) => this.invalidateUrl(target)))
+  }
+
+  /** Claims the one background revalidation allowed per key; false if one is running. */
+  beginBackground(key: string): boolean {
+    if (this.background.has(key)) return false
+    this.background.add(key)
+    return true
+  }
+
+  endBackground(key: string): void {
+    this.background.delete(key)
+  }
+
+  /** Keeps track of background work so `settled()` and `close()` can wait for it. */
+  track(work: Promise<unknown>): void {
+    const done: Promise<void> = work.then(
+      () => {
+        this.pending.delete(done)
+      },
+      () => {
+        this.pending.delete(done)
+      },
+    )
+    this.pending.add(done)
+  }
+
+  // ---- internals ----
+
+  private async write(primary: string, record: ResponseRecord, ttlMs: number): Promise<void> {
+    if (record.secondary === '') {
+      await this.put(primary, record, ttlMs)
+      return
+    }
+    // A variant: store it, then list it in the URL's index (kept if it belongs to this namespace).
+    const current = await this.read(primary)
+    if (current === FAILED) return
+    const index = current?.kind === 'vary' && current.ns === record.ns ? current : undefined
+    const gen = index?.gen ?? token()
+    const key = variantKey(primary, gen, record.secondary)
+    const keys = index === undefined ? [] : index.keys.filter((k) => k !== key)
+    keys.push(key)
+    const dropped = keys.length > MAX_VARIANTS ? keys.splice(0, keys.length - MAX_VARIANTS) : []
+    const now = this.options.now()
+    const expires = Math.max(index?.expires ?? 0, now + ttlMs)
+    if (!(await this.put(key, record, ttlMs))) return
+    const next: VaryIndexRecord = { v: 1, kind: 'vary', ns: record.ns, gen, vary: record.vary, keys, expires }
+    await this.put(primary, next, expires - now)
+    for (const old of dropped) await this.remove(old)
+  }
+
+  /** Deletes both modes' records of a URL; returns the store error, if any. */
+  private async invalidateUrl(url: URL): Promise<unknown> {
+    let failure: unknown
+    for (const mode of ['shared', 'private'] as const) {
+      const primary = primaryKey(mode, 'GET', url)
+      try {
+        const found = await this.store.get(primary)
+        if (isCurrentRecord(found) && found.kind === 'vary') {
+          await Promise.all(found.keys.filter((key) => key.startsWith(`${primary}#`)).map((key) => this.store.delete(key)))
+        }
+        await this.store.delete(primary)
+      } catch (err) {
+        this.storeFailed(err)
+        failure = err
+      }
+    }
+    return failure
+  }
+
+  private async namespace(): Promise<string | undefined> {
+    const found = await this.read(NAMESPACE_KEY)
+    if (found === FAILED) return undefined
+    if (found !== undefined && found.kind === 'ns') return found.ns
+    this.creatingNamespace ??= this.createNamespace()
+    return this.creatingNamespace
+  }
+
+  private async createNamespace(): Promise<string | undefined> {
+    const ns = token()
+    const ok = await this.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns }, Infinity)
+    this.creatingNamespace = undefined
+    return ok ? ns : undefined
+  }
+
+  private async read(key: string): Promise<Read> {
+    let found: unknown
+    try {
+      found = await this.store.get(key)
+    } catch (err) {
+      this.storeFailed(err)
+      return FAILED
+    }
+    if (this.failing) this.storeRecovered()
+    if (found === undefined || !isCurrentRecord(found)) return undefined
+    if (this.secret !== undefined && !verifyRecord(this.secret, key, found)) {
+      this.logger?.warn({ key }, 'cache entry with a missing or wrong signature ignored (cache.signingKey)')
+      return undefined
+    }
+    return found
+  }
+
+  private async put(key: string, record: CacheRecord, ttlMs: number): Promise<boolean> {
+    try {
+      await this.store.set(key, this.sign(key, record), ttlMs)
+    } catch (err) {
+      this.storeFailed(err)
+      return false
+    }
+    if (this.failing) this.storeRecovered()
+    return true
+  }
+
+  private async remove(key: string): Promise<void> {
+    try {
+      await this.store.delete(key)
+    } catch (err) {
+      this.storeFailed(err)
+    }
+  }
+
+  private sign<T extends CacheRecord>(key: string, record: T): T {
+    if (this.secret === undefined) return record
+    const { sig: _old, ...unsigned } = record
+    return withSignature(this.secret, key, unsigned as T)
+  }
+
+  /** One warning per outage, not one per call. */
+  private storeFailed(err: unknown): void {
+    if (this.failing) return
+    this.failing = true
+    this.logger?.warn({ err }, 'cache store unavailable: requests go to the origin until it recovers')
+  }
+
+  private storeRecovered(): void {
+    this.failing = false
+    this.logger?.info('cache store available again')
+  }
+}
+
+function storeError(operation: string, cause: unknown): SafeFetchError {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new SafeFetchError('ERR_NETWORK', `cache.${operation}() failed: the cache store is unavailable (${reason})`, { cause })
+}

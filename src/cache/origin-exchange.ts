@@ -1,0 +1,199 @@
+/**
+ * The origin leg of a cached GET: send the request (conditional when a stored response has
+ * validators), then
+ * - 304 that selects the stored response: merge its fields, recompute freshness, re-store, serve
+ *   the stored status and body (RFC 9111 §4.3.3, §4.3.4);
+ * - network error or 5xx with a stored response inside its stale-if-error window: serve it stale
+ *   (RFC 5861 §4) — the retry layer below has already used up its attempts;
+ * - any other response: pass it on, copying the body for the store when it is storable.
+ * Requests go through `next()` (our own transport), never through fetch, which would add
+ * `Cache-Control: no-cache` of its own.
+ */
+import type { CallContext } from '../context.js'
+import type { ErrorCode } from '../errors.js'
+import { discardBody, type Handler, type OutboundRequest, type RawResponse } from '../pipeline.js'
+import type { CacheStatus } from '../context.js'
+import { BodyCapture } from './body-capture.js'
+import { parseVary } from './cache-key.js'
+import { currentAge, staleIfErrorAllows, type RequestPolicy } from './cache-request.js'
+import {
+  computeFreshness,
+  conditionalHeaders,
+  firstValue,
+  hasValidators,
+  headersToStore,
+  isStorable,
+  mergeNotModified,
+  notModifiedSelects,
+  type Freshness,
+} from './cache-semantics.js'
+import type { ResponseRecord } from './cache-store.js'
+import { responseFromRecord } from './hit-response.js'
+import type { HttpCache, Lookup } from './http-cache.js'
+
+/** Failures a stale response may stand in for (no response was obtained from the origin). */
+const STALE_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_NETWORK',
+  'ERR_DNS',
+  'ERR_CONNECT_TIMEOUT',
+  'ERR_HEADERS_TIMEOUT',
+  'ERR_READ_TIMEOUT',
+  'ERR_TLS',
+  'ERR_BAD_RESPONSE',
+  'ERR_CIRCUIT_OPEN',
+])
+
+export interface Outcome {
+  readonly response: RawResponse
+  readonly status: CacheStatus
+  /** What coalesced waiters may be served: the stored record (a promise while its body is read). */
+  readonly shared: ResponseRecord | Promise<ResponseRecord | undefined> | undefined
+  /** Set when the body is being copied for the store. */
+  readonly capture?: BodyCapture
+}
+
+export async function exchange(
+  next: Handler,
+  req: OutboundRequest,
+  ctx: CallContext,
+  cache: HttpCache,
+  found: Lookup,
+  stored: ResponseRecord | undefined,
+  policy: RequestPolicy,
+): Promise<Outcome> {
+  const now = cache.options.now
+  const conditional = stored === undefined ? undefined : conditionalHeaders(req.headers, stored.headers)
+  const sent = conditional === undefined ? req : { url: req.url, method: req.method, headers: conditional, body: req.body }
+  // A client that demanded validation (no-cache) gets an error rather than a stale stand-in.
+  const fallback = policy.revalidate ? undefined : stored
+  const requestTime = now()
+  let response: RawResponse
+  try {
+    response = await next(sent, ctx)
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (fallback !== undefined && STALE_ON.has(code as ErrorCode) && staleIfErrorAllows(fallback, now())) return serveStale(fallback, req, now())
+    throw err
+  }
+  const responseTime = now()
+
+  if (response.status === 304 && conditional !== undefined && stored !== undefined) {
+    if (notModifiedSelects(stored.headers, response.headers)) {
+      discardBody(response)
+      const updated = refreshed(cache, stored, response, requestTime, responseTime)
+      if (found.ns !== undefined) cache.save(found.primary, updated, storeTtl(updated, cache, responseTime))
+      return { response: responseFromRecord(updated, req.url, responseTime, true), status: 'revalidated', shared: updated }
+    }
+    // A 304 for some other representation cannot complete ours: ask once more, unconditionally.
+    discardBody(response)
+    return exchange(next, req, ctx, cache, found, undefined, policy)
+  }
+  if (response.status >= 500 && fallback !== undefined && staleIfErrorAllows(fallback, responseTime)) {
+    discardBody(response)
+    return serveStale(fallback, req, responseTime)
+  }
+  return storeResponse(req, response, cache, found, policy, requestTime, responseTime)
+}
+
+function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): Outcome {
+  return { response: responseFromRecord(record, req.url, now, true), status: 'stale', shared: undefined }
+}
+
+/** The stored record updated by a 304 (§4.3.4): merged fields, new freshness, same body. */
+function refreshed(cache: HttpCache, stored: ResponseRecord, notModified: RawResponse, requestTime: number, responseTime: number): ResponseRecord {
+  const headers = mergeNotModified(stored.headers, notModified.headers, responseTime)
+  const freshness = computeFreshness(cache.options.mode, stored.status, headers, notModified.headers['age'], requestTime, responseTime)
+  return record(stored.ns, stored.secondary, stored.vary, stored.url, stored.status, stored.statusText, headers, stored.body, freshness)
+}
+
+function record(
+  ns: string,
+  secondary: string,
+  vary: readonly string[],
+  url: string,
+  status: number,
+  statusText: string,
+  headers: ResponseRecord['headers'],
+  body: Uint8Array | null,
+  f: Freshness,
+): ResponseRecord {
+  return {
+    v: 1,
+    kind: 'response',
+    ns,
+    secondary,
+    vary,
+    url,
+    status,
+    statusText,
+    headers,
+    body,
+    initialAge: f.initialAge,
+    responseTime: f.responseTime,
+    lifetime: f.lifetime,
+    swr: f.swr,
+    sie: f.sie,
+    noStale: f.noStale,
+  }
+}
+
+/**
+ * How long to keep an entry: while fresh, plus its stale windows, plus `keepStaleMs` when it has
+ * validators (kept past freshness so it can be revalidated with a 304; evicted by size, not age).
+ */
+export function storeTtl(r: ResponseRecord, cache: HttpCache, now: number): number {
+  const useful = r.lifetime + Math.max(r.swr, r.sie) - currentAge(r, now)
+  if (!hasValidators(r.headers)) return useful
+  return Math.max(0, useful) + cache.options.keepStaleMs
+}
+
+function storeResponse(
+  req: OutboundRequest,
+  response: RawResponse,
+  cache: HttpCache,
+  found: Lookup,
+  policy: RequestPolicy,
+  requestTime: number,
+  responseTime: number,
+): Outcome {
+  const options = cache.options
+  if (!policy.store || !isStorable(options.mode, req.method, response.status, req.headers, response.headers)) {
+    return { response, status: 'miss', shared: undefined }
+  }
+  const vary = parseVary(response.headers['vary'])
+  if (vary === '*') return { response, status: 'miss', shared: undefined }
+  const headers = headersToStore(response.headers, responseTime)
+  const freshness = computeFreshness(options.mode, response.status, headers, response.headers['age'], requestTime, responseTime)
+  // With the store down (ns undefined) nothing is written, but coalesced waiters still share it.
+  const ns = found.ns
+  const secondary = cache.secondaryFor(req.headers, vary, found.partition)
+  const build = (body: Uint8Array | null): ResponseRecord =>
+    record(ns ?? '', secondary, vary, response.url.href, response.status, response.statusText, headers, body, freshness)
+  const save = (r: ResponseRecord): void => {
+    if (ns !== undefined) cache.save(found.primary, r, storeTtl(r, cache, options.now()))
+  }
+  if (storeTtl(build(null), cache, responseTime) <= 0) return { response, status: 'miss', shared: undefined }
+
+  const body = response.body
+  if (body === null) {
+    const r = build(null)
+    save(r)
+    return { response, status: 'miss', shared: r }
+  }
+  // Declared too large: stream it through without copying a byte.
+  const declared = Number(firstValue(response.headers, 'content-length'))
+  if (declared > options.maxEntryBytes) return { response, status: 'miss', shared: undefined }
+  let resolveShared!: (r: ResponseRecord | undefined) => void
+  const shared = new Promise<ResponseRecord | undefined>((resolve) => (resolveShared = resolve))
+  const capture = new BodyCapture(body, options.maxEntryBytes, Number.isFinite(declared) ? declared : undefined, {
+    complete(bytes) {
+      const r = build(bytes)
+      save(r)
+      resolveShared(r)
+    },
+    abandon() {
+      resolveShared(undefined)
+    },
+  })
+  return { response: { ...response, body: capture.stream }, status: 'miss', shared, capture }
+}

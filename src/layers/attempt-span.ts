@@ -1,0 +1,118 @@
+/**
+ * One OpenTelemetry CLIENT span per physical request, and the `http.client.request.duration`
+ * metric, following the HTTP client semantic conventions
+ * (https://opentelemetry.io/docs/specs/semconv/http/http-spans/#http-client-span).
+ *
+ * Sits right above the transport, below retry and redirect, so every resend is its own span with
+ * `http.request.resend_count` (retries and redirects alike); the spans are children of the call's
+ * logical span (observe layer). A span (and the duration measure) ends when that request's body
+ * has settled — read to the end, failed, or discarded by the retry layer — or when it fails
+ * without a response. Left out of the stack when the client has neither a tracer nor a meter.
+ *
+ * With `propagateTraceContext: true` the W3C `traceparent`/`tracestate` headers are added here,
+ * below the cache layer, so they never become part of a cache key.
+ */
+import type { Attributes, Span } from '@opentelemetry/api'
+import type { AttemptRecord, CallContext } from '../context.js'
+import { toSafeFetchError, type SafeFetchError } from '../errors.js'
+import type { ObserveState } from '../observe/observe-state.js'
+import { redactUrl, scrubText, secretsOf, type RedactRules } from '../observe/redact.js'
+import {
+  clientSpanName,
+  errorType,
+  setMethodAttributes,
+  setServerAttributes,
+  SPAN_KIND_CLIENT,
+  SPAN_STATUS_ERROR,
+  traceparentOf,
+} from '../observe/tracing.js'
+import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+// The `ctx.observation` field is declared (for now) by the observe layer's module augmentation.
+import type {} from './observe.js'
+
+export function attemptSpanLayer(state: ObserveState): Layer {
+  const tracing = state.tracing
+  const histogram = state.requestDuration
+  return (next) =>
+    async function attemptSpan(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
+      const observation = ctx.observation
+      const resendCount = observation === undefined ? 0 : observation.physical++
+      const start = performance.now()
+      // Attributes shared by the span and the metric (low cardinality: no URL in the metric).
+      const common: Attributes = {}
+      setMethodAttributes(common, req.method)
+      setServerAttributes(common, req.url)
+      let span: Span | undefined
+      let outgoing = req
+      if (tracing !== undefined) {
+        const attributes: Attributes = { ...common, 'url.full': redactUrl(req.url, state.redact) }
+        if (resendCount > 0) attributes['http.request.resend_count'] = resendCount
+        const parent = observation?.parentContext ?? tracing.api.context.active()
+        span = tracing.tracer.startSpan(clientSpanName(req.method), { kind: SPAN_KIND_CLIENT, attributes }, parent)
+        if (tracing.propagate) outgoing = withTraceContext(req, span)
+      }
+      const logIndex = ctx.record.attemptLog.length
+      let response: RawResponse
+      try {
+        response = await next(outgoing, ctx)
+      } catch (err) {
+        const error = toSafeFetchError(err, ctx.record.url)
+        endAttempt(span, histogram, common, start, ctx.record.attemptLog[logIndex], undefined, error, req.url, state.redact)
+        throw err
+      }
+      const entry = ctx.record.attemptLog[logIndex]
+      const settle = response.settle
+      const status = response.status
+      if (settle === undefined || settle.done) endAttempt(span, histogram, common, start, entry, status, settle?.error, req.url, state.redact)
+      else settle.whenDone((bodyError) => endAttempt(span, histogram, common, start, entry, status, bodyError, req.url, state.redact))
+      return response
+    }
+}
+
+/** Adds traceparent (and tracestate) unless the caller set its own. */
+function withTraceContext(req: OutboundRequest, span: Span): OutboundRequest {
+  if (req.headers['traceparent'] !== undefined) return req
+  const context = span.spanContext()
+  const traceparent = traceparentOf(context)
+  if (traceparent === undefined) return req
+  const headers: Record<string, string> = { ...req.headers, traceparent }
+  const tracestate = context.traceState?.serialize()
+  if (tracestate !== undefined && tracestate !== '') headers['tracestate'] = tracestate
+  return { url: req.url, method: req.method, headers, body: req.body }
+}
+
+function endAttempt(
+  span: Span | undefined,
+  histogram: ObserveState['requestDuration'],
+  common: Attributes,
+  start: number,
+  entry: AttemptRecord | undefined,
+  status: number | undefined,
+  error: SafeFetchError | undefined,
+  url: URL,
+  rules: RedactRules,
+): void {
+  // A body discarded after a 4xx/5xx (retry) settles with ERR_ABORTED: the status is the story.
+  const type = status !== undefined && status >= 400 ? String(status) : errorType(error?.code, status)
+  if (histogram !== undefined) {
+    const attributes: Attributes = { ...common }
+    if (status !== undefined) attributes['http.response.status_code'] = status
+    if (type !== undefined) attributes['error.type'] = type
+    histogram.record((performance.now() - start) / 1000, attributes)
+  }
+  if (span === undefined) return
+  const attributes: Attributes = {}
+  if (status !== undefined) attributes['http.response.status_code'] = status
+  if (entry?.remoteAddress !== undefined) attributes['network.peer.address'] = entry.remoteAddress
+  if (entry?.remotePort !== undefined) attributes['network.peer.port'] = entry.remotePort
+  if (type !== undefined) attributes['error.type'] = type
+  span.setAttributes(attributes)
+  if (error !== undefined && (status === undefined || status < 400)) {
+    const message = scrubText(error.message, secretsOf(url, rules))
+    span.recordException({ name: 'SafeFetchError', code: error.code, message })
+    span.setStatus({ code: SPAN_STATUS_ERROR, message })
+  } else if (type !== undefined) {
+    span.setStatus({ code: SPAN_STATUS_ERROR })
+  }
+  span.end()
+}

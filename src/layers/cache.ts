@@ -1,0 +1,182 @@
+/**
+ * The cache layer (RFC 9111), inside the redirect loop and above retry: a hit costs no retry
+ * bookkeeping, revalidations are retried, stale-if-error applies once retries ran out, and the
+ * final response is stored once. Wiring only; the rules live in src/cache/ (cache-semantics.ts
+ * for responses, cache-request.ts for requests, http-cache.ts for the store). See docs/caching.md.
+ *
+ *   GET/HEAD  fresh hit → stored response; stale → validate (If-None-Match / If-Modified-Since);
+ *             stale-while-revalidate → stale response now, one background validation per key;
+ *             miss → one origin request per key at a time (coalesced), stored as it is read
+ *   unsafe    after a 2xx/3xx, invalidate the URL and same-origin Location / Content-Location
+ *
+ * Reads the client's HttpCache at `ctx.client.cache`, the call's options at `ctx.options.cache`
+ * (`false` turns caching off for one call) and the fetch `cache` mode at `ctx.options.cacheMode`.
+ */
+import { CallContext, type CallRecord } from '../context.js'
+import { SafeFetchError } from '../errors.js'
+import { discardBody, type Handler, type Layer, type OutboundRequest, type RawResponse } from '../pipeline.js'
+import { evaluate, requestPolicy, DEFAULT_REQUEST_POLICY, type RequestCacheMode, type RequestPolicy } from '../cache/cache-request.js'
+import type { ResolvedCacheOptions } from '../cache/cache-options.js'
+import type { ResponseRecord } from '../cache/cache-store.js'
+import { gatewayTimeout, responseFromRecord } from '../cache/hit-response.js'
+import type { HttpCache, Lookup } from '../cache/http-cache.js'
+import { exchange } from '../cache/origin-exchange.js'
+
+/** What this layer reads from the call's options and the client's runtime. */
+interface CacheCallOptions {
+  readonly cache?: ResolvedCacheOptions | false
+  readonly cacheMode?: RequestCacheMode
+}
+interface CacheRuntime {
+  readonly cache?: HttpCache
+}
+
+/** RFC 9110 §9.2.1: methods that do not invalidate (GET and HEAD are handled before). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['OPTIONS', 'TRACE'])
+
+export const cacheLayer: Layer = (next: Handler): Handler =>
+  async function cacheLayer(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
+    const cache = (ctx.client as CacheRuntime).cache
+    const options = ctx.options as CacheCallOptions
+    if (cache === undefined || options.cache === false) return next(req, ctx)
+    const method = req.method
+    if (method !== 'GET' && method !== 'HEAD') {
+      ctx.record.cache = 'bypass'
+      if (SAFE_METHODS.has(method)) return next(req, ctx)
+      const response = await next(req, ctx)
+      // §4.4: invalidate after a non-error status (2xx, 3xx).
+      if (response.status >= 200 && response.status < 400) await cache.invalidateAfterUnsafe(req.url, response.headers)
+      return response
+    }
+    const policy = requestPolicy(req.headers, options.cacheMode)
+    if (policy === undefined) {
+      ctx.record.cache = 'bypass'
+      return next(req, ctx)
+    }
+
+    const found = await cache.lookup(cache.primaryKey('GET', req.url), req.headers, policy.lookup)
+    const stored = found.record
+    if (stored !== undefined) {
+      const now = cache.options.now()
+      const verdict = evaluate(stored, policy, now)
+      if (verdict === 'fresh') {
+        ctx.record.cache = 'hit'
+        return responseFromRecord(stored, req.url, now, method === 'GET')
+      }
+      if (verdict !== 'revalidate') {
+        ctx.record.cache = 'stale'
+        if (verdict === 'stale-while-revalidate') revalidateInBackground(next, req, ctx, cache, found, stored)
+        return responseFromRecord(stored, req.url, now, method === 'GET')
+      }
+    }
+    if (policy.onlyIfCached) {
+      ctx.record.cache = 'miss'
+      return gatewayTimeout(req.url)
+    }
+    if (method === 'HEAD') {
+      // HEAD is answered from a usable stored GET response, else by the origin (not stored).
+      ctx.record.cache = 'miss'
+      return next(req, ctx)
+    }
+    if (!policy.coalesce) return fromOrigin(next, req, ctx, cache, found, stored, policy)
+
+    const flightKey = found.partition === undefined ? found.primary : `${found.primary}#${found.partition}`
+    const joined = cache.flights.join(flightKey, ctx.signal)
+    if (joined === undefined) return fromOrigin(next, req, ctx, cache, found, stored, policy, flightKey)
+    const shared = await joined
+    if (shared !== undefined && shared.secondary === cache.secondaryFor(req.headers, shared.vary, found.partition)) {
+      const now = cache.options.now()
+      if (evaluate(shared, policy, now) !== 'revalidate') {
+        ctx.record.cache = 'hit'
+        return responseFromRecord(shared, req.url, now, true)
+      }
+    }
+    // Nothing we may reuse came of it (not storable, another variant, must revalidate): go alone.
+    return fromOrigin(next, req, ctx, cache, found, stored, policy)
+  }
+
+async function fromOrigin(
+  next: Handler,
+  req: OutboundRequest,
+  ctx: CallContext,
+  cache: HttpCache,
+  found: Lookup,
+  stored: ResponseRecord | undefined,
+  policy: RequestPolicy,
+  flightKey?: string,
+): Promise<RawResponse> {
+  const flight = flightKey === undefined ? undefined : cache.flights.lead(flightKey)
+  let outcome
+  try {
+    outcome = await exchange(next, req, ctx, cache, found, stored, policy)
+  } catch (err) {
+    flight?.settle(undefined)
+    throw err
+  }
+  ctx.record.cache = outcome.status
+  if (flight !== undefined) {
+    const capture = outcome.capture
+    if (capture !== undefined) {
+      // Waiters must not depend on how fast this caller reads: read ahead for them.
+      if (flight.waiters > 0) capture.pump()
+      else flight.onJoin = () => capture.pump()
+    }
+    const shared = outcome.shared
+    if (shared instanceof Promise) void shared.then((r) => flight.settle(r))
+    else flight.settle(shared)
+  }
+  return outcome.response
+}
+
+/**
+ * RFC 5861 §3: the caller already has the stale response; validate it in the background, at most
+ * once per key at a time. The background request has its own context (signal, deadline, record):
+ * the caller's deadline or abort must not cut it short, and it must not write to the caller's
+ * record after the call is over.
+ */
+function revalidateInBackground(next: Handler, req: OutboundRequest, ctx: CallContext, cache: HttpCache, found: Lookup, stored: ResponseRecord): void {
+  const key = `${found.primary}#${stored.secondary}`
+  if (!cache.beginBackground(key)) return
+  const timeout = cache.options.backgroundTimeoutMs
+  const record: CallRecord = {
+    id: `${ctx.record.id}-revalidate`,
+    method: req.method,
+    url: ctx.record.url,
+    startedAt: Date.now(),
+    attempts: 0,
+    redirects: 0,
+    bytes: 0,
+    timings: {},
+    attemptLog: [],
+  }
+  const bg = new CallContext(ctx.options, ctx.client, record, performance.now() + timeout, ctx.logger)
+  bg.hop = ctx.hop
+  const timer = setTimeout(() => {
+    bg.signal.abort(
+      new SafeFetchError('ERR_DEADLINE_EXCEEDED', `background revalidation of ${ctx.record.url} took longer than ${timeout} ms (cache.backgroundTimeoutMs)`),
+    )
+  }, timeout)
+  timer.unref()
+  const work = exchange(next, req, bg, cache, found, stored, DEFAULT_REQUEST_POLICY)
+    .then(async (outcome) => {
+      // A full response is stored as its body is read: read it to the end.
+      if (outcome.capture !== undefined) await drain(outcome.response.body)
+      else discardBody(outcome.response)
+    })
+    .catch((err: unknown) => {
+      ctx.logger?.debug({ err, url: ctx.record.url }, 'background revalidation failed')
+    })
+    .finally(() => {
+      clearTimeout(timer)
+      cache.endBackground(key)
+    })
+  cache.track(work)
+}
+
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (body === null) return
+  const reader = body.getReader()
+  while (!(await reader.read()).done) {
+    // discard: the capture keeps its own copy
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The observability options of a client, and the per-client state built from them once: the
+ * redaction rules, rolling stats, the flight recorder, the tracer and the duration histogram.
+ * The client keeps one ObserveState per options generation and hands it to the observe and
+ * attempt-span layers; stats, recorder and fleet sink carry over a `configure()` (pass `reuse`).
+ */
+import type { Histogram, Meter, Tracer } from '@opentelemetry/api'
+import type { Logger } from 'pino'
+import { SafeFetchError } from '../errors.js'
+import { FleetStatsSink, resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from './fleet-stats.js'
+import { FLIGHT_RECORDER_DEFAULT_SIZE, FlightRecorder, type FailureEntry } from './flight-recorder.js'
+import { HostStats, resolveStatsOptions, type ResolvedStatsOptions, type StatsOptions, type StatsSnapshot } from './host-stats.js'
+import { formatPrometheus } from './prometheus.js'
+import { compileRedactRules, type RedactOptions, type RedactRules } from './redact.js'
+import { createRequestDurationHistogram, loadOtelApi, type OtelApi } from './tracing.js'
+
+export interface ObserveOptions {
+  /**
+   * What to hide in logs, spans, errors and events. On by default (Authorization, Cookie,
+   * Set-Cookie, Proxy-Authorization, URL userinfo, secret-looking query values); names given
+   * here are added. `false` turns redaction off — for local debugging only.
+   */
+  redact?: RedactOptions | false
+  /**
+   * An OpenTelemetry tracer: one INTERNAL span per call, one CLIENT span per physical request.
+   * Without it nothing is traced, even when a global provider is registered (opt-in, zero cost).
+   */
+  tracer?: Tracer
+  /** An OpenTelemetry meter: records `http.client.request.duration` per physical request. */
+  meter?: Meter
+  /**
+   * Send a W3C `traceparent` (and `tracestate`) header on every request. Default false: it hands
+   * internal trace ids to whoever you call, so turn it on only for services you trust.
+   */
+  propagateTraceContext?: boolean
+  /** Rolling per-origin statistics (`stats()`); `false` turns them off. */
+  stats?: (StatsOptions & { fleet?: FleetOptions }) | false
+  /** How many failed calls `recentFailures()` keeps. Default 50; `0` turns the recorder off. */
+  recentFailures?: number
+}
+
+export interface ResolvedObserveOptions {
+  readonly redact: RedactRules
+  readonly tracer: Tracer | undefined
+  readonly meter: Meter | undefined
+  readonly propagateTraceContext: boolean
+  readonly stats: ResolvedStatsOptions | false
+  readonly fleet: ResolvedFleetOptions | undefined
+  readonly recentFailures: number
+}
+
+function invalid(path: string, expected: string, got: unknown): SafeFetchError {
+  const text = typeof got === 'string' ? JSON.stringify(got) : got === null ? 'null' : typeof got === 'object' ? 'an object' : String(got)
+  return new SafeFetchError('ERR_INVALID_OPTION', `${path} must be ${expected}, got ${text}`)
+}
+
+/** Validates the observability options once per client (names each bad option in the error). */
+export function resolveObserveOptions(input: ObserveOptions = {}): ResolvedObserveOptions {
+  const { tracer, meter } = input
+  if (tracer !== undefined && (tracer === null || typeof (tracer as { startSpan?: unknown }).startSpan !== 'function')) {
+    throw invalid('tracer', 'an OpenTelemetry Tracer', tracer)
+  }
+  if (meter !== undefined && (meter === null || typeof (meter as { createHistogram?: unknown }).createHistogram !== 'function')) {
+    throw invalid('meter', 'an OpenTelemetry Meter', meter)
+  }
+  const propagate = input.propagateTraceContext ?? false
+  if (typeof propagate !== 'boolean') throw invalid('propagateTraceContext', 'true or false', propagate)
+  const recentFailures = input.recentFailures ?? FLIGHT_RECORDER_DEFAULT_SIZE
+  if (typeof recentFailures !== 'number' || !Number.isInteger(recentFailures) || recentFailures < 0 || recentFailures > 100_000) {
+    throw invalid('recentFailures', 'an integer between 0 and 100000', recentFailures)
+  }
+  const statsInput = input.stats
+  const stats = statsInput === false ? false : resolveStatsOptions(statsInput)
+  const fleet = statsInput === false || statsInput === undefined ? undefined : resolveFleetOptions(statsInput.fleet)
+  return {
+    redact: compileRedactRules(input.redact),
+    tracer,
+    meter,
+    propagateTraceContext: propagate,
+    stats,
+    fleet,
+    recentFailures,
+  }
+}
+
+export interface Tracing {
+  readonly tracer: Tracer
+  readonly api: OtelApi
+  readonly propagate: boolean
+}
+
+export interface ObserveState {
+  /** The client's name (`client` in log bindings, diagnostics messages and Prometheus labels). */
+  readonly name: string
+  readonly redact: RedactRules
+  readonly stats: HostStats | undefined
+  readonly fleet: FleetStatsSink | undefined
+  readonly recorder: FlightRecorder | undefined
+  readonly tracing: Tracing | undefined
+  readonly requestDuration: Histogram | undefined
+}
+
+export interface ObserveStateInit {
+  /** The client's name. */
+  readonly name: string
+  /** The previous generation's state: its stats, recorder and fleet sink are kept when compatible. */
+  readonly reuse?: ObserveState | undefined
+  /** Epoch ms clock for stats and the recorder (tests). Default Date.now. */
+  readonly now?: () => number
+  /** Where fleet flush failures go (e.g. the client's logger at warn). */
+  readonly onFleetError?: (error: unknown) => void
+}
+
+function sameStats(stats: HostStats, options: ResolvedStatsOptions): boolean {
+  return stats.windowMs === Math.ceil(options.windowMs / options.buckets) * options.buckets && stats.buckets === options.buckets && stats.maxOrigins === options.maxOrigins
+}
+
+function sameFleet(a: ResolvedFleetOptions, b: ResolvedFleetOptions): boolean {
+  return a.redis === b.redis && a.prefix === b.prefix && a.intervalMs === b.intervalMs
+}
+
+export function createObserveState(options: ResolvedObserveOptions, init: ObserveStateInit): ObserveState {
+  const now = init.now ?? Date.now
+  const previous = init.reuse
+  let stats: HostStats | undefined
+  let fleet: FleetStatsSink | undefined
+  if (options.stats !== false) {
+    stats = previous?.stats !== undefined && sameStats(previous.stats, options.stats) ? previous.stats : new HostStats(options.stats, now)
+    const want = options.fleet
+    const old = previous?.fleet
+    if (want !== undefined && old !== undefined && previous?.stats === stats && sameFleet(old.options, want)) fleet = old
+    else if (want !== undefined) fleet = new FleetStatsSink(stats, want, init.onFleetError)
+    fleet?.start()
+  }
+  // A sink that is not carried over flushes what it has and stops its timer.
+  if (previous?.fleet !== undefined && previous.fleet !== fleet) void previous.fleet.close().catch(() => {})
+  const size = options.recentFailures
+  const recorder = size === 0 ? undefined : previous?.recorder?.size === size ? previous.recorder : new FlightRecorder(size, now)
+  const tracing: Tracing | undefined =
+    options.tracer === undefined ? undefined : { tracer: options.tracer, api: loadOtelApi(), propagate: options.propagateTraceContext }
+  return {
+    name: init.name,
+    redact: options.redact,
+    stats,
+    fleet,
+    recorder,
+    tracing,
+    requestDuration: options.meter === undefined ? undefined : createRequestDurationHistogram(options.meter),
+  }
+}
+
+/** Whether the attempt-span layer is needed (spans or the duration metric); leave it out otherwise. */
+export function needsAttemptLayer(state: ObserveState): boolean {
+  return state.tracing !== undefined || state.requestDuration !== undefined
+}
+
+/** The child logger a client logs through: every line carries `client: name`. Once per client. */
+export function clientLogger(logger: Logger | undefined, name: string): Logger | undefined {
+  return logger?.child({ client: name })
+}
+
+export type StatsFormat = 'json' | 'prometheus'
+
+/** `client.stats()`: the JSON snapshot, or Prometheus text with `format: 'prometheus'`. */
+export function renderStats(state: ObserveState, options?: { format?: 'json' }): StatsSnapshot
+export function renderStats(state: ObserveState, options: { format: 'prometheus' }): string
+export function renderStats(state: ObserveState, options: { format?: StatsFormat } = {}): StatsSnapshot | string {
+  const format = options.format ?? 'json'
+  if (format !== 'json' && format !== 'prometheus') throw invalid('stats format', "'json' or 'prometheus'", format)
+  const stats = state.stats
+  if (format === 'prometheus') return stats === undefined ? '' : formatPrometheus(stats.counters(), { client: state.name })
+  if (stats === undefined) return { windowMs: 0, bucketMs: 0, at: new Date().toISOString(), origins: {} }
+  return stats.snapshot()
+}
+
+/** `client.recentFailures()`: newest first. */
+export function recentFailures(state: ObserveState): FailureEntry[] {
+  return state.recorder?.recent() ?? []
+}
+
+/** For `client.close()`: stop the fleet timer and flush what is left. */
+export async function closeObserveState(state: ObserveState): Promise<void> {
+  await state.fleet?.close()
+}

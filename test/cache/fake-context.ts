@@ -1,0 +1,140 @@
+/**
+ * Drives the cache layer without a network: a CallContext carrying an HttpCache, and a fake
+ * `next` handler that answers from a script and counts the requests it received.
+ */
+import type { ClientRuntime } from '../../src/client-runtime.js'
+import { CallContext, type CallRecord } from '../../src/context.js'
+import type { ResolvedCallOptions } from '../../src/options.js'
+import type { Handler, OutboundRequest, RawResponse } from '../../src/pipeline.js'
+import { resolveCacheOptions, type CacheOptions } from '../../src/cache/cache-options.js'
+import type { RequestCacheMode } from '../../src/cache/cache-request.js'
+import { HttpCache } from '../../src/cache/http-cache.js'
+import { cacheLayer } from '../../src/layers/cache.js'
+
+/** A settable wall clock (epoch ms). */
+export class Clock {
+  constructor(public t = Date.UTC(2025, 0, 1, 12, 0, 0)) {}
+  readonly now = (): number => this.t
+  advance(seconds: number): void {
+    this.t += seconds * 1000
+  }
+  /** The clock as an HTTP-date, offset by `seconds`. */
+  date(seconds = 0): string {
+    return new Date(this.t + seconds * 1000).toUTCString()
+  }
+}
+
+export interface Reply {
+  status?: number
+  headers?: Record<string, string | string[]>
+  body?: string | Uint8Array | ReadableStream<Uint8Array> | null
+}
+
+export type Script = (req: OutboundRequest, n: number, ctx: CallContext) => Reply | Promise<Reply>
+
+export interface FakeOrigin {
+  readonly next: Handler
+  readonly requests: OutboundRequest[]
+  /** The context each request was sent with. */
+  readonly contexts: CallContext[]
+  readonly count: number
+}
+
+export function bytesStream(bytes: Uint8Array, chunk = bytes.byteLength || 1): ReadableStream<Uint8Array> {
+  let offset = 0
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.byteLength) {
+        controller.close()
+        return
+      }
+      controller.enqueue(bytes.slice(offset, offset + chunk))
+      offset += chunk
+    },
+  })
+}
+
+export function fakeOrigin(script: Script): FakeOrigin {
+  const requests: OutboundRequest[] = []
+  const contexts: CallContext[] = []
+  const next: Handler = async (req, ctx) => {
+    requests.push(req)
+    contexts.push(ctx)
+    const reply = await script(req, requests.length, ctx)
+    const status = reply.status ?? 200
+    let body: ReadableStream<Uint8Array> | null = null
+    const raw = reply.body
+    if (req.method !== 'HEAD' && status !== 304 && status !== 204 && raw !== null) {
+      if (raw instanceof ReadableStream) body = raw
+      else body = bytesStream(typeof raw === 'string' ? new TextEncoder().encode(raw) : (raw ?? new Uint8Array(0)))
+    }
+    const response: RawResponse = { status, statusText: '', headers: reply.headers ?? {}, body, url: req.url }
+    return response
+  }
+  return {
+    next,
+    requests,
+    contexts,
+    get count() {
+      return requests.length
+    },
+  }
+}
+
+export interface Harness {
+  readonly cache: HttpCache
+  readonly clock: Clock
+  /** Runs one request through the cache layer over `origin`. */
+  fetch(url: string, init?: FetchInit): Promise<Result>
+}
+
+export interface FetchInit {
+  method?: string
+  headers?: Record<string, string>
+  cacheMode?: RequestCacheMode
+  ctx?: (ctx: CallContext) => void
+  /** Do not wait for the cache's background work (writes, revalidations) before returning. */
+  noSettle?: boolean
+}
+
+export interface Result {
+  readonly response: RawResponse
+  readonly record: CallRecord
+  readonly text: string
+}
+
+export function newRecord(method = 'GET', url = 'http://x/'): CallRecord {
+  return { id: 't', method, url, startedAt: 0, attempts: 0, redirects: 0, bytes: 0, timings: {}, attemptLog: [] }
+}
+
+export function contextFor(cache: HttpCache, record: CallRecord, cacheMode?: RequestCacheMode, deadline = Infinity): CallContext {
+  const options = { cache: cache.options, ...(cacheMode === undefined ? {} : { cacheMode }) } as unknown as ResolvedCallOptions
+  const client = { cache } as unknown as ClientRuntime
+  return new CallContext(options, client, record, deadline, undefined)
+}
+
+export async function readText(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (body === null) return ''
+  return new Response(body).text()
+}
+
+export function harness(origin: FakeOrigin, options: CacheOptions = {}, clock = new Clock()): Harness {
+  const resolved = resolveCacheOptions({ now: clock.now, ...options })
+  if (resolved === false) throw new Error('cache off')
+  const cache = new HttpCache(resolved)
+  const handler = cacheLayer(origin.next)
+  return {
+    cache,
+    clock,
+    async fetch(url, init = {}) {
+      const method = init.method ?? 'GET'
+      const record = newRecord(method, url)
+      const ctx = contextFor(cache, record, init.cacheMode)
+      init.ctx?.(ctx)
+      const response = await handler({ url: new URL(url), method, headers: init.headers ?? {}, body: null }, ctx)
+      const text = await readText(response.body)
+      if (init.noSettle !== true) await cache.settled()
+      return { response, record, text }
+    },
+  }
+}
