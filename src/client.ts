@@ -319,8 +319,11 @@ function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
 
 const SIMPLE_METHODS: Record<string, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', delete: 'DELETE', options: 'OPTIONS', patch: 'PATCH' }
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** CONNECT would open a tunnel; TRACK is a TRACE alias fetch also forbids. */
-const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACK'])
+/**
+ * The Fetch Standard's forbidden methods (§2.2.1): CONNECT would open a tunnel; TRACE echoes the
+ * request back, credentials included (cross-site tracing); TRACK is IIS's TRACE.
+ */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 
 function normalizeMethod(method: unknown): string {
   if (method === undefined) return 'GET'

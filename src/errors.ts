@@ -145,6 +145,8 @@ export function toSafeFetchError(err: unknown, url: string | undefined): SafeFet
       if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR__ERROR_FORMAT_PADDING_1' || code.startsWith('ERR_ZSTD') || code === 'UND_ERR_INVALID_ARG' && depth > 0) {
         return new SafeFetchError('ERR_BAD_RESPONSE', `could not decode the response from ${url ?? 'server'} (${code})`, details)
       }
+      // Headers past undici's maxHeaderSize: the same answer every time, not a network fault.
+      if (code === 'UND_ERR_HEADERS_OVERFLOW') return new SafeFetchError('ERR_BAD_RESPONSE', `response headers from ${url ?? 'server'} are too large`, details)
       if (code.startsWith('HPE_')) return new SafeFetchError('ERR_BAD_RESPONSE', `malformed HTTP response from ${url ?? 'server'} (${code})`, details)
     }
     current = (current as { cause?: unknown }).cause

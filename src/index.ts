@@ -5,3 +5,4 @@ export type { ClientOptions, CallOptions, TimeoutOptions, RedirectOptions, Redir
 export type { CacheStatus, CallRecord, AttemptRecord, PhaseTimings } from './context.js'
 export type { PolicyOptions } from './net/url-policy.js'
 export { getCallInfo } from './observe/call-info.js'
+export { checkUrl, type UrlVerdict, type CheckUrlOptions } from './check-url.js'

@@ -67,6 +67,11 @@ export interface CacheStore {
   /** The record stored under `key`, or undefined when absent or expired. */
   get(key: string): Promise<CacheRecord | undefined>
   /**
+   * Optional synchronous `get`, for in-process stores only: the cache then answers a hit without
+   * a single promise hop (the memory store has it). Remote stores must not implement it.
+   */
+  getSync?(key: string): CacheRecord | undefined
+  /**
    * Stores `record` under `key` for `ttlMs` milliseconds (`Infinity`: until evicted). The store
    * may keep it shorter (eviction) but must not return it after the TTL.
    */

@@ -63,7 +63,12 @@ export class HttpCache {
 
   /** Deletes every stored variant of `url` (GET), in both cache modes. Rejects if the store fails. */
   async invalidate(url: string | URL): Promise<void> {
-    const target = typeof url === 'string' ? new URL(url) : url
+    let target: URL
+    try {
+      target = typeof url === 'string' ? new URL(url) : url
+    } catch (err) {
+      throw new SafeFetchError('ERR_URL_INVALID', `cache.invalidate() needs an absolute URL, got ${JSON.stringify(String(url))}`, { cause: err })
+    }
     const failure = await this.invalidateUrl(target)
     if (failure !== undefined) throw storeError('invalidate', failure)
   }
@@ -100,23 +105,51 @@ export class HttpCache {
     return secondaryKey(headers, vary, partition)
   }
 
-  /** Finds the stored response for a request (`withRecord` false: only the namespace, for `reload`). */
-  async lookup(primary: string, headers: Readonly<Record<string, string>>, withRecord = true): Promise<Lookup> {
+  /**
+   * Finds the stored response for a request (`withRecord` false: only the namespace, for
+   * `reload`). Synchronous when the store has `getSync` (the memory store): a hit then costs no
+   * promise hop at all.
+   */
+  lookup(primary: string, headers: Readonly<Record<string, string>>, withRecord = true): Lookup | Promise<Lookup> {
     const partition = this.options.mode === 'private' ? partitionOf(headers, this.options.partitionHeaders) : undefined
+    if (this.store.getSync !== undefined) {
+      const ns = this.readSync(NAMESPACE_KEY)
+      // No namespace yet (first use) or a failing store: take the async path, which creates it.
+      if (ns !== undefined && ns !== FAILED && ns.kind === 'ns') {
+        if (!withRecord) return { primary, ns: ns.ns, partition, record: undefined }
+        const found = this.readSync(primary)
+        const variant = this.variantOf(found, ns.ns, primary, headers, partition)
+        return { primary, ns: ns.ns, partition, record: typeof variant === 'string' ? this.selectVariant(this.readSync(variant), ns.ns, headers, partition) : variant }
+      }
+    }
+    return this.lookupAsync(primary, headers, withRecord, partition)
+  }
+
+  private async lookupAsync(primary: string, headers: Readonly<Record<string, string>>, withRecord: boolean, partition: string | undefined): Promise<Lookup> {
     const nsRead = this.namespace()
     const read = withRecord ? this.read(primary) : undefined
     const ns = await nsRead
     const found = await read
-    if (ns === undefined || found === undefined || found === FAILED || found.ns !== ns) return { primary, ns, partition, record: undefined }
-    if (found.kind === 'response') {
-      const record = partition === undefined && found.secondary === '' ? found : undefined
-      return { primary, ns, partition, record }
-    }
-    if (found.kind !== 'vary') return { primary, ns, partition, record: undefined }
-    const secondary = secondaryKey(headers, found.vary, partition)
-    const variant = await this.read(variantKey(primary, found.gen, secondary))
-    const record = variant !== FAILED && variant?.kind === 'response' && variant.ns === ns && variant.secondary === secondary ? variant : undefined
-    return { primary, ns, partition, record }
+    if (ns === undefined) return { primary, ns, partition, record: undefined }
+    const variant = this.variantOf(found, ns, primary, headers, partition)
+    return { primary, ns, partition, record: typeof variant === 'string' ? this.selectVariant(await this.read(variant), ns, headers, partition) : variant }
+  }
+
+  /**
+   * What the primary record says: the response itself (shared mode, no Vary), the key of the
+   * variant to read (a vary index), or undefined (nothing usable, or another namespace).
+   */
+  private variantOf(found: Read, ns: string, primary: string, headers: Readonly<Record<string, string>>, partition: string | undefined): ResponseRecord | string | undefined {
+    if (found === undefined || found === FAILED || found.ns !== ns) return undefined
+    if (found.kind === 'response') return partition === undefined && found.secondary === '' ? found : undefined
+    if (found.kind !== 'vary') return undefined
+    return variantKey(primary, found.gen, secondaryKey(headers, found.vary, partition))
+  }
+
+  private selectVariant(found: Read, ns: string, headers: Readonly<Record<string, string>>, partition: string | undefined): ResponseRecord | undefined {
+    if (found === undefined || found === FAILED || found.kind !== 'response' || found.ns !== ns) return undefined
+    // The key was derived from the index's Vary; the record must agree (and its own Vary decides).
+    return found.secondary === secondaryKey(headers, found.vary, partition) ? found : undefined
   }
 
   /** Stores a response record (in the background; failures are logged once per outage). */
@@ -235,6 +268,22 @@ export class HttpCache {
       this.storeFailed(err)
       return FAILED
     }
+    return this.accept(key, found)
+  }
+
+  private readSync(key: string): Read {
+    let found: unknown
+    try {
+      found = this.store.getSync!(key)
+    } catch (err) {
+      this.storeFailed(err)
+      return FAILED
+    }
+    return this.accept(key, found)
+  }
+
+  /** A record of the current version with a valid signature (when signing), else undefined. */
+  private accept(key: string, found: unknown): CacheRecord | undefined {
     if (this.failing) this.storeRecovered()
     if (found === undefined || !isCurrentRecord(found)) return undefined
     if (this.secret !== undefined && !verifyRecord(this.secret, key, found)) {

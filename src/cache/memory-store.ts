@@ -41,6 +41,10 @@ class MemoryStore implements CacheStore {
     return Promise.resolve(this.lru.get(key))
   }
 
+  getSync(key: string): CacheRecord | undefined {
+    return this.lru.get(key)
+  }
+
   set(key: string, record: CacheRecord, ttlMs: number): Promise<void> {
     if (!(ttlMs > 0)) {
       this.lru.delete(key)

@@ -37,36 +37,79 @@ export function attemptSpanLayer(state: ObserveState): Layer {
     async function attemptSpan(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
       const observation = ctx.observation
       const resendCount = observation === undefined ? 0 : observation.physical++
-      const start = performance.now()
-      // Attributes shared by the span and the metric (low cardinality: no URL in the metric).
-      const common: Attributes = {}
-      setMethodAttributes(common, req.method)
-      setServerAttributes(common, req.url)
-      let span: Span | undefined
+      const attributes: Attributes = {}
+      setMethodAttributes(attributes, req.method)
+      setServerAttributes(attributes, req.url)
+      const attempt = new AttemptTrace(req.url, state.redact, histogram, performance.now(), attributes)
       let outgoing = req
       if (tracing !== undefined) {
-        const attributes: Attributes = { ...common, 'url.full': redactUrl(req.url, state.redact) }
+        attributes['url.full'] = redactUrl(req.url, state.redact)
         if (resendCount > 0) attributes['http.request.resend_count'] = resendCount
         const parent = observation?.parentContext ?? tracing.api.context.active()
-        span = tracing.tracer.startSpan(clientSpanName(req.method), { kind: SPAN_KIND_CLIENT, attributes }, parent)
+        const span = tracing.tracer.startSpan(clientSpanName(req.method), { kind: SPAN_KIND_CLIENT, attributes }, parent)
+        attempt.span = span
         if (tracing.propagate) outgoing = withTraceContext(req, span)
       }
+      // The transport appends this request's attempt record (remote address, timings).
       const logIndex = ctx.record.attemptLog.length
       let response: RawResponse
       try {
         response = await next(outgoing, ctx)
       } catch (err) {
-        const error = toSafeFetchError(err, ctx.record.url)
-        endAttempt(span, histogram, common, start, ctx.record.attemptLog[logIndex], undefined, error, req.url, state.redact)
+        attempt.end(ctx.record.attemptLog[logIndex], undefined, toSafeFetchError(err, ctx.record.url))
         throw err
       }
       const entry = ctx.record.attemptLog[logIndex]
       const settle = response.settle
       const status = response.status
-      if (settle === undefined || settle.done) endAttempt(span, histogram, common, start, entry, status, settle?.error, req.url, state.redact)
-      else settle.whenDone((bodyError) => endAttempt(span, histogram, common, start, entry, status, bodyError, req.url, state.redact))
+      if (settle === undefined || settle.done) attempt.end(entry, status, settle?.error)
+      else settle.whenDone((bodyError) => attempt.end(entry, status, bodyError))
       return response
     }
+}
+
+/** One physical request being traced and timed, until its body settles. */
+class AttemptTrace {
+  span: Span | undefined = undefined
+  /** Metric attributes: method and server only (URL and resend count would explode cardinality). */
+  private readonly metricAttributes: Attributes | undefined
+
+  constructor(
+    private readonly url: URL,
+    private readonly rules: RedactRules,
+    private readonly histogram: ObserveState['requestDuration'],
+    private readonly start: number,
+    common: Attributes,
+  ) {
+    this.metricAttributes = histogram === undefined ? undefined : { ...common }
+  }
+
+  end(entry: AttemptRecord | undefined, status: number | undefined, error: SafeFetchError | undefined): void {
+    // A body discarded after a 4xx/5xx (retry) settles with ERR_ABORTED: the status is the story.
+    const type = status !== undefined && status >= 400 ? String(status) : errorType(error?.code, status)
+    const metric = this.metricAttributes
+    if (this.histogram !== undefined && metric !== undefined) {
+      if (status !== undefined) metric['http.response.status_code'] = status
+      if (type !== undefined) metric['error.type'] = type
+      this.histogram.record((performance.now() - this.start) / 1000, metric)
+    }
+    const span = this.span
+    if (span === undefined) return
+    const attributes: Attributes = {}
+    if (status !== undefined) attributes['http.response.status_code'] = status
+    if (entry?.remoteAddress !== undefined) attributes['network.peer.address'] = entry.remoteAddress
+    if (entry?.remotePort !== undefined) attributes['network.peer.port'] = entry.remotePort
+    if (type !== undefined) attributes['error.type'] = type
+    span.setAttributes(attributes)
+    if (error !== undefined && (status === undefined || status < 400)) {
+      const message = scrubText(error.message, secretsOf(this.url, this.rules))
+      span.recordException({ name: 'SafeFetchError', code: error.code, message })
+      span.setStatus({ code: SPAN_STATUS_ERROR, message })
+    } else if (type !== undefined) {
+      span.setStatus({ code: SPAN_STATUS_ERROR })
+    }
+    span.end()
+  }
 }
 
 /** Adds traceparent (and tracestate) unless the caller set its own. */
@@ -79,40 +122,4 @@ function withTraceContext(req: OutboundRequest, span: Span): OutboundRequest {
   const tracestate = context.traceState?.serialize()
   if (tracestate !== undefined && tracestate !== '') headers['tracestate'] = tracestate
   return { url: req.url, method: req.method, headers, body: req.body }
-}
-
-function endAttempt(
-  span: Span | undefined,
-  histogram: ObserveState['requestDuration'],
-  common: Attributes,
-  start: number,
-  entry: AttemptRecord | undefined,
-  status: number | undefined,
-  error: SafeFetchError | undefined,
-  url: URL,
-  rules: RedactRules,
-): void {
-  // A body discarded after a 4xx/5xx (retry) settles with ERR_ABORTED: the status is the story.
-  const type = status !== undefined && status >= 400 ? String(status) : errorType(error?.code, status)
-  if (histogram !== undefined) {
-    const attributes: Attributes = { ...common }
-    if (status !== undefined) attributes['http.response.status_code'] = status
-    if (type !== undefined) attributes['error.type'] = type
-    histogram.record((performance.now() - start) / 1000, attributes)
-  }
-  if (span === undefined) return
-  const attributes: Attributes = {}
-  if (status !== undefined) attributes['http.response.status_code'] = status
-  if (entry?.remoteAddress !== undefined) attributes['network.peer.address'] = entry.remoteAddress
-  if (entry?.remotePort !== undefined) attributes['network.peer.port'] = entry.remotePort
-  if (type !== undefined) attributes['error.type'] = type
-  span.setAttributes(attributes)
-  if (error !== undefined && (status === undefined || status < 400)) {
-    const message = scrubText(error.message, secretsOf(url, rules))
-    span.recordException({ name: 'SafeFetchError', code: error.code, message })
-    span.setStatus({ code: SPAN_STATUS_ERROR, message })
-  } else if (type !== undefined) {
-    span.setStatus({ code: SPAN_STATUS_ERROR })
-  }
-  span.end()
 }

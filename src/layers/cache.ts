@@ -54,7 +54,8 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
       return next(req, ctx)
     }
 
-    const found = await cache.lookup(cache.primaryKey('GET', req.url), req.headers, policy.lookup)
+    let found = cache.lookup(cache.primaryKey('GET', req.url), req.headers, policy.lookup)
+    if (found instanceof Promise) found = await found
     const stored = found.record
     if (stored !== undefined) {
       const now = cache.options.now()
@@ -65,7 +66,8 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
       }
       if (verdict !== 'revalidate') {
         ctx.record.cache = 'stale'
-        if (verdict === 'stale-while-revalidate') revalidateInBackground(next, req, ctx, cache, found, stored)
+        // Validated with a GET only: a HEAD's answer has no body to store.
+        if (verdict === 'stale-while-revalidate' && method === 'GET') revalidateInBackground(next, req, ctx, cache, found, stored)
         return responseFromRecord(stored, req.url, now, method === 'GET')
       }
     }
@@ -120,6 +122,9 @@ async function fromOrigin(
       // Waiters must not depend on how fast this caller reads: read ahead for them.
       if (flight.waiters > 0) capture.pump()
       else flight.onJoin = () => capture.pump()
+      // Once the transport has delivered the whole body (or failed), finish the copy even if this
+      // caller never reads it, so the flight does not outlive the exchange.
+      outcome.response.settle?.whenDone(() => capture.pump())
     }
     const shared = outcome.shared
     if (shared instanceof Promise) void shared.then((r) => flight.settle(r))

@@ -107,7 +107,8 @@ export function finishCall(ctx: CallContext, response: FinishedResponse | undefi
     if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
   }
 
-  state.stats?.record(observation.url.origin, record)
+  // The end time for the stats slot comes from the record: no second wall-clock read.
+  state.stats?.record(observation.url.origin, record, record.startedAt + record.durationMs)
   // Scrubbed once, on the failure path only: our messages carry redacted URLs already, but a
   // cause's text (or a message built from a raw URL somewhere below) might not.
   const message = failure === undefined ? undefined : scrubText(failure.message, secretsOf(observation.url, state.redact))

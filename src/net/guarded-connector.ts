@@ -10,13 +10,13 @@
  * Timings (dns, connect, tls) are measured here and attached to the socket, so the transport can
  * tell a fresh connection from a reused keep-alive one.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import net, { isIP, type LookupFunction, type Socket } from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import type { buildConnector } from 'undici'
 import { SafeFetchError, toSafeFetchError } from '../errors.js'
 import type { TlsOptions } from '../options.js'
 import { blockedAddressError, checkAddress, type CompiledAddressPolicy } from './address-policy.js'
+import { guardedLookup } from './guarded-lookup.js'
 
 export interface ConnectInfo {
   /** Milliseconds spent resolving the name (0 for literals). */
@@ -50,7 +50,6 @@ const MAX_SESSIONS = 100
 
 export function createGuardedConnector(options: GuardedConnectorOptions): Connector {
   const sessions = new Map<string, Buffer>()
-  const resolve = options.lookup ?? (dnsLookup as unknown as LookupFunction)
 
   return function guardedConnect(opts: ConnectorOptions, callback: ConnectCallback): void {
     const started = performance.now()
@@ -160,60 +159,14 @@ export function createGuardedConnector(options: GuardedConnectorOptions): Connec
       tryNext()
     }
 
-    // IP literals: undici calls no lookup for them, and neither do we; judge the literal itself.
-    if (isIP(host) !== 0) {
-      const verdict = checkAddress(options.policy, host)
-      if (!verdict.allowed) {
-        finish(blockedAddressError(verdict, url))
-        return
-      }
-      dial([host], 0)
-      return
-    }
-
-    resolve(host, { all: true, family: 0 }, (err, answer, family) => {
+    guardedLookup(host, options.policy, options.lookup, url, (error, addresses) => {
       if (finished) return
-      if (err) {
-        finish(toSafeFetchError(err, url))
-        return
-      }
-      const addresses = normalizeAnswer(answer as unknown, family)
-      if (addresses.length === 0) {
-        finish(new SafeFetchError('ERR_DNS', `${host} resolved to no address`, { url }))
-        return
-      }
-      // If any answer is denied the whole name is refused: an attacker who controls DNS could
-      // otherwise mix a public decoy with the private target and win on retry or reconnect.
-      for (const address of addresses) {
-        if (isIP(address) === 0) {
-          finish(new SafeFetchError('ERR_DNS', `lookup for ${host} returned ${JSON.stringify(address)}, which is not an IP address`, { url }))
-          return
-        }
-        const verdict = checkAddress(options.policy, address)
-        if (!verdict.allowed) {
-          finish(blockedAddressError(verdict, url))
-          return
-        }
-      }
-      dial(addresses, performance.now() - started)
+      if (error !== null) finish(error)
+      else dial(addresses, isIP(host) === 0 ? performance.now() - started : 0)
     })
   }
 }
 
 function stripBrackets(hostname: string): string {
   return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname
-}
-
-/** A lookup may answer in either callback shape: (err, address, family) or (err, [{address, family}]). */
-function normalizeAnswer(answer: unknown, family: unknown): string[] {
-  if (typeof answer === 'string') return typeof family === 'number' || family === undefined ? [answer] : [answer]
-  if (Array.isArray(answer)) {
-    const out: string[] = []
-    for (const item of answer as (LookupAddress | string)[]) {
-      if (typeof item === 'string') out.push(item)
-      else if (item !== null && typeof item === 'object' && typeof item.address === 'string') out.push(item.address)
-    }
-    return out
-  }
-  return []
 }

@@ -85,12 +85,34 @@ const PRIVATE_NAMES: ReadonlyMap<string, string> = new Map([
 
 const ALLOWED: HostVerdict = Object.freeze({ allowed: true })
 
-/** Lower case, one trailing dot removed; undefined for empty labels (`a..b`, `.a`, `a..`). */
+// Dot positions of the last name tryNormalize accepted (synchronous, so module state is safe);
+// they save checkHostname a second scan and the string searches it would cost.
+let lastDot = -1
+let prevDot = -1
+
+/** Lower case, one trailing dot removed; undefined for empty labels (`a..b`, `.a`, `a..`). One pass. */
 function tryNormalize(host: string): string | undefined {
-  let h = host.toLowerCase()
-  if (h.endsWith('.')) h = h.slice(0, -1)
-  if (h.length === 0 || h.charCodeAt(0) === 46 || h.charCodeAt(h.length - 1) === 46 || h.includes('..')) return undefined
-  return h
+  let end = host.length
+  if (end > 0 && host.charCodeAt(end - 1) === 46) end--
+  if (end === 0) return undefined
+  let fold = false
+  let last = -1
+  let prev = -1
+  let labelStart = 0
+  for (let i = 0; i < end; i++) {
+    const c = host.charCodeAt(i)
+    if (c === 46) {
+      if (i === labelStart) return undefined
+      prev = last
+      last = i
+      labelStart = i + 1
+    } else if ((c >= 65 && c <= 90) || c > 127) fold = true
+  }
+  if (labelStart === end) return undefined
+  lastDot = last
+  prevDot = prev
+  const h = end === host.length ? host : host.slice(0, end)
+  return fold ? h.toLowerCase() : h
 }
 
 /** Lower-case and strip one trailing dot; throws ERR_URL_INVALID for empty labels. */
@@ -162,14 +184,17 @@ function matchNames(set: NameSet, h: string): string | undefined {
   return undefined
 }
 
-/** The built-in private suffix covering `h` (apex included), or undefined. */
-function privateSuffix(h: string): string | undefined {
-  if (PRIVATE_SUFFIXES.has(h)) return h
-  for (let dot = h.indexOf('.'); dot >= 0; dot = h.indexOf('.', dot + 1)) {
-    const suffix = h.slice(dot + 1)
-    if (PRIVATE_SUFFIXES.has(suffix)) return suffix
+/**
+ * The built-in private suffix covering `h` (apex included), or undefined. Every built-in suffix is one
+ * label except `home.arpa`: look at the last label, and at the last two under `arpa`.
+ */
+function privateSuffix(h: string, last: number, prev: number): string | undefined {
+  const tld = last < 0 ? h : h.slice(last + 1)
+  if (tld === 'arpa') {
+    const two = h.slice(prev + 1)
+    return PRIVATE_SUFFIXES.has(two) ? two : undefined
   }
-  return undefined
+  return PRIVATE_SUFFIXES.has(tld) ? tld : undefined
 }
 
 export function checkHostname(rules: CompiledHostRules, hostname: string): HostVerdict {
@@ -177,12 +202,13 @@ export function checkHostname(rules: CompiledHostRules, hostname: string): HostV
   const path = r.optionPath
   const h = tryNormalize(hostname)
   if (h === undefined) return { allowed: false, reason: `host ${JSON.stringify(hostname)} has an empty label` }
+  const last = lastDot
+  const prev = prevDot
   const denied = matchNames(r.deny, h)
   if (denied !== undefined) {
     return { allowed: false, reason: `host ${h} matches ${path}.denyHosts entry "${denied}"; remove it from ${path}.denyHosts to allow it` }
   }
-  const allowLocked = r.allow.exact.size > 0 || r.allow.suffixes.size > 0
-  if (allowLocked) {
+  if (r.allow.exact.size > 0 || r.allow.suffixes.size > 0) {
     if (matchNames(r.allow, h) !== undefined) return ALLOWED
     return { allowed: false, reason: `host ${h} is not in ${path}.allowHosts; add "${h}" to ${path}.allowHosts to allow it` }
   }
@@ -193,18 +219,18 @@ export function checkHostname(rules: CompiledHostRules, hostname: string): HostV
     return { allowed: false, reason: `host ${h} is a cloud metadata service (${metadata}); add "${h}" to ${path}.allowHosts to allow it` }
   }
   if (r.allowPrivate) return ALLOWED
-  const how = `add "${h}" to ${path}.allowHosts or set ${path}.allowPrivate: true to allow it`
+  const refuse = (why: string): HostVerdict => ({
+    allowed: false,
+    reason: `${why}; add "${h}" to ${path}.allowHosts or set ${path}.allowPrivate: true to allow it`,
+  })
   const exact = PRIVATE_NAMES.get(h)
-  if (exact !== undefined) return { allowed: false, reason: `host ${h} ${exact}; ${how}` }
-  const suffix = privateSuffix(h)
+  if (exact !== undefined) return refuse(`host ${h} ${exact}`)
+  const suffix = privateSuffix(h, last, prev)
   if (suffix !== undefined) {
-    const what = suffix === h ? `host ${h}` : `host ${h} is under .${suffix}, which`
-    return { allowed: false, reason: `${what} ${PRIVATE_SUFFIXES.get(suffix) ?? ''}; ${how}` }
+    return refuse(`${suffix === h ? `host ${h}` : `host ${h} is under .${suffix}, which`} ${PRIVATE_SUFFIXES.get(suffix) ?? ''}`)
   }
   // Dotless names only resolve through /etc/hosts or the resolver's search list, i.e. inside
   // (ICANN SSAC SAC053: dotless domains are not used on the public Internet).
-  if (!h.includes('.')) {
-    return { allowed: false, reason: `host ${h} is a single-label name, which only resolves inside a network; ${how}` }
-  }
+  if (last < 0) return refuse(`host ${h} is a single-label name, which only resolves inside a network`)
   return ALLOWED
 }

@@ -51,7 +51,7 @@ const r = (cidr: string, name: string, reference: string): SpecialRange => Objec
 
 /** Denied IPv4 blocks. Sub-rows of a denied block are listed for their names (longest prefix wins). */
 const IPV4_ROWS: readonly SpecialRange[] = [
-  r('0.0.0.0/8', 'this-network', 'RFC 791 §3.2'), // registry: not globally reachable; Linux dials 0.0.0.0 as localhost
+  r('0.0.0.0/8', 'this-network', 'RFC 791 §3.2'), // registry: not globally reachable; Linux connects 0.0.0.0 to the local host
   r('0.0.0.0/32', 'this-host', 'RFC 1122 §3.2.1.3'), // registry: not globally reachable
   r('10.0.0.0/8', 'private-use', 'RFC 1918'), // registry: not globally reachable
   r('100.64.0.0/10', 'shared-address-space', 'RFC 6598'), // registry: not globally reachable (CGNAT; Alibaba metadata 100.100.100.200)
@@ -163,11 +163,12 @@ function parseDottedQuad(s: string, start: number, end: number): number {
   return ((value << 8) | part) >>> 0
 }
 
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 97 && c <= 102) return c - 87
-  if (c >= 65 && c <= 70) return c - 55
-  return -1
+// Hex digit values by char code (-1: not a hex digit); a table beats three range tests per char.
+const HEX = new Int8Array(128).fill(-1)
+for (let i = 0; i < 10; i++) HEX[48 + i] = i
+for (let i = 0; i < 6; i++) {
+  HEX[97 + i] = 10 + i
+  HEX[65 + i] = 10 + i
 }
 
 // Scratch space for the eight hextets; parsing is synchronous, so one buffer suffices.
@@ -189,7 +190,10 @@ function parseIpv6(s: string, start: number, end: number): ParsedIp | undefined 
     if (n === 8) return undefined
     const groupStart = i
     let value = 0
-    for (let h = hexDigit(s.charCodeAt(i)); h >= 0 && i < end; h = hexDigit(s.charCodeAt(i))) {
+    while (i < end) {
+      const c = s.charCodeAt(i)
+      const h = c < 128 ? (HEX[c] as number) : -1
+      if (h < 0) break
       value = value * 16 + h
       i++
     }
@@ -453,7 +457,7 @@ function findV6(ip: ParsedIp): SpecialRangeMatch | undefined {
   if (w0 === 0x0064ff9b && w1 === 0 && w2 === 0) return embedded(w3, 'nat64')
   // RFC 3056: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
   if (w0 >>> 16 === 0x2002) return embedded((((w0 & 0xffff) << 16) | (w1 >>> 16)) >>> 0, '6to4')
-  // RFC 4380 §4: Teredo is refused as a whole (relays are gone, and the client half is attacker-chosen);
+  // RFC 4380 §4: Teredo is refused as a whole (few relays remain, and the client half is attacker-chosen);
   // when the server or client IPv4 is itself special we name that range, it explains more.
   if (w0 === 0x20010000) return embedded(w1, 'teredo-server') ?? embedded(~w3 >>> 0, 'teredo-client') ?? TEREDO.match
   for (let i = 0; i < V6_ROWS.length; i++) {

@@ -151,6 +151,9 @@ export class ResponseBody {
   }
 
   private readonly onReadTimeout = (): void => {
+    // Paused for backpressure: the silence is the caller's, not the server's. resume() re-arms
+    // the timer (refresh() reactivates a timer that has fired).
+    if (this.paused) return
     this.fail(
       new SafeFetchError('ERR_READ_TIMEOUT', `response body from ${this.url} stalled for more than ${this.limits.readTimeout} ms (timeout.read)`, { url: this.url }),
     )
@@ -207,6 +210,7 @@ export class ResponseBody {
   private resume(): void {
     if (!this.paused || this.closed) return
     this.paused = false
+    this.readTimer?.refresh()
     this.decoders?.[this.decoders.length - 1]!.resume()
     this.undici?.resume()
   }

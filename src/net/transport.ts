@@ -106,6 +106,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
+    // 1xx (102 Processing, 103 Early Hints) are interim: the final response follows on the same
+    // exchange (RFC 9110 §15.2), and the headers timeout keeps running until it does.
+    if (statusCode < 200) return
     if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
     if (this.settled) {
       controller.abort(new SafeFetchError('ERR_ABORTED', 'aborted', { url: this.urlText }))

@@ -102,9 +102,12 @@ export class HostStats {
     return this.origins.size
   }
 
-  /** Records one finished call against `origin` (e.g. `https://api.example.com`). */
-  record(origin: string, sample: CallSample): void {
-    const epoch = Math.floor(this.now() / this.bucketMs)
+  /**
+   * Records one finished call against `origin` (e.g. `https://api.example.com`). `at` is when it
+   * ended (epoch ms); the observe layer passes startedAt + durationMs, which saves a clock read.
+   */
+  record(origin: string, sample: CallSample, at: number = this.now()): void {
+    const epoch = Math.floor(at / this.bucketMs)
     let entry = this.origins.get(origin)
     if (entry === undefined) {
       if (this.origins.size >= this.maxOrigins) {
@@ -118,11 +121,11 @@ export class HostStats {
       this.origins.delete(origin)
       this.origins.set(origin, entry)
     }
-    const at = epoch % this.buckets
-    let slot = entry.slots[at]
+    const position = epoch % this.buckets
+    let slot = entry.slots[position]
     if (slot === undefined) {
       slot = { epoch, counters: new StatCounters() }
-      entry.slots[at] = slot
+      entry.slots[position] = slot
     } else if (slot.epoch !== epoch) {
       slot.epoch = epoch
       slot.counters.reset()

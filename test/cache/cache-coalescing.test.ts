@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { BodySettle } from '../../src/context.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { cacheLayer } from '../../src/layers/cache.js'
 import { bytesStream, contextFor, fakeOrigin, harness, newRecord, readText } from './fake-context.js'
@@ -47,6 +48,21 @@ describe('request coalescing', () => {
     expect(origin.count).toBe(1)
     // The leader can still read its own copy afterwards.
     expect(await readText(leaderResponse.body)).toBe('abc'.repeat(1000))
+  })
+
+  it('the flight ends when the transport settles the body, even if the leader never reads it', async () => {
+    const settle = new BodySettle()
+    const base = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=60' }, body: 'unread' }))
+    const next: typeof base.next = async (req, ctx) => ({ ...(await base.next(req, ctx)), settle })
+    const h = harness(base)
+    const handler = cacheLayer(next)
+    await handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord()))
+    expect(h.cache.flights.size).toBe(1)
+    settle.finish()
+    await h.cache.settled()
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    expect(h.cache.flights.size).toBe(0)
+    expect((await h.fetch(URL1)).record.cache).toBe('hit')
   })
 
   it('a waiter waits no longer than its own signal allows', async () => {

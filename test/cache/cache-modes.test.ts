@@ -236,5 +236,6 @@ describe('invalidation after unsafe methods (RFC 9111 §4.4)', () => {
     await h.cache.invalidateAll()
     for (const url of urls) expect((await h.fetch(url)).record.cache).toBe('miss')
     for (const url of urls) expect((await h.fetch(url)).record.cache).toBe('hit')
+    await expect(h.cache.invalidate('not a url')).rejects.toMatchObject({ code: 'ERR_URL_INVALID' })
   })
 })

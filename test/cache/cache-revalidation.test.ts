@@ -179,6 +179,19 @@ describe('cache layer: stale-while-revalidate (RFC 5861 §3)', () => {
     expect((await h.fetch(URL1)).text).toBe('v2')
   })
 
+  it('a HEAD in the stale-while-revalidate window gets the stale headers and triggers no GET-less validation', async () => {
+    const clock = new Clock()
+    const origin = fakeOrigin((_req, n) => ({ headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', date: clock.date() }, body: `v${n}` }))
+    const h = harness(origin, {}, clock)
+    await h.fetch(URL1)
+    clock.advance(15)
+    const head = await h.fetch(URL1, { method: 'HEAD' })
+    expect(head.record.cache).toBe('stale')
+    expect(head.response.body).toBeNull()
+    expect(origin.count).toBe(1)
+    expect((await h.fetch(URL1)).text).toBe('v1') // the stored body is intact
+  })
+
   it('never serves stale for must-revalidate, no-cache, or (shared) proxy-revalidate / s-maxage', async () => {
     for (const cc of ['max-age=10, stale-while-revalidate=60, must-revalidate', 'max-age=10, stale-while-revalidate=60, proxy-revalidate', 's-maxage=10, stale-while-revalidate=60']) {
       const clock = new Clock()

@@ -2,7 +2,7 @@
  * Starts a real `redis-server` for tests on a free loopback port, without persistence
  * (`--save '' --appendonly no`), and stops it. Needs redis-server on the PATH (CI installs it).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 
@@ -14,6 +14,18 @@ export interface RedisServer {
   /** Starts it again on the same port (an outage that ends). */
   restart(): Promise<void>
   stop(): Promise<void>
+}
+
+/**
+ * Whether Redis tests can run: redis-server is on the PATH. With SAFEFETCH_REQUIRE_REDIS=1 (CI)
+ * a missing redis-server is an error instead of a skip.
+ */
+export function redisAvailable(): boolean {
+  const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
+  if (!found && process.env['SAFEFETCH_REQUIRE_REDIS'] === '1') {
+    throw new Error('SAFEFETCH_REQUIRE_REDIS=1 but redis-server is not installed')
+  }
+  return found
 }
 
 async function freePort(): Promise<number> {

@@ -16,7 +16,14 @@ function isLoopback(host: string): boolean {
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
   if (bare === 'localhost' || bare === '::1' || testHosts.has(bare)) return true
   if (net.isIPv4(bare)) return bare.startsWith('127.')
-  if (bare.toLowerCase().startsWith('::ffff:')) return isLoopback(bare.slice(7))
+  const lower = bare.toLowerCase()
+  if (lower.startsWith('::ffff:')) {
+    const rest = lower.slice(7)
+    // The URL parser writes [::ffff:127.0.0.1] as [::ffff:7f00:1].
+    const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(rest)
+    if (hex !== null) return parseInt(hex[1]!, 16) >> 8 === 127
+    return isLoopback(rest)
+  }
   return false
 }
 

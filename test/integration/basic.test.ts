@@ -51,6 +51,13 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
       return
     case '/hang':
       return // never answers
+    case '/early-hints':
+      res.writeEarlyHints({ link: '</style.css>; rel=preload' })
+      setTimeout(() => res.end('final'), 10)
+      return
+    case '/slow':
+      setTimeout(() => res.end('slow'), 20)
+      return
     default:
       echo(req, res)
   }
@@ -109,6 +116,12 @@ describe('responses', () => {
     expect(notModified.status).toBe(304)
     expect(notModified.body).toBeNull()
     expect(notModified.headers.get('etag')).toBe('"v1"')
+  })
+
+  it('skips interim 1xx responses (103 Early Hints) and returns the final one', async () => {
+    const res = await client.fetch(`${server.origin}/early-hints`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('final')
   })
 
   it('sets url and redirected after a redirect', async () => {
@@ -303,6 +316,27 @@ describe('options', () => {
     await followed.text()
     // a per-call override does not stick
     await rejectsWith(client.fetch(`${server.origin}/redirect`), 'ERR_REDIRECT_BLOCKED')
+    await client.close()
+  })
+
+  it('connectionsPerOrigin caps the pool; parallel calls queue and all complete', async () => {
+    const fresh = await startHttpServer(route)
+    const client = createClient({ ...LOOPBACK, connectionsPerOrigin: 2 })
+    const bodies = await Promise.all(Array.from({ length: 20 }, () => client.fetch(`${fresh.origin}/slow`).then((r) => r.text())))
+    expect(bodies.every((b) => b === 'slow')).toBe(true)
+    expect(fresh.connections).toBeLessThanOrEqual(2)
+    await client.close()
+    await fresh.close()
+  })
+
+  it('configure() can change the policy of a live client; a call in flight keeps its own', async () => {
+    const client = createClient(LOOPBACK)
+    const inFlight = client.fetch(`${server.origin}/slow`)
+    client.configure({ policy: {} }) // back to the default: loopback refused
+    expect(await (await inFlight).text()).toBe('slow')
+    await rejectsWith(client.fetch(`${server.origin}/a`), 'ERR_ADDRESS_BLOCKED')
+    client.configure(LOOPBACK)
+    expect((await client.fetch(`${server.origin}/a`)).status).toBe(200)
     await client.close()
   })
 

@@ -3,6 +3,7 @@
  * connection released after it), decompression-bomb and stacked-coding guards, corrupt bodies and
  * invalid status lines. Every failure is a SafeFetchError with its code, never a crash.
  */
+import { createHash, randomBytes } from 'node:crypto'
 import type http from 'node:http'
 import net from 'node:net'
 import zlib from 'node:zlib'
@@ -16,6 +17,9 @@ const PAYLOAD = Buffer.from(TEXT)
 const zstd = zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer }
 const hasZstd = typeof zstd.zstdCompressSync === 'function'
 
+/** Incompressible, so its decoded:compressed ratio stays near 1 (no bomb-guard involvement). */
+const RANDOM = randomBytes(3 * 1024 * 1024)
+const RANDOM_GZ = zlib.gzipSync(RANDOM, { level: 1 })
 let bomb: Buffer
 let server: TestServer
 /** Per-request socket of the last request, and whether it closed. */
@@ -74,6 +78,8 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
       gz.end(PAYLOAD)
       return
     }
+    case '/random-gzip':
+      return send(res, 'gzip', RANDOM_GZ)
     case '/big-length':
       res.setHeader('content-length', 2_000)
       res.end(Buffer.alloc(2_000, 0x61))
@@ -136,6 +142,22 @@ describe('decoding', () => {
     const chunks: Uint8Array[] = []
     for await (const chunk of res.body!) chunks.push(chunk)
     expect(Buffer.concat(chunks).toString()).toBe(TEXT)
+  })
+
+  it('a large compressed body read slowly arrives whole (backpressure through the decoder)', async () => {
+    const res = await client.fetch(`${server.origin}/random-gzip`)
+    const reader = res.body!.getReader()
+    let total = 0
+    const hash = createHash('sha256')
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.byteLength
+      hash.update(value)
+      await new Promise((resolve) => setImmediate(resolve)) // a consumer slower than the socket
+    }
+    expect(total).toBe(RANDOM.length)
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(RANDOM).digest('hex'))
   })
 
   it('an unknown coding is passed through untouched', async () => {
@@ -249,6 +271,8 @@ describe('invalid responses', () => {
     '/bad-header': 'HTTP/1.1 200 OK\r\nbad header line\r\n\r\n',
     '/bad-length': 'HTTP/1.1 200 OK\r\ncontent-length: nope\r\n\r\n',
     '/truncated': 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly a few bytes',
+    '/huge-headers': `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(70_000)}\r\ncontent-length: 2\r\n\r\nok`,
+    '/bad-chunk': 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n',
   }
   beforeAll(async () => {
     raw = net.createServer((socket) => {
@@ -265,9 +289,16 @@ describe('invalid responses', () => {
   })
   afterAll(() => new Promise<void>((resolve) => raw.close(() => resolve())))
 
-  it.each(['/999', '/600', '/abc', '/garbage', '/bad-header', '/bad-length'])('%s → ERR_BAD_RESPONSE, never a crash', async (path) => {
+  it.each(['/999', '/600', '/abc', '/garbage', '/bad-header', '/bad-length', '/huge-headers'])('%s → ERR_BAD_RESPONSE, never a crash', async (path) => {
     const client = createClient(LOOPBACK)
     await rejectsWith(client.fetch(`http://127.0.0.1:${rawPort}${path}`), 'ERR_BAD_RESPONSE')
+    await client.close()
+  })
+
+  it('a malformed chunk fails the body read with ERR_BAD_RESPONSE', async () => {
+    const client = createClient(LOOPBACK)
+    const res = await client.fetch(`http://127.0.0.1:${rawPort}/bad-chunk`)
+    await rejectsWith(res.text(), 'ERR_BAD_RESPONSE')
     await client.close()
   })
 

@@ -65,6 +65,14 @@ describe('DNS answers are judged before dialling', () => {
     await client.close()
   })
 
+  it('all answers allowed: a refused first address falls through to the next', async () => {
+    // nothing listens on 127.0.0.9:port, so that dial is refused and the next answer is tried
+    const client = createClient({ policy: { allow: ['127.0.0.0/8'] }, lookup: fakeLookup({ 'two.test': ['127.0.0.9', '127.0.0.1'] }) })
+    const res = await client.fetch(`http://two.test:${server.port}/fallback`)
+    expect(((await res.json()) as Echo).url).toBe('/fallback')
+    await client.close()
+  })
+
   it('a lookup answering in the (err, address, family) shape works', async () => {
     const lookup = ((_host: string, _options: unknown, callback: (err: null, address: string, family: number) => void) => {
       setImmediate(() => callback(null, '127.0.0.1', 4))

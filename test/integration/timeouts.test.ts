@@ -4,13 +4,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import type http from 'node:http'
-import net from 'node:net'
+import net, { type LookupFunction } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, SafeFetchError } from '../../src/index.js'
 import { startHttpServer, startSilentServer, type TestServer } from '../helpers/servers.js'
 import { LOOPBACK, rejectsWith } from './support.js'
 
+const LARGE = 2_000_000
 let server: TestServer
 let silent: TestServer
 /** Resolved when the server has received a request on /hang or /stall (so an abort lands mid-call). */
@@ -33,6 +34,9 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
       res.on('close', () => clearInterval(timer))
       return
     }
+    case '/large':
+      res.end(Buffer.alloc(LARGE, 0x61))
+      return
     default:
       res.end('ok')
   }
@@ -71,22 +75,19 @@ describe('per-phase timeouts', () => {
   })
 
   it('the read timeout is per chunk: a slow but steady body is not cut by it', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { read: 2_000, total: 300 } })
+    const client = createClient({ ...LOOPBACK, timeout: { read: 5_000, total: 1_000 } })
     const res = await client.fetch(`${server.origin}/drip`)
     // the total deadline ends it, not the read timeout
     await rejectsWith(res.text(), 'ERR_DEADLINE_EXCEEDED')
     await client.close()
   })
 
-  describe('a connect that never completes → ERR_CONNECT_TIMEOUT', () => {
+  describe('a connect that never completes', () => {
+    // A listener whose accept queue is full: Linux drops further SYNs, so connect() hangs.
     let child: ChildProcess | undefined
+    let port = 0
     const fillers: net.Socket[] = []
-    afterAll(() => {
-      for (const socket of fillers) socket.destroy()
-      child?.kill('SIGKILL')
-    })
-
-    it('against a listener whose accept queue is full (Linux drops further SYNs)', async () => {
+    beforeAll(async () => {
       // A child that listens but never calls accept(): its event loop is blocked for good.
       // Node turns `backlog: 0` into its default 511, so ask for 1 (the kernel then queues 2).
       const script = `
@@ -98,7 +99,7 @@ describe('per-phase timeouts', () => {
           })
         })`
       child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-      const port = await new Promise<number>((resolve, reject) => {
+      port = await new Promise<number>((resolve, reject) => {
         let text = ''
         child!.stdout!.on('data', (chunk: Buffer) => {
           text += chunk.toString()
@@ -106,8 +107,6 @@ describe('per-phase timeouts', () => {
         })
         child!.once('exit', (code) => reject(new Error(`listener child exited early (${code})`)))
       })
-      expect(port).toBeGreaterThan(0)
-
       // Fill the accept queue: open connections until one no longer completes its handshake.
       for (let i = 0; i < 8; i++) {
         const socket = net.connect({ host: '127.0.0.1', port })
@@ -119,13 +118,54 @@ describe('per-phase timeouts', () => {
         })
         if (!connected) break
       }
-      expect(fillers.length).toBeLessThan(8) // the queue did fill up
+    })
+    afterAll(() => {
+      for (const socket of fillers) socket.destroy()
+      child?.kill('SIGKILL')
+    })
 
+    it('the accept queue did fill up', () => {
+      expect(port).toBeGreaterThan(0)
+      expect(fillers.length).toBeLessThan(8)
+    })
+
+    it('→ ERR_CONNECT_TIMEOUT', async () => {
       const client = createClient({ ...LOOPBACK, timeout: { connect: 200 } })
       const error = await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'ERR_CONNECT_TIMEOUT')
       expect(error.message).toContain('timeout.connect')
       await client.close()
     })
+
+    it('the total deadline ends a hanging connect with ERR_DEADLINE_EXCEEDED', async () => {
+      const client = createClient({ ...LOOPBACK, timeout: { connect: 60_000, total: 150 } })
+      await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'ERR_DEADLINE_EXCEEDED')
+      await client.close()
+    })
+
+    it('a user abort ends a hanging connect with ERR_ABORTED', async () => {
+      const client = createClient({ ...LOOPBACK, timeout: { connect: 60_000, total: 60_000 } })
+      const controller = new AbortController()
+      const pending = client.fetch(`http://127.0.0.1:${port}/`, { signal: controller.signal })
+      setTimeout(() => controller.abort(), 50)
+      await rejectsWith(pending, 'ERR_ABORTED')
+      await client.close()
+    })
+  })
+
+  it('a lookup that never answers is covered by the connect timeout', async () => {
+    const lookup = (() => {}) as unknown as LookupFunction
+    const client = createClient({ ...LOOPBACK, lookup, timeout: { connect: 100 } })
+    await rejectsWith(client.fetch('http://never.test/'), 'ERR_CONNECT_TIMEOUT')
+    await client.close()
+  })
+
+  it('a slow consumer is not cut by the read timeout (backpressure is not server silence)', async () => {
+    const client = createClient({ ...LOOPBACK, timeout: { read: 100 } })
+    const res = await client.fetch(`${server.origin}/large`)
+    // Let the stream queue fill and the socket pause for longer than timeout.read.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect((await res.arrayBuffer()).byteLength).toBe(LARGE)
+    await client.close()
   })
 })
 
@@ -138,7 +178,8 @@ describe('deadline and cancellation', () => {
   })
 
   it('the total deadline covers reading the body', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { total: 150, read: 60_000 } })
+    // Long enough for the headers to arrive on a loaded machine, short against the stalled body.
+    const client = createClient({ ...LOOPBACK, timeout: { total: 1_000, read: 60_000 } })
     const res = await client.fetch(`${server.origin}/stall`)
     await rejectsWith(res.text(), 'ERR_DEADLINE_EXCEEDED')
     await client.close()

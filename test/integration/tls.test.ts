@@ -13,7 +13,7 @@ let apiCert: TestCertificate
 let otherCert: TestCertificate
 let api: TestServer // certificate for api.example.com
 let other: TestServer // certificate for other.example.com
-const seenServernames: (string | false | undefined)[] = []
+const seenServernames: (string | false | null | undefined)[] = []
 
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   seenServernames.push((req.socket as TLSSocket).servername)

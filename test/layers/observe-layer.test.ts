@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { BodySettle } from '../../src/context.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { attachCallInfo, getCallInfo } from '../../src/observe/call-info.js'
-import { createObserveState, recentFailures, renderStats, resolveObserveOptions, type ObserveOptions } from '../../src/observe/observe-state.js'
+import { publishRetry } from '../../src/observe/diagnostics.js'
+import { clientLogger, createObserveState, recentFailures, renderStats, resolveObserveOptions, type ObserveOptions } from '../../src/observe/observe-state.js'
 import { finishCall, observeLayer } from '../../src/layers/observe.js'
 import { compose, type Handler, type Layer } from '../../src/pipeline.js'
 import { fakeTransport, logSink, observeCall, tracingFixture, type FakeExchange } from '../helpers/observe-context.js'
@@ -335,5 +336,42 @@ describe('resolveObserveOptions', () => {
     } catch (err) {
       expect((err as SafeFetchError).code).toBe('ERR_INVALID_OPTION')
     }
+  })
+})
+
+describe('publishRetry', () => {
+  it('publishes on safefetch:call:retry only when someone listens', () => {
+    const seen: unknown[] = []
+    const listener = (message: unknown): void => {
+      seen.push(message)
+    }
+    publishRetry({ id: 'c-1' }, { attempt: 1, hop: 0, reason: 'status 503', delayMs: 200, status: 503 })
+    subscribe('safefetch:call:retry', listener)
+    try {
+      publishRetry({ id: 'c-1' }, { attempt: 1, hop: 0, reason: 'status 503', delayMs: 200, status: 503 })
+    } finally {
+      unsubscribe('safefetch:call:retry', listener)
+    }
+    expect(seen).toEqual([{ id: 'c-1', attempt: 1, hop: 0, reason: 'status 503', delayMs: 200, status: 503 }])
+  })
+})
+
+describe('ObserveState across configure()', () => {
+  it('keeps stats and the recorder when their settings did not change, replaces them when they did', () => {
+    const first = createObserveState(resolveObserveOptions({}), { name: 'a' })
+    const same = createObserveState(resolveObserveOptions({ redact: { headers: ['x-key'] } }), { name: 'a', reuse: first })
+    expect(same.stats).toBe(first.stats)
+    expect(same.recorder).toBe(first.recorder)
+    const changed = createObserveState(resolveObserveOptions({ stats: { windowMs: 60_000 }, recentFailures: 5 }), { name: 'a', reuse: same })
+    expect(changed.stats).not.toBe(first.stats)
+    expect(changed.recorder).not.toBe(first.recorder)
+    expect(changed.recorder!.size).toBe(5)
+  })
+
+  it('clientLogger binds the client name', () => {
+    const sink = logSink('info')
+    clientLogger(sink.logger, 'billing')!.info('hello')
+    expect(sink.lines()[0]).toMatchObject({ client: 'billing', msg: 'hello' })
+    expect(clientLogger(undefined, 'x')).toBeUndefined()
   })
 })

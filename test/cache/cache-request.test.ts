@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_REQUEST_POLICY, evaluate, requestPolicy, staleIfErrorAllows, type RequestCacheMode, type RequestPolicy, type Verdict } from '../../src/cache/cache-request.js'
+import type { Freshness } from '../../src/cache/cache-semantics.js'
+
+describe('requestPolicy', () => {
+  it('returns the shared default policy for a plain request (no allocation on the hot path)', () => {
+    expect(requestPolicy({ accept: '*/*' }, undefined)).toBe(DEFAULT_REQUEST_POLICY)
+    expect(requestPolicy({}, 'default')).toBe(DEFAULT_REQUEST_POLICY)
+  })
+
+  it.each([
+    ['if-none-match', '"x"'],
+    ['if-modified-since', 'Sun, 06 Nov 1994 08:49:37 GMT'],
+    ['if-match', '"x"'],
+    ['if-unmodified-since', 'Sun, 06 Nov 1994 08:49:37 GMT'],
+    ['if-range', '"x"'],
+    ['range', 'bytes=0-1'],
+  ])('bypasses the cache for an application’s own %s', (name, value) => {
+    expect(requestPolicy({ [name]: value }, undefined)).toBeUndefined()
+  })
+
+  const table: [string, Record<string, string>, RequestCacheMode | undefined, Partial<RequestPolicy> | undefined][] = [
+    ['mode no-store', {}, 'no-store', undefined],
+    ['mode reload', {}, 'reload', { lookup: false, store: true, coalesce: false }],
+    ['mode no-cache', {}, 'no-cache', { lookup: true, revalidate: true, coalesce: false }],
+    ['mode force-cache', {}, 'force-cache', { anyStale: true, onlyIfCached: false }],
+    ['mode only-if-cached', {}, 'only-if-cached', { anyStale: true, onlyIfCached: true, coalesce: false }],
+    ['no-store directive (§5.2.1.5)', { 'cache-control': 'no-store' }, undefined, { lookup: true, store: false, coalesce: false }],
+    ['no-cache directive (§5.2.1.4)', { 'cache-control': 'No-Cache' }, undefined, { revalidate: true }],
+    ['Pragma: no-cache (§5.4)', { pragma: 'no-cache' }, undefined, { revalidate: true }],
+    ['Pragma ignored with Cache-Control', { pragma: 'no-cache', 'cache-control': 'max-age=5' }, undefined, { revalidate: false, maxAge: 5000 }],
+    ['max-age (§5.2.1.1)', { 'cache-control': 'max-age=30' }, undefined, { maxAge: 30_000 }],
+    ['max-stale with a value (§5.2.1.2)', { 'cache-control': 'max-stale=30' }, undefined, { maxStale: 30_000 }],
+    ['max-stale without a value', { 'cache-control': 'max-stale' }, undefined, { maxStale: Infinity }],
+    ['min-fresh (§5.2.1.3)', { 'cache-control': 'min-fresh=10' }, undefined, { minFresh: 10_000 }],
+    ['only-if-cached directive (§5.2.1.7)', { 'cache-control': 'only-if-cached' }, undefined, { onlyIfCached: true, lookup: true }],
+  ]
+  it.each(table)('%s', (_name, headers, mode, expected) => {
+    const policy = requestPolicy(headers, mode)
+    if (expected === undefined) expect(policy).toBeUndefined()
+    else expect(policy).toMatchObject(expected)
+  })
+})
+
+describe('evaluate: may this stored response be used? (RFC 9111 §4, §4.2.4; RFC 5861)', () => {
+  const T = 1_000_000_000
+  const entry = (over: Partial<Freshness> = {}): Freshness => ({ initialAge: 0, responseTime: T, lifetime: 60_000, swr: 0, sie: 0, noStale: false, ...over })
+  const policy = (headers: Record<string, string>, mode?: RequestCacheMode): RequestPolicy => requestPolicy(headers, mode)!
+  const table: [string, Freshness, number, RequestPolicy, Verdict][] = [
+    ['fresh', entry(), 30, DEFAULT_REQUEST_POLICY, 'fresh'],
+    ['counts the initial age', entry({ initialAge: 40_000 }), 30, DEFAULT_REQUEST_POLICY, 'revalidate'],
+    ['stale', entry(), 61, DEFAULT_REQUEST_POLICY, 'revalidate'],
+    ['fresh must-revalidate is served (§5.2.2.2 applies once stale)', entry({ noStale: true }), 30, DEFAULT_REQUEST_POLICY, 'fresh'],
+    ['lifetime 0 (no-cache) always validates', entry({ lifetime: 0, noStale: true }), 0, DEFAULT_REQUEST_POLICY, 'revalidate'],
+    ['inside stale-while-revalidate', entry({ swr: 30_000 }), 80, DEFAULT_REQUEST_POLICY, 'stale-while-revalidate'],
+    ['past stale-while-revalidate', entry({ swr: 30_000 }), 95, DEFAULT_REQUEST_POLICY, 'revalidate'],
+    ['request no-cache validates a fresh response', entry(), 1, policy({ 'cache-control': 'no-cache' }), 'revalidate'],
+    ['request max-age refuses an older one', entry(), 30, policy({ 'cache-control': 'max-age=10' }), 'revalidate'],
+    ['request max-age accepts a younger one', entry(), 5, policy({ 'cache-control': 'max-age=10' }), 'fresh'],
+    ['request min-fresh', entry(), 55, policy({ 'cache-control': 'min-fresh=10' }), 'revalidate'],
+    ['request max-stale within bound', entry(), 80, policy({ 'cache-control': 'max-stale=30' }), 'stale'],
+    ['request max-stale beyond bound', entry(), 100, policy({ 'cache-control': 'max-stale=30' }), 'revalidate'],
+    ['request max-stale cannot override must-revalidate (§4.2.4)', entry({ noStale: true }), 80, policy({ 'cache-control': 'max-stale' }), 'revalidate'],
+    ['force-cache takes any staleness', entry(), 100_000, policy({}, 'force-cache'), 'stale'],
+    ['force-cache still respects must-revalidate', entry({ noStale: true }), 100, policy({}, 'force-cache'), 'revalidate'],
+  ]
+  it.each(table)('%s', (_name, f, afterSeconds, p, verdict) => {
+    expect(evaluate(f, p, T + afterSeconds * 1000)).toBe(verdict)
+  })
+
+  it('stale-if-error allows a window past the lifetime, never for noStale entries', () => {
+    expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 100_000)).toBe(true)
+    expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 121_000)).toBe(false)
+    expect(staleIfErrorAllows(entry({ sie: 60_000, noStale: true }), T + 100_000)).toBe(false)
+    expect(staleIfErrorAllows(entry(), T + 100_000)).toBe(false)
+  })
+})

@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest'
+import { deltaSeconds, parseAge, parseCacheControl, parseTokenList } from '../../src/cache/cache-control.js'
+import {
+  computeFreshness,
+  conditionalHeaders,
+  freshnessLifetime,
+  headersToStore,
+  isStorable,
+  MAX_HEURISTIC_MS,
+  mergeNotModified,
+  notModifiedSelects,
+  responseDirectives,
+  type CacheMode,
+} from '../../src/cache/cache-semantics.js'
+import type { ResponseHeaders } from '../../src/pipeline.js'
+
+const T = Date.UTC(2025, 0, 1, 12, 0, 0)
+const at = (seconds: number): string => new Date(T + seconds * 1000).toUTCString()
+
+describe('parseCacheControl (RFC 9111 §5.2)', () => {
+  const table: [string, Record<string, string | true>][] = [
+    ['max-age=60', { 'max-age': '60' }],
+    // §5.2: "Cache directives are case-insensitive" (http-cache-semantics keys them as sent).
+    ['Max-Age=60, No-Cache', { 'max-age': '60', 'no-cache': true }],
+    ['  public ,, s-maxage = 30 ', { public: true, 's-maxage': '30' }],
+    // quoted-string arguments keep their commas (RFC 9110 §5.6.4).
+    ['no-cache="set-cookie, x-foo", max-age=5', { 'no-cache': 'set-cookie, x-foo', 'max-age': '5' }],
+    ['private="a\\"b"', { private: 'a"b' }],
+    // §4.2.1: with duplicates, the first occurrence is used.
+    ['max-age=10, max-age=99', { 'max-age': '10' }],
+    ['=5, ,junk="x" trailing, max-age=1', { junk: 'x', 'max-age': '1' }],
+    ['', {}],
+  ]
+  it.each(table)('%s', (input, expected) => {
+    expect({ ...parseCacheControl(input) }).toEqual(expected)
+  })
+
+  it('joins repeated field lines', () => {
+    expect({ ...parseCacheControl(['max-age=5', 'public']) }).toEqual({ 'max-age': '5', public: true })
+  })
+})
+
+describe('delta-seconds and Age', () => {
+  it.each([
+    ['60', 60],
+    ['0', 0],
+    ['99999999999', 2147483648], // §1.2.2: clamp to 2^31
+    ['-1', undefined],
+    ['1.5', undefined],
+    ['12abc', undefined],
+    ['', undefined],
+  ])('deltaSeconds(%s) = %s', (input, expected) => {
+    expect(deltaSeconds(input)).toBe(expected)
+  })
+
+  it.each([
+    ['30', 30],
+    ['30, 40', 30], // §5.1: the first member of a list
+    ['-5', undefined], // §5.1: "other than a non-negative integer" → ignored
+    ['12abc', undefined],
+    ['abc', undefined],
+  ])('parseAge(%s) = %s (RFC 9111 §5.1)', (input, expected) => {
+    expect(parseAge(input)).toBe(expected)
+  })
+
+  it('parses token lists leniently', () => {
+    expect(parseTokenList(', *')).toEqual(['*'])
+    expect(parseTokenList('Accept,accept , ,Accept-Language')).toEqual(['accept', 'accept-language'])
+    expect(parseTokenList(undefined)).toEqual([])
+  })
+})
+
+describe('isStorable (RFC 9111 §3) via http-cache-semantics with corrected inputs', () => {
+  const table: [string, CacheMode, number, Record<string, string>, ResponseHeaders, boolean][] = [
+    ['200 with max-age', 'shared', 200, {}, { 'cache-control': 'max-age=60' }, true],
+    ['200 without freshness info (heuristically cacheable)', 'shared', 200, {}, {}, true],
+    ['directive names are case-insensitive: No-Store', 'shared', 200, {}, { 'cache-control': 'No-Store' }, false],
+    ['request no-store (§5.2.1.5)', 'shared', 200, { 'cache-control': 'no-store' }, { 'cache-control': 'max-age=60' }, false],
+    ['private in a shared cache (§5.2.2.7)', 'shared', 200, {}, { 'cache-control': 'private, max-age=60' }, false],
+    ['Private (any case) in a shared cache', 'shared', 200, {}, { 'cache-control': 'Private, max-age=60' }, false],
+    ['private in a private cache', 'private', 200, {}, { 'cache-control': 'private, max-age=60' }, true],
+    ['Authorization in a shared cache (§3.5)', 'shared', 200, { authorization: 'x' }, { 'cache-control': 'max-age=60' }, false],
+    ['Authorization + public', 'shared', 200, { authorization: 'x' }, { 'cache-control': 'public, max-age=60' }, true],
+    ['Authorization + s-maxage', 'shared', 200, { authorization: 'x' }, { 'cache-control': 's-maxage=60' }, true],
+    ['Authorization + must-revalidate', 'shared', 200, { authorization: 'x' }, { 'cache-control': 'must-revalidate, max-age=60' }, true],
+    ['Authorization in a private cache', 'private', 200, { authorization: 'x' }, { 'cache-control': 'max-age=60' }, true],
+    // The real status is passed (http-cache-semantics defaults it to 200: got stored 5xx).
+    ['500 is not understood', 'shared', 500, {}, { 'cache-control': 'max-age=60' }, false],
+    ['206 (no range support)', 'shared', 206, {}, { 'cache-control': 'max-age=60' }, false],
+    ['302 without explicit freshness', 'shared', 302, {}, {}, false],
+    ['302 with max-age', 'shared', 302, {}, { 'cache-control': 'max-age=60' }, true],
+    ['Vary: * never matches (§4.1): not stored', 'shared', 200, {}, { 'cache-control': 'max-age=60', vary: '*' }, false],
+    ['Vary: , * (odd form)', 'shared', 200, {}, { 'cache-control': 'max-age=60', vary: ', *' }, false],
+  ]
+  it.each(table)('%s', (_name, mode, status, req, res, expected) => {
+    expect(isStorable(mode, 'GET', status, req, res)).toBe(expected)
+  })
+
+  it('only GET and HEAD', () => {
+    expect(isStorable('shared', 'POST', 200, {}, { 'cache-control': 'max-age=60' })).toBe(false)
+  })
+})
+
+describe('headersToStore (RFC 9111 §3.1)', () => {
+  it('drops Connection, the fields it lists, Proxy-* and hop-by-hop fields; keeps the rest', () => {
+    const stored = headersToStore(
+      {
+        connection: 'X-Secret, close',
+        'x-secret': '1',
+        'proxy-authenticate': 'Basic',
+        'proxy-authentication-info': 'x',
+        'keep-alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        upgrade: 'h2c',
+        age: '10',
+        etag: '"a"',
+        'set-cookie': ['a=1', 'b=2'],
+        date: at(0),
+      },
+      T,
+    )
+    expect(stored).toEqual({ etag: '"a"', 'set-cookie': ['a=1', 'b=2'], date: at(0) })
+  })
+
+  it('keeps the origin Date (http-cache-semantics rewrites it); adds one when missing or invalid (RFC 9110 §6.6.1)', () => {
+    expect(headersToStore({ date: at(-100) }, T)['date']).toBe(at(-100))
+    expect(headersToStore({}, T)['date']).toBe(at(0))
+    expect(headersToStore({ date: 'yesterday' }, T)['date']).toBe(at(0))
+  })
+})
+
+describe('freshnessLifetime (RFC 9111 §4.2.1, §4.2.2)', () => {
+  const life = (mode: CacheMode, status: number, headers: ResponseHeaders): number =>
+    freshnessLifetime(mode, status, responseDirectives(headers), headers, T, T)
+  const table: [string, CacheMode, number, ResponseHeaders, number][] = [
+    ['max-age', 'shared', 200, { 'cache-control': 'max-age=60' }, 60_000],
+    ['s-maxage wins in a shared cache', 'shared', 200, { 'cache-control': 'max-age=60, s-maxage=5' }, 5_000],
+    ['s-maxage ignored in a private cache', 'private', 200, { 'cache-control': 'max-age=60, s-maxage=5' }, 60_000],
+    ['max-age wins over Expires', 'shared', 200, { 'cache-control': 'max-age=60', expires: at(1000) }, 60_000],
+    ['Expires - Date', 'shared', 200, { expires: at(300) }, 300_000],
+    ['Expires in the past', 'shared', 200, { expires: at(-300) }, 0],
+    // §5.3: invalid dates, "especially the value 0", are already expired.
+    ['Expires: 0', 'shared', 200, { expires: '0' }, 0],
+    // Date.parse (http-cache-semantics) accepts these; HTTP-date (RFC 9110 §5.6.7) does not.
+    ['Expires in ISO 8601', 'shared', 200, { expires: '2099-01-01T00:00:00Z' }, 0],
+    ['Expires as "2099-01-01"', 'shared', 200, { expires: '2099-01-01' }, 0],
+    ['Expires in RFC 850 form', 'shared', 200, { expires: 'Wednesday, 01-Jan-25 12:05:00 GMT' }, 300_000],
+    ['Expires in asctime form', 'shared', 200, { expires: 'Wed Jan  1 12:05:00 2025' }, 300_000],
+    ['invalid max-age is stale (§4.2.1)', 'shared', 200, { 'cache-control': 'max-age=abc' }, 0],
+    ['no-cache', 'shared', 200, { 'cache-control': 'no-cache, max-age=60' }, 0],
+    ['Pragma: no-cache without Cache-Control (§5.4)', 'shared', 200, { pragma: 'no-cache', expires: at(300) }, 0],
+    ['heuristic: 10% of Date - Last-Modified', 'shared', 200, { 'last-modified': at(-1000) }, 100_000],
+    ['heuristic is capped at one day', 'shared', 200, { 'last-modified': at(-100 * 86400) }, MAX_HEURISTIC_MS],
+    ['no heuristic for a status not heuristically cacheable (302)', 'shared', 302, { 'last-modified': at(-1000) }, 0],
+    ['heuristic for 404', 'shared', 404, { 'last-modified': at(-1000) }, 100_000],
+    ['nothing to go on', 'shared', 200, {}, 0],
+    ['shared + Set-Cookie without public: validate each time', 'shared', 200, { 'cache-control': 'max-age=60', 'set-cookie': 'a=1' }, 0],
+    ['shared + Set-Cookie + public', 'shared', 200, { 'cache-control': 'public, max-age=60', 'set-cookie': 'a=1' }, 60_000],
+    ['private + Set-Cookie', 'private', 200, { 'cache-control': 'max-age=60', 'set-cookie': 'a=1' }, 60_000],
+  ]
+  it.each(table)('%s', (_name, mode, status, headers, expected) => {
+    expect(life(mode, status, headers)).toBe(expected)
+  })
+})
+
+describe('computeFreshness: age and stale rules', () => {
+  it('corrected initial age = max(apparent age, Age + response delay) (§4.2.3)', () => {
+    // Date 20 s before receipt, Age 5, 2 s between request and response.
+    const f = computeFreshness('shared', 200, { date: at(-20) }, '5', T - 2000, T)
+    expect(f.initialAge).toBe(20_000)
+    const g = computeFreshness('shared', 200, { date: at(0) }, '30', T - 2000, T)
+    expect(g.initialAge).toBe(32_000)
+    const h = computeFreshness('shared', 200, { date: at(0) }, '-30', T - 2000, T)
+    expect(h.initialAge).toBe(2_000) // invalid Age ignored (§5.1)
+  })
+
+  it.each([
+    ['must-revalidate (§5.2.2.2)', 'shared', 'max-age=60, must-revalidate, stale-while-revalidate=30', true],
+    ['no-cache (§5.2.2.4)', 'private', 'no-cache, stale-if-error=30', true],
+    ['proxy-revalidate in a shared cache (§5.2.2.8)', 'shared', 'max-age=60, proxy-revalidate, stale-if-error=30', true],
+    ['proxy-revalidate in a private cache', 'private', 'max-age=60, proxy-revalidate, stale-if-error=30', false],
+    ['s-maxage in a shared cache (§5.2.2.10)', 'shared', 's-maxage=60, stale-if-error=30', true],
+    ['plain max-age', 'shared', 'max-age=60, stale-if-error=30, stale-while-revalidate=10', false],
+  ] as const)('never stale: %s', (_name, mode, cc, noStale) => {
+    const f = computeFreshness(mode, 200, { 'cache-control': cc, date: at(0) }, undefined, T, T)
+    expect(f.noStale).toBe(noStale)
+    if (noStale) expect(f.swr + f.sie).toBe(0)
+  })
+
+  it('a fresh must-revalidate response keeps its lifetime (http-cache-semantics forces revalidation)', () => {
+    const f = computeFreshness('shared', 200, { 'cache-control': 'max-age=60, must-revalidate', date: at(0) }, undefined, T, T)
+    expect(f.lifetime).toBe(60_000)
+  })
+})
+
+describe('validation (RFC 9111 §4.3)', () => {
+  it('builds If-None-Match and If-Modified-Since from the stored validators (§4.3.1)', () => {
+    expect(conditionalHeaders({ accept: 'x' }, { etag: '"a"', 'last-modified': at(-10) })).toEqual({ accept: 'x', 'if-none-match': '"a"', 'if-modified-since': at(-10) })
+    expect(conditionalHeaders({}, { etag: 'W/"a"' })).toEqual({ 'if-none-match': 'W/"a"' })
+    expect(conditionalHeaders({}, {})).toBeUndefined()
+  })
+
+  it.each([
+    ['same strong ETag', { etag: '"a"' }, { etag: '"a"' }, true],
+    ['other strong ETag', { etag: '"a"' }, { etag: '"b"' }, false],
+    ['strong 304 vs weak stored: strong comparison fails', { etag: 'W/"a"' }, { etag: '"a"' }, false],
+    ['weak 304 matches weakly', { etag: '"a"' }, { etag: 'W/"a"' }, true],
+    ['ETag on the 304 but none stored', { 'last-modified': at(0) }, { etag: '"a"' }, false],
+    ['same Last-Modified', { 'last-modified': at(0) }, { 'last-modified': at(0) }, true],
+    ['other Last-Modified', { 'last-modified': at(0) }, { 'last-modified': at(5) }, false],
+    ['no validator on the 304: it answers our own conditional request', { etag: '"a"' }, {}, true],
+  ] as const)('notModifiedSelects: %s (§4.3.4)', (_name, stored, received, expected) => {
+    expect(notModifiedSelects(stored, received)).toBe(expected)
+  })
+
+  it('merges ALL fields of the 304, replacing stored ones, except §3.1 and §3.2 exceptions', () => {
+    const merged = mergeNotModified(
+      { 'content-type': 'text/plain', 'content-length': '6', etag: '"a"', 'cache-control': 'max-age=10', date: at(0), 'x-old': '1' },
+      { 'cache-control': 'max-age=99', 'x-new': '2', 'content-length': '0', 'content-encoding': 'gzip', date: at(50), connection: 'x-hop', 'x-hop': '1', age: '3' },
+      T + 50_000,
+    )
+    expect(merged).toEqual({
+      'content-type': 'text/plain',
+      'content-length': '6',
+      etag: '"a"',
+      'cache-control': 'max-age=99',
+      date: at(50),
+      'x-old': '1',
+      'x-new': '2',
+    })
+  })
+
+  it('gives a 304 without Date the time it was received', () => {
+    expect(mergeNotModified({ date: at(0) }, {}, T + 50_000)['date']).toBe(at(50))
+  })
+})

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from '../../src/cache/cache-options.js'
+import { HttpCache } from '../../src/cache/http-cache.js'
+import { redisStore } from '../../src/cache/redis-store.js'
+import { cacheLayer } from '../../src/layers/cache.js'
+import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { contextFor, fakeOrigin, newRecord, readText, type FakeOrigin } from './fake-context.js'
+
+const run = promisify(execFile)
+const fixture = fileURLToPath(new URL('./redis-writer.fixture.ts', import.meta.url))
+
+let redis: RedisServer
+let n = 0
+const available = redisAvailable()
+beforeAll(async () => {
+  if (available) redis = await startRedis()
+})
+afterAll(async () => {
+  await redis?.stop()
+})
+
+interface LogLine {
+  level: number
+  msg: string
+  key?: string
+}
+
+function capture(): { logger: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) })
+  return { logger, lines }
+}
+
+function client(prefix: string, origin: FakeOrigin, extra: CacheOptions = {}, logger?: pino.Logger) {
+  const store = redisStore({ url: redis.url, prefix, commandTimeoutMs: 250 })
+  const cache = new HttpCache(resolveCacheOptions({ store, ...extra }) as ResolvedCacheOptions, logger)
+  const handler = cacheLayer(origin.next)
+  return {
+    cache,
+    store,
+    async get(url: string) {
+      const record = newRecord()
+      const started = performance.now()
+      const response = await handler({ url: new URL(url), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
+      const text = await readText(response.body)
+      await cache.settled()
+      return { status: record.cache, text, headers: response.headers, ms: performance.now() - started }
+    },
+  }
+}
+
+describe.skipIf(!available)('Redis store shared by processes', () => {
+  it('serves in this process an entry written by another Node process', async () => {
+    const prefix = `procs${++n}:`
+    const url = 'http://origin.test/shared'
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, redis.url, prefix, url, 'written elsewhere'], { timeout: 30_000 })
+    const child = JSON.parse(stdout) as { cache: string; pid: number }
+    expect(child.cache).toBe('miss')
+    expect(child.pid).not.toBe(process.pid)
+    const origin = fakeOrigin(() => ({ body: 'from origin' }))
+    const here = client(prefix, origin)
+    const result = await here.get(url)
+    expect(result.status).toBe('hit')
+    expect(result.text).toBe('written elsewhere')
+    expect(result.headers['x-writer-pid']).toBe(String(child.pid))
+    expect(origin.count).toBe(0)
+    await here.cache.close()
+  })
+
+  it('invalidateAll() in one client makes every entry a miss in the others', async () => {
+    const prefix = `ns${++n}:`
+    const origin = fakeOrigin((_req, i) => ({ headers: { 'cache-control': 'max-age=600' }, body: `v${i}` }))
+    const a = client(prefix, origin)
+    const b = client(prefix, origin)
+    await a.get('http://origin.test/1')
+    await a.get('http://origin.test/2')
+    expect((await b.get('http://origin.test/1')).status).toBe('hit')
+    await b.cache.invalidateAll()
+    expect((await a.get('http://origin.test/1')).status).toBe('miss')
+    expect((await a.get('http://origin.test/2')).status).toBe('miss')
+    expect((await b.get('http://origin.test/2')).status).toBe('hit')
+    await a.cache.close()
+    await b.cache.close()
+  })
+})
+
+describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
+  const signingKey = 'a-test-signing-key-of-32-bytes!!'
+
+  it('signs entries; a tampered entry is a miss and is logged', async () => {
+    const prefix = `sig${++n}:`
+    const { logger, lines } = capture()
+    const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600' }, body: 'genuine' }))
+    const c = client(prefix, origin, { signingKey }, logger)
+    const url = 'http://origin.test/signed'
+    await c.get(url)
+    expect((await c.get(url)).status).toBe('hit')
+
+    const { Redis } = await import('ioredis')
+    const raw = new Redis(redis.url)
+    const key = prefix + c.cache.primaryKey('GET', new URL(url))
+    const bytes = (await raw.getBuffer(key))!
+    const tampered = Buffer.from(bytes.toString('latin1').replace('genuine', 'GENUINE'), 'latin1')
+    await raw.set(key, tampered)
+    const result = await c.get(url)
+    expect(result.status).toBe('miss')
+    expect(result.text).toBe('genuine')
+    expect(lines.some((l) => l.level === 40 && /signature/.test(l.msg))).toBe(true)
+
+    // An entry moved to another key (another URL) does not verify either.
+    const other = 'http://origin.test/other'
+    await c.get(url)
+    await raw.set(prefix + c.cache.primaryKey('GET', new URL(other)), (await raw.getBuffer(key))!)
+    expect((await c.get(other)).status).toBe('miss')
+    raw.disconnect()
+    await c.cache.close()
+  })
+
+  it('entries written with another key, or unsigned, are misses', async () => {
+    const prefix = `sig${++n}:`
+    const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600' }, body: 'x' }))
+    const unsigned = client(prefix, origin)
+    const foreign = client(prefix, origin, { signingKey: 'another-key-another-key-another' })
+    const ours = client(prefix, origin, { signingKey })
+    await unsigned.get('http://origin.test/u')
+    await foreign.get('http://origin.test/f')
+    expect((await ours.get('http://origin.test/u')).status).toBe('miss')
+    expect((await ours.get('http://origin.test/f')).status).toBe('miss')
+    expect((await ours.get('http://origin.test/f')).status).toBe('hit')
+    for (const c of [unsigned, foreign, ours]) await c.cache.close()
+  })
+})
+
+describe.skipIf(!available)('Redis outage: fail open', () => {
+  it('calls still succeed without hanging when Redis is killed, with one warning per outage', async () => {
+    const prefix = `down${++n}:`
+    const { logger, lines } = capture()
+    const origin = fakeOrigin((_req, i) => ({ headers: { 'cache-control': 'max-age=600' }, body: `v${i}` }))
+    const c = client(prefix, origin, {}, logger)
+    await c.get('http://origin.test/a')
+    expect((await c.get('http://origin.test/a')).status).toBe('hit')
+
+    await redis.kill()
+    const during = []
+    for (let i = 0; i < 5; i++) during.push(await c.get('http://origin.test/a'))
+    expect(during.every((r) => r.status === 'miss')).toBe(true)
+    expect(during.map((r) => r.text)).toEqual(['v2', 'v3', 'v4', 'v5', 'v6'])
+    // Bounded by the command timeout (250 ms) — generous bound, this is not a timing test.
+    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(5_000)
+    const warnings = lines.filter((l) => l.level === 40 && /unavailable/.test(l.msg))
+    expect(warnings).toHaveLength(1)
+    // Explicit management calls report the outage.
+    await expect(c.cache.invalidateAll()).rejects.toMatchObject({ code: 'ERR_NETWORK' })
+
+    await redis.restart()
+    let recovered = false
+    for (let i = 0; i < 100 && !recovered; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await c.get('http://origin.test/b')
+      recovered = (await c.get('http://origin.test/b')).status === 'hit'
+    }
+    expect(recovered).toBe(true)
+    expect(lines.some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
+    await c.cache.close()
+  }, 30_000)
+
+})
+
+describe('a remote store that never answers', () => {
+  it('does not hang the call', async () => {
+    const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600' }, body: 'ok' }))
+    const silent = {
+      getBuffer: () => new Promise<Buffer | null>(() => {}),
+      set: () => new Promise<unknown>(() => {}),
+      del: () => new Promise<number>(() => {}),
+    }
+    const store = redisStore({ client: silent, commandTimeoutMs: 50 })
+    const cache = new HttpCache(resolveCacheOptions({ store }) as ResolvedCacheOptions)
+    const record = newRecord()
+    const response = await cacheLayer(origin.next)({ url: new URL('http://origin.test/s'), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
+    expect(await readText(response.body)).toBe('ok')
+    expect(record.cache).toBe('miss')
+  })
+})

@@ -1,0 +1,163 @@
+/**
+ * The per-origin circuit breaker end to end (issue #4): it opens on failures, refuses calls with
+ * ERR_CIRCUIT_OPEN without opening a socket, lets a trial through after the cool-down, and closes
+ * when the origin recovers. "No socket" is proved on the server side: the failing server closes
+ * every connection after its response (`connection: close`), so each request that reaches it
+ * costs one accepted connection, and refused calls must not move that counter.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createClient, getCallInfo, type Client } from '../../src/index.js'
+import { fakeLookup } from '../helpers/servers.js'
+import { closedPort, gate, reply, startScriptedServer, type ScriptedServer } from './resilience-support.js'
+import { LOOPBACK, rejectsWith, until } from './support.js'
+
+const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 10_000, cooldownMs: 200, halfOpenCalls: 1 } as const
+const CLOSE = { connection: 'close' }
+
+const servers: ScriptedServer[] = []
+const clients: Client[] = []
+
+async function serve(script: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
+  const server = await startScriptedServer(script)
+  servers.push(server)
+  return server
+}
+
+function client(options: Parameters<typeof createClient>[0] = {}): Client {
+  const made = createClient({ ...LOOPBACK, ...options })
+  clients.push(made)
+  return made
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+function breakerState(c: Client, origin: string): string | undefined {
+  return c.stats().breakers?.[origin]?.state
+}
+
+describe('circuit breaker', () => {
+  it('opens, fails fast without a socket, half-opens after the cool-down, re-opens on a failed trial and closes on recovery', async () => {
+    let healthy = false
+    const server = await serve((_req, res) => reply(res, healthy ? 200 : 500, CLOSE))
+    const c = client({ retry: false, breaker: BREAKER })
+    const url = `${server.origin}/api`
+
+    for (let i = 0; i < 5; i++) {
+      const res = await c.fetch(url)
+      expect(res.status).toBe(500)
+      await res.text()
+      // Below minCalls the breaker only counts.
+      if (i < 4) expect(breakerState(c, server.origin)).toBe('closed')
+    }
+    expect(c.stats().breakers?.[server.origin]).toMatchObject({ state: 'open' })
+    expect(c.stats().breakers?.[server.origin]?.retryInMs).toBeGreaterThan(0)
+
+    const seen = { connections: server.connections, requests: server.requests.length }
+    expect(seen).toEqual({ connections: 5, requests: 5 })
+    for (let i = 0; i < 3; i++) {
+      const error = await rejectsWith(c.fetch(url), 'ERR_CIRCUIT_OPEN')
+      expect(error.message).toContain(server.origin)
+    }
+    // A POST is refused the same way: the breaker judges the origin, not the method.
+    await rejectsWith(c.fetch(url, { method: 'POST', body: 'x' }), 'ERR_CIRCUIT_OPEN')
+    expect({ connections: server.connections, requests: server.requests.length }).toEqual(seen)
+
+    // Cool-down over, origin still failing: one trial goes through and re-opens the breaker.
+    await until(() => breakerState(c, server.origin) === 'half-open', 'the cool-down to end')
+    const trial = await c.fetch(url)
+    expect(trial.status).toBe(500)
+    await trial.text()
+    expect(server.requests).toHaveLength(6)
+    expect(breakerState(c, server.origin)).toBe('open')
+    await rejectsWith(c.fetch(url), 'ERR_CIRCUIT_OPEN')
+    expect(server.requests).toHaveLength(6)
+
+    // The origin recovers: the next trial succeeds and (halfOpenCalls 1) closes the breaker.
+    healthy = true
+    await until(() => breakerState(c, server.origin) === 'half-open', 'the second cool-down to end')
+    const ok = await c.fetch(url)
+    expect(ok.status).toBe(200)
+    await ok.text()
+    // Closed with a fresh window: stats() leaves out a closed breaker until it has counted a call.
+    expect(c.stats().breakers?.[server.origin]).toBeUndefined()
+    for (let i = 0; i < 3; i++) {
+      const res = await c.fetch(url)
+      expect(res.status).toBe(200)
+      await res.text()
+    }
+    expect(c.stats().breakers?.[server.origin]).toEqual({ state: 'closed', calls: 3, failures: 0, retryInMs: 0 })
+    expect(server.requests).toHaveLength(10)
+  })
+
+  it('half-open admits halfOpenCalls trials at a time: a second call during the trial is refused', async () => {
+    let healthy = false
+    const hold = gate()
+    const server = await serve((_req, res) => {
+      if (!healthy) return reply(res, 503, CLOSE)
+      void hold.promise.then(() => reply(res, 200))
+    })
+    const c = client({ retry: false, breaker: { ...BREAKER, minCalls: 2, cooldownMs: 100 } })
+    const url = `${server.origin}/api`
+    for (let i = 0; i < 2; i++) await (await c.fetch(url)).text()
+    expect(breakerState(c, server.origin)).toBe('open')
+
+    healthy = true
+    await until(() => breakerState(c, server.origin) === 'half-open', 'the cool-down to end')
+    const trial = c.fetch(url)
+    await until(() => server.inFlight === 1, 'the trial to reach the server')
+    await rejectsWith(c.fetch(url), 'ERR_CIRCUIT_OPEN')
+    hold.open()
+    const res = await trial
+    expect(res.status).toBe(200)
+    await res.text()
+    const after = await c.fetch(url)
+    expect(after.status).toBe(200)
+    await after.text()
+    expect(server.requests).toHaveLength(4)
+  })
+
+  it('network errors count: refused connections open it, and then nothing is dialled', async () => {
+    const port = await closedPort()
+    const lookup = fakeLookup({ 'down.test': ['127.0.0.1'] })
+    const c = client({ lookup, retry: false, breaker: BREAKER })
+    const url = `http://down.test:${port}/`
+    for (let i = 0; i < 5; i++) await rejectsWith(c.fetch(url), 'ERR_NETWORK')
+    expect(lookup.queries).toHaveLength(5)
+    expect(breakerState(c, `http://down.test:${port}`)).toBe('open')
+    await rejectsWith(c.fetch(url), 'ERR_CIRCUIT_OPEN')
+    // The connector was not even asked: no lookup, no dial.
+    expect(lookup.queries).toHaveLength(5)
+  })
+
+  it('a retry loop stops as soon as the breaker opens (ERR_CIRCUIT_OPEN is not retried)', async () => {
+    const server = await serve((_req, res) => reply(res, 500, CLOSE))
+    const c = client({ retry: { limit: 5, backoff: { base: 1, cap: 1 } }, breaker: { ...BREAKER, minCalls: 2 } })
+    // Attempts 1 and 2 fail and open the breaker; attempt 3 is refused and ends the call.
+    await rejectsWith(c.fetch(`${server.origin}/api`), 'ERR_CIRCUIT_OPEN')
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('is per origin: another origin of the same client is not affected', async () => {
+    const failing = await serve((_req, res) => reply(res, 500, CLOSE))
+    const fine = await serve((_req, res) => reply(res, 200))
+    const c = client({ retry: false, breaker: BREAKER })
+    for (let i = 0; i < 5; i++) await (await c.fetch(`${failing.origin}/`)).text()
+    await rejectsWith(c.fetch(`${failing.origin}/`), 'ERR_CIRCUIT_OPEN')
+    const res = await c.fetch(`${fine.origin}/`)
+    expect(res.status).toBe(200)
+    expect(getCallInfo(res)?.attempts).toBe(1)
+    await res.text()
+    expect(breakerState(c, fine.origin)).toBe('closed')
+  })
+
+  it('is off by default: a failing origin is always tried', async () => {
+    const server = await serve((_req, res) => reply(res, 500, CLOSE))
+    const c = client({ retry: false })
+    for (let i = 0; i < 30; i++) await (await c.fetch(`${server.origin}/`)).text()
+    expect(server.requests).toHaveLength(30)
+    expect(c.stats().breakers).toBeUndefined()
+  })
+})
