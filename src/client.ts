@@ -11,6 +11,8 @@ import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { createAgent, closeAgent } from './net/agent.js'
 import { ACCEPT_ENCODING } from './net/response-body.js'
 import { createTransport } from './net/transport.js'
+import { sameProxy } from './net/proxy.js'
+import { createProxyTransport } from './net/proxy-transport.js'
 import { parseUrl, redactUrl } from './net/url-policy.js'
 import {
   describe,
@@ -96,7 +98,7 @@ interface Generation extends ClientRuntime {
 }
 
 /** Options that only a client can hold: the pool and its connector are built from them. */
-const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
+const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
 const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry'] as const
 
 let callCounter = 0
@@ -109,7 +111,11 @@ function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared:
   layers.push(redirectLayer, policyLayer)
   if (options.retry !== false) layers.push(retryLayer({ budget: shared.budget }))
   layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
-  return compose(layers, createTransport(dispatcher))
+  const transport =
+    options.proxy === undefined
+      ? createTransport(dispatcher)
+      : createProxyTransport(dispatcher, { proxy: options.proxy, policy: options.policy.address, lookup: options.lookup, connectTimeout: options.timeout.connect })
+  return compose(layers, transport)
 }
 
 /** Brings the per-client objects in line with new options, keeping the ones whose settings did not change. */
@@ -145,6 +151,7 @@ function sameConnectionSettings(a: ResolvedClientOptions, b: ResolvedClientOptio
     a.policy === b.policy &&
     a.lookup === b.lookup &&
     a.tls === b.tls &&
+    sameProxy(a.proxy, b.proxy) &&
     a.timeout.connect === b.timeout.connect &&
     a.connectionsPerOrigin === b.connectionsPerOrigin &&
     a.keepAliveTimeout === b.keepAliveTimeout

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { HeadersInit } from 'undici'
 import { SafeFetchError } from './errors.js'
 import { compilePolicy, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
+import { resolveProxyOption, type ProxyOption, type ResolvedProxy } from './net/proxy.js'
 import { resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions } from './resilience/circuit-breaker.js'
 import { resolveMaxConcurrent } from './resilience/concurrency-limit.js'
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry/retry-options.js'
@@ -65,6 +66,13 @@ export interface ClientOptions {
   /** Replaces DNS resolution (`dns.lookup` shape). Every answer is still checked against the policy. */
   lookup?: LookupFunction
   tls?: TlsOptions
+  /**
+   * An http: forward proxy, e.g. 'http://user:pass@proxy.internal:3128' or { url, headers }. The
+   * policy still applies: names are resolved and judged locally and the proxy is asked for the
+   * checked IP (docs/security-model.md, "Proxies"). Default: none; HTTP_PROXY/HTTPS_PROXY/NO_PROXY
+   * are never read.
+   */
+  proxy?: ProxyOption
   /** Largest decoded response body in bytes. Default 10 MiB. */
   maxResponseBytes?: number
   /** Largest decoded:compressed ratio tolerated after the first MiB. Default 100. */
@@ -129,6 +137,7 @@ export interface ResolvedClientOptions extends ResolvedCallOptions {
   readonly policy: CompiledPolicy
   readonly lookup: LookupFunction | undefined
   readonly tls: TlsOptions
+  readonly proxy: ResolvedProxy | undefined
   readonly connectionsPerOrigin: number
   readonly keepAliveTimeout: number
   readonly logger: Logger | undefined
@@ -305,6 +314,7 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     policy: compilePolicy(input.policy, 'policy'),
     lookup: input.lookup,
     tls,
+    proxy: resolveProxyOption(o.proxy, 'proxy'),
     connectionsPerOrigin: positiveInt(o.connectionsPerOrigin, 'connectionsPerOrigin', DEFAULTS.connectionsPerOrigin),
     keepAliveTimeout: positiveMs(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout) || 1,
     logger: input.logger,

@@ -117,11 +117,12 @@ export function finishCall(ctx: CallContext, response: FinishedResponse | undefi
   }
   const logger = ctx.logger
   if (logger !== undefined) {
-    if (logger.isLevelEnabled('debug')) {
-      for (const attempt of record.attemptLog) logger.debug(buildAttemptLogLine(record, attempt, state.redact), 'attempt')
-    }
     const level = callLogLevel(record, failure !== undefined)
+    // One level check on the common path; debug is below every summary level.
     if (logger.isLevelEnabled(level)) {
+      if (logger.isLevelEnabled('debug')) {
+        for (const attempt of record.attemptLog) logger.debug(buildAttemptLogLine(record, attempt, state.redact), 'attempt')
+      }
       logger[level](buildCallLogLine(record, failure, message, state.redact), failure === undefined ? 'call completed' : 'call failed')
     }
   }

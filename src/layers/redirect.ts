@@ -13,7 +13,7 @@
 import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
 import { discardBody, headerValue, type Handler, type Layer, type OutboundRequest, type RawResponse } from '../pipeline.js'
-import { redactUrl } from '../net/url-policy.js'
+import { parseUrl, redactUrl } from '../net/url-policy.js'
 
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
 
@@ -40,10 +40,12 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       }
       let target: URL
       try {
-        target = new URL(location, req.url)
+        // The same strict parser as for caller input: a Location that parsers read differently
+        // (backslashes, control characters, `http:host`) is refused rather than guessed.
+        target = parseUrl(location, req.url)
       } catch (cause) {
         discardBody(response)
-        throw new SafeFetchError('ERR_BAD_RESPONSE', `${from} redirected to an invalid Location`, { url: from, cause })
+        throw new SafeFetchError('ERR_BAD_RESPONSE', `${from} redirected to an invalid or ambiguous Location`, { url: from, cause })
       }
       if (target.protocol !== 'http:' && target.protocol !== 'https:') {
         discardBody(response)

@@ -1,6 +1,7 @@
 /**
  * One undici Agent per client options generation. It owns what only the socket layer can do:
- * the guarded connector (DNS + address check + connect timeout) and keep-alive pooling.
+ * the guarded connector (DNS + address check + connect timeout) and keep-alive pooling. No proxy
+ * is ever taken from the environment (HTTP_PROXY …): only undici's EnvHttpProxyAgent reads it.
  *
  * undici's own headers/body timeouts are switched off: they run on a coarse ~500 ms timer wheel
  * (FACTS.md), so the transport keeps precise timers of its own.
@@ -8,15 +9,18 @@
 import { Agent } from 'undici'
 import type { ResolvedClientOptions } from '../options.js'
 import { createGuardedConnector } from './guarded-connector.js'
+import { createProxyConnector } from './proxy-connector.js'
 
 export function createAgent(options: ResolvedClientOptions): Agent {
+  const connector = {
+    policy: options.policy.address,
+    lookup: options.lookup,
+    tls: options.tls,
+    connectTimeout: options.timeout.connect,
+  }
   return new Agent({
-    connect: createGuardedConnector({
-      policy: options.policy.address,
-      lookup: options.lookup,
-      tls: options.tls,
-      connectTimeout: options.timeout.connect,
-    }),
+    // With a proxy, the same guard runs and the proxy is handed only checked addresses (proxy-connector.ts).
+    connect: options.proxy === undefined ? createGuardedConnector(connector) : createProxyConnector({ ...connector, proxy: options.proxy }),
     connections: options.connectionsPerOrigin,
     keepAliveTimeout: options.keepAliveTimeout,
     keepAliveMaxTimeout: Math.max(options.keepAliveTimeout, 600_000),

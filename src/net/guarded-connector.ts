@@ -167,6 +167,6 @@ export function createGuardedConnector(options: GuardedConnectorOptions): Connec
   }
 }
 
-function stripBrackets(hostname: string): string {
+export function stripBrackets(hostname: string): string {
   return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname
 }

@@ -12,7 +12,7 @@
  */
 import { domainToASCII } from 'node:url'
 import { SafeFetchError } from '../errors.js'
-import { parseIp } from './ip-ranges.js'
+import { parseIp, parseIpv4 } from './ip-ranges.js'
 
 export interface HostRuleOptions {
   /** Exact names or `*.example.com` globs. When non-empty, every other host is refused. */
@@ -125,7 +125,7 @@ export function normalizeHostname(host: string): string {
 function isIpLiteralHost(h: string): boolean {
   if (h.charCodeAt(0) === 91) return true
   const last = h.charCodeAt(h.length - 1)
-  return last >= 48 && last <= 57 && parseIp(h) !== undefined
+  return last >= 48 && last <= 57 && parseIpv4(h) >= 0
 }
 
 /** Canonical form of a user entry: what URL#hostname would show for it. */

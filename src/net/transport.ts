@@ -89,7 +89,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     }
     info.used = true
     this.record.reusedConnection = false
-    timings.dns = info.dns
+    // A route (proxy-transport.ts) may have resolved the name before dispatch: both count as dns.
+    timings.dns = (timings.dns ?? 0) + info.dns
     timings.connect = info.connect
     if (info.tls !== undefined) timings.tls = info.tls
     timings.queued = Math.max(0, now - this.started - info.dns - info.connect - (info.tls ?? 0))
@@ -206,7 +207,22 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-export function createTransport(dispatcher: Dispatcher): Handler {
+/**
+ * Where one exchange goes when it is not simply the request URL: the proxy transport sends a
+ * plain-http target to the checked IP's origin with an absolute-form path (proxy-transport.ts).
+ */
+export interface DispatchTarget {
+  readonly origin: string
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+  /** ms the route spent resolving the name; reported in the attempt's dns phase. */
+  readonly dnsMs: number
+}
+
+/** Picks the DispatchTarget for a request; may resolve a name, so it is asynchronous. */
+export type Route = (req: OutboundRequest, ctx: CallContext, url: string) => Promise<DispatchTarget>
+
+export function createTransport(dispatcher: Dispatcher, route?: Route): Handler {
   subscribeOnce()
   return function transport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     ctx.signal.throwIfAborted()
@@ -215,22 +231,37 @@ export function createTransport(dispatcher: Dispatcher): Handler {
     ctx.record.attemptLog.push(record)
     return new Promise<RawResponse>((resolve, reject) => {
       const handler = new AttemptHandler(req, ctx, record, urlText, resolve, reject)
-      const url = req.url
-      try {
-        dispatcher.dispatch(
-          {
-            origin: url.origin,
-            path: url.pathname + url.search,
-            method: req.method as Dispatcher.HttpMethod,
-            headers: req.headers,
-            body: req.body === null ? null : (req.body.source() as string | Uint8Array),
-          },
-          handler,
-        )
-      } catch (err) {
-        // Invalid input that undici refuses synchronously (e.g. a header value it rejects).
-        handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, err as Error)
+      if (route === undefined) {
+        send(dispatcher, req, handler, undefined)
+        return
       }
+      route(req, ctx, urlText).then(
+        (target) => {
+          record.timings.dns = target.dnsMs
+          // Aborted while resolving: the handler has already answered the caller.
+          if (!ctx.signal.aborted) send(dispatcher, req, handler, target)
+        },
+        (err: unknown) => handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, err as Error),
+      )
     })
+  }
+}
+
+function send(dispatcher: Dispatcher, req: OutboundRequest, handler: AttemptHandler, target: DispatchTarget | undefined): void {
+  const url = req.url
+  try {
+    dispatcher.dispatch(
+      {
+        origin: target === undefined ? url.origin : target.origin,
+        path: target === undefined ? url.pathname + url.search : target.path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: target === undefined ? req.headers : target.headers,
+        body: req.body === null ? null : (req.body.source() as string | Uint8Array),
+      },
+      handler,
+    )
+  } catch (err) {
+    // Invalid input that undici refuses synchronously (e.g. a header value it rejects).
+    handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, err as Error)
   }
 }

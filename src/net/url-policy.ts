@@ -9,7 +9,7 @@
 import { SafeFetchError } from '../errors.js'
 import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy } from './address-policy.js'
 import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions } from './host-rules.js'
-import { parseIp } from './ip-ranges.js'
+import { parseIpv4 } from './ip-ranges.js'
 
 export interface PolicyOptions extends AddressPolicyOptions, HostRuleOptions {
   /** Schemes allowed. Default ['http:', 'https:'], the only ones the transport speaks. */
@@ -245,7 +245,7 @@ export function literalAddress(url: URL): string | undefined {
   if (h.charCodeAt(0) === 91) return h.slice(1, -1)
   const lastChar = h.charCodeAt(h.length - 1)
   if (lastChar < 48 || lastChar > 57) return undefined
-  return parseIp(h)?.version === 4 ? h : undefined
+  return parseIpv4(h) >= 0 ? h : undefined
 }
 
 function blocked(message: string, url: string): SafeFetchError {

@@ -40,7 +40,7 @@ export class FlightRecorder {
     if (this.size === 0) return
     // A deep copy: the record object is shared with getCallInfo() and must not change under us.
     // URLs written below the observe layer are redacted again: the recorder is read by humans.
-    const copy = structuredClone(record)
+    const copy = copyRecord(record)
     if (copy.finalUrl !== undefined) copy.finalUrl = redactUrlString(copy.finalUrl, rules)
     for (const attempt of copy.attemptLog) attempt.url = redactUrlString(attempt.url, rules)
     const at = new Date(this.now()).toISOString()
@@ -63,5 +63,14 @@ export class FlightRecorder {
     this.ring.fill(undefined)
     this.next = 0
     this.count = 0
+  }
+}
+
+/** A deep copy of plain data; a record that a layer extended with something uncloneable still copies. */
+function copyRecord(record: CallRecord): CallRecord {
+  try {
+    return structuredClone(record)
+  } catch {
+    return JSON.parse(JSON.stringify(record)) as CallRecord
   }
 }

@@ -5,34 +5,16 @@
  * every connection after its response (`connection: close`), so each request that reaches it
  * costs one accepted connection, and refused calls must not move that counter.
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { createClient, getCallInfo, type Client } from '../../src/index.js'
+import { describe, expect, it } from 'vitest'
+import { getCallInfo, type Client } from '../../src/index.js'
 import { fakeLookup } from '../helpers/servers.js'
-import { closedPort, gate, reply, startScriptedServer, type ScriptedServer } from './resilience-support.js'
-import { LOOPBACK, rejectsWith, until } from './support.js'
+import { closedPort, gate, reply, useFixtures } from './resilience-support.js'
+import { rejectsWith, until } from './support.js'
 
 const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 10_000, cooldownMs: 200, halfOpenCalls: 1 } as const
 const CLOSE = { connection: 'close' }
 
-const servers: ScriptedServer[] = []
-const clients: Client[] = []
-
-async function serve(script: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
-  const server = await startScriptedServer(script)
-  servers.push(server)
-  return server
-}
-
-function client(options: Parameters<typeof createClient>[0] = {}): Client {
-  const made = createClient({ ...LOOPBACK, ...options })
-  clients.push(made)
-  return made
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(servers.splice(0).map((s) => s.close()))
-})
+const { serve, client } = useFixtures()
 
 function breakerState(c: Client, origin: string): string | undefined {
   return c.stats().breakers?.[origin]?.state

@@ -7,6 +7,9 @@
 import http from 'node:http'
 import net from 'node:net'
 import pino, { type Logger } from 'pino'
+import { afterEach, vi } from 'vitest'
+import { createClient, type Client, type ClientOptions } from '../../src/index.js'
+import { LOOPBACK } from './support.js'
 
 export interface SeenRequest {
   method: string
@@ -158,4 +161,38 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void
   const promise = new Promise<void>((resolve) => (open = resolve))
   return { promise, open }
+}
+
+export interface Fixtures {
+  /** A scripted server, closed after the test. */
+  serve(script: Script): Promise<ScriptedServer>
+  /** A client allowed to reach 127.0.0.1, closed after the test. */
+  client(options?: ClientOptions): Client
+}
+
+/**
+ * Registers an afterEach that closes what the test opened (clients first, then servers) and
+ * puts back real timers and mocked functions.
+ */
+export function useFixtures(): Fixtures {
+  const servers: ScriptedServer[] = []
+  const clients: Client[] = []
+  afterEach(async () => {
+    vi.useRealTimers()
+    vi.restoreAllMocks()
+    await Promise.all(clients.splice(0).map((c) => c.close()))
+    await Promise.all(servers.splice(0).map((s) => s.close()))
+  })
+  return {
+    async serve(script) {
+      const server = await startScriptedServer(script)
+      servers.push(server)
+      return server
+    },
+    client(options = {}) {
+      const made = createClient({ ...LOOPBACK, ...options })
+      clients.push(made)
+      return made
+    },
+  }
 }

@@ -4,32 +4,14 @@
  * `maxConcurrent` with its queue and the deadline applying while queued. Counts are server-side.
  */
 import type http from 'node:http'
-import { afterEach, describe, expect, it } from 'vitest'
-import { createClient, getCallInfo, type Client } from '../../src/index.js'
-import { gate, reply, settleIo, startScriptedServer, type ScriptedServer } from './resilience-support.js'
-import { LOOPBACK, rejectsWith, until } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { getCallInfo } from '../../src/index.js'
+import { gate, reply, settleIo, useFixtures } from './resilience-support.js'
+import { rejectsWith, until } from './support.js'
 
 const NO_WAIT = { backoff: { base: 1, cap: 1 } } as const
 
-const servers: ScriptedServer[] = []
-const clients: Client[] = []
-
-async function serve(script: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
-  const server = await startScriptedServer(script)
-  servers.push(server)
-  return server
-}
-
-function client(options: Parameters<typeof createClient>[0] = {}): Client {
-  const made = createClient({ ...LOOPBACK, ...options })
-  clients.push(made)
-  return made
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(servers.splice(0).map((s) => s.close()))
-})
+const { serve, client } = useFixtures()
 
 /** Requests per path, for scripts that answer each path's n-th request differently. */
 function perPath(): (req: http.IncomingMessage) => number {

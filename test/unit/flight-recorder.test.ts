@@ -59,3 +59,20 @@ describe('FlightRecorder', () => {
     expect(FlightRecorder.isFailure(record('x', over))).toBe(expected)
   })
 })
+
+describe('FlightRecorder copies', () => {
+  it('still records a record that carries something structuredClone refuses', () => {
+    const recorder = new FlightRecorder(1)
+    const r = Object.assign(record('odd', { errorCode: 'ERR_NETWORK' }), { hook: () => 1 })
+    recorder.add(r)
+    expect(recorder.recent()[0]!.record.id).toBe('odd')
+  })
+
+  it('redacts attempt and final URLs written by layers below', () => {
+    const recorder = new FlightRecorder(1)
+    recorder.add(record('r', { errorCode: 'ERR_NETWORK', finalUrl: 'https://b.test/x?token=t1', attemptLog: [{ attempt: 1, hop: 0, url: 'https://u:p@a.test/?sig=s', timings: {} }] }))
+    const stored = recorder.recent()[0]!.record
+    expect(stored.finalUrl).toBe('https://b.test/x?token=REDACTED')
+    expect(stored.attemptLog[0]!.url).toBe('https://REDACTED:REDACTED@a.test/?sig=REDACTED')
+  })
+})
