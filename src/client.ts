@@ -272,7 +272,11 @@ export function createClient(input: ClientOptions = {}): Client {
       if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
       const merged: ClientOptions = { ...rawOptions }
       for (const [key, value] of Object.entries(partial)) {
-        if (value !== undefined) (merged as Record<string, unknown>)[key] = value
+        if (value === undefined) continue
+        const previous = (merged as Record<string, unknown>)[key]
+        // Nested settings merge over the current ones (configure({ timeout: { headers: 100 } })
+        // keeps timeout.total); `policy` is replaced whole: a new policy is meant as stated.
+        ;(merged as Record<string, unknown>)[key] = MERGED_KEYS.has(key) && isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
       }
       let resolved = resolveClientOptions(merged)
       // Keep the compiled policy object when no connection setting changed, so the pool is kept.
@@ -316,6 +320,22 @@ export function createClient(input: ClientOptions = {}): Client {
       await Promise.all([closeAgent(generation.dispatcher), ...retiredAgents])
     },
   }
+}
+
+const MERGED_KEYS = new Set(['timeout', 'retry', 'redirect', 'breaker', 'cache', 'observe', 'redact'])
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype
+}
+
+function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) continue
+    const previous = out[key]
+    out[key] = isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
+  }
+  return out
 }
 
 function hasCallOverrides(init: SafeRequestInit | undefined): boolean {

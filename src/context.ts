@@ -129,6 +129,8 @@ export class BodySettle {
   error: SafeFetchError | undefined = undefined
   /** Decoded bytes delivered so far. */
   bytes = 0
+  /** The reader cancelled the body before its end (not an error). */
+  cancelled = false
   private listeners: ((error: SafeFetchError | undefined) => void)[] | undefined = undefined
 
   finish(error?: SafeFetchError): void {

@@ -49,6 +49,8 @@ export interface SafeFetchErrorDetails {
   address?: string
   /** The special-purpose range the address fell in, e.g. `10.0.0.0/8 (private-use, RFC 1918)`. */
   range?: string
+  /** The operator's reason, for ERR_DISABLED (what `client.disable(origin, reason)` was given). */
+  reason?: string
 }
 
 export class SafeFetchError extends Error {
@@ -57,6 +59,7 @@ export class SafeFetchError extends Error {
   readonly url: string | undefined
   readonly address: string | undefined
   readonly range: string | undefined
+  readonly reason: string | undefined
 
   constructor(code: ErrorCode, message: string, details: SafeFetchErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -64,6 +67,7 @@ export class SafeFetchError extends Error {
     this.url = details.url
     this.address = details.address
     this.range = details.range
+    this.reason = details.reason
   }
 }
 

@@ -16,15 +16,12 @@ import type { ResponseHeaders } from '../pipeline.js'
 import { firstValue } from './cache-semantics.js'
 import { NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, variantKey } from './cache-key.js'
 import type { ResolvedCacheOptions } from './cache-options.js'
-import { isCurrentRecord, type CacheRecord, type CacheStore, type ResponseRecord, type VaryIndexRecord } from './cache-store.js'
+import type { ResponseRecord, VaryIndexRecord } from './cache-store.js'
 import { Flights } from './coalescing.js'
-import { verifyRecord, withSignature } from './entry-signing.js'
+import { FAILED, GuardedStore, type Read } from './guarded-store.js'
 
 /** Variant keys listed per index, oldest dropped (and deleted) first. */
 export const MAX_VARIANTS = 32
-
-const FAILED = Symbol('store failed')
-type Read = CacheRecord | undefined | typeof FAILED
 
 export interface Lookup {
   readonly primary: string
@@ -43,20 +40,16 @@ function token(): string {
 export class HttpCache {
   /** Origin requests in flight that identical requests may wait for. */
   readonly flights = new Flights()
-  private readonly store: CacheStore
-  /** Signing key, only for stores whose records leave the process. */
-  private readonly secret: Uint8Array | undefined
-  private failing = false
+  private readonly store: GuardedStore
   private creatingNamespace: Promise<string | undefined> | undefined
   private readonly background = new Set<string>()
   private readonly pending = new Set<Promise<void>>()
 
   constructor(
     readonly options: ResolvedCacheOptions,
-    private readonly logger?: Logger,
+    logger?: Logger,
   ) {
-    this.store = options.store
-    this.secret = options.store.inProcess === true ? undefined : options.signingKey
+    this.store = new GuardedStore(options.store, options.signingKey, logger)
   }
 
   // ---- public API (client.cache) ----
@@ -75,13 +68,8 @@ export class HttpCache {
 
   /** Makes every entry written so far a miss, in every process sharing the store. Rejects if the store fails. */
   async invalidateAll(): Promise<void> {
-    const ns = token()
-    try {
-      await this.store.set(NAMESPACE_KEY, this.sign(NAMESPACE_KEY, { v: 1, kind: 'ns', ns }), Infinity)
-    } catch (err) {
-      this.storeFailed(err)
-      throw storeError('invalidateAll', err)
-    }
+    const failure = await this.store.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns: token() }, Infinity)
+    if (failure !== undefined) throw storeError('invalidateAll', failure)
   }
 
   /** Resolves once the entries being written have been handed to the store. */
@@ -92,7 +80,7 @@ export class HttpCache {
   /** Waits for pending writes, then closes the store. */
   async close(): Promise<void> {
     await this.settled()
-    await this.store.close?.()
+    await this.store.close()
   }
 
   // ---- used by the cache layer ----
@@ -112,14 +100,15 @@ export class HttpCache {
    */
   lookup(primary: string, headers: Readonly<Record<string, string>>, withRecord = true): Lookup | Promise<Lookup> {
     const partition = this.options.mode === 'private' ? partitionOf(headers, this.options.partitionHeaders) : undefined
-    if (this.store.getSync !== undefined) {
-      const ns = this.readSync(NAMESPACE_KEY)
+    if (this.store.sync) {
+      const ns = this.store.readSync(NAMESPACE_KEY)
       // No namespace yet (first use) or a failing store: take the async path, which creates it.
       if (ns !== undefined && ns !== FAILED && ns.kind === 'ns') {
         if (!withRecord) return { primary, ns: ns.ns, partition, record: undefined }
-        const found = this.readSync(primary)
+        const found = this.store.readSync(primary)
         const variant = this.variantOf(found, ns.ns, primary, headers, partition)
-        return { primary, ns: ns.ns, partition, record: typeof variant === 'string' ? this.selectVariant(this.readSync(variant), ns.ns, headers, partition) : variant }
+        const record = typeof variant === 'string' ? this.selectVariant(this.store.readSync(variant), ns.ns, headers, partition) : variant
+        return { primary, ns: ns.ns, partition, record }
       }
     }
     return this.lookupAsync(primary, headers, withRecord, partition)
@@ -127,12 +116,13 @@ export class HttpCache {
 
   private async lookupAsync(primary: string, headers: Readonly<Record<string, string>>, withRecord: boolean, partition: string | undefined): Promise<Lookup> {
     const nsRead = this.namespace()
-    const read = withRecord ? this.read(primary) : undefined
+    const read = withRecord ? this.store.read(primary) : undefined
     const ns = await nsRead
     const found = await read
     if (ns === undefined) return { primary, ns, partition, record: undefined }
     const variant = this.variantOf(found, ns, primary, headers, partition)
-    return { primary, ns, partition, record: typeof variant === 'string' ? this.selectVariant(await this.read(variant), ns, headers, partition) : variant }
+    const record = typeof variant === 'string' ? this.selectVariant(await this.store.read(variant), ns, headers, partition) : variant
+    return { primary, ns, partition, record }
   }
 
   /**
@@ -206,11 +196,11 @@ export class HttpCache {
 
   private async write(primary: string, record: ResponseRecord, ttlMs: number): Promise<void> {
     if (record.secondary === '') {
-      await this.put(primary, record, ttlMs)
+      await this.store.put(primary, record, ttlMs)
       return
     }
     // A variant: store it, then list it in the URL's index (kept if it belongs to this namespace).
-    const current = await this.read(primary)
+    const current = await this.store.read(primary)
     if (current === FAILED) return
     const index = current?.kind === 'vary' && current.ns === record.ns ? current : undefined
     const gen = index?.gen ?? token()
@@ -220,10 +210,10 @@ export class HttpCache {
     const dropped = keys.length > MAX_VARIANTS ? keys.splice(0, keys.length - MAX_VARIANTS) : []
     const now = this.options.now()
     const expires = Math.max(index?.expires ?? 0, now + ttlMs)
-    if (!(await this.put(key, record, ttlMs))) return
+    if ((await this.store.put(key, record, ttlMs)) !== undefined) return
     const next: VaryIndexRecord = { v: 1, kind: 'vary', ns: record.ns, gen, vary: record.vary, keys, expires }
-    await this.put(primary, next, expires - now)
-    for (const old of dropped) await this.remove(old)
+    await this.store.put(primary, next, expires - now)
+    for (const old of dropped) await this.store.remove(old)
   }
 
   /** Deletes both modes' records of a URL; returns the store error, if any. */
@@ -231,22 +221,21 @@ export class HttpCache {
     let failure: unknown
     for (const mode of ['shared', 'private'] as const) {
       const primary = primaryKey(mode, 'GET', url)
-      try {
-        const found = await this.store.get(primary)
-        if (isCurrentRecord(found) && found.kind === 'vary') {
-          await Promise.all(found.keys.filter((key) => key.startsWith(`${primary}#`)).map((key) => this.store.delete(key)))
-        }
-        await this.store.delete(primary)
-      } catch (err) {
-        this.storeFailed(err)
-        failure = err
+      const found = await this.store.read(primary)
+      if (found === FAILED) {
+        failure ??= new Error('store read failed')
+        continue
       }
+      // Only keys under this URL: a forged index must not make us delete anything else.
+      const variants = found?.kind === 'vary' ? found.keys.filter((key) => key.startsWith(`${primary}#`)) : []
+      const errors = await Promise.all([...variants, primary].map((key) => this.store.remove(key)))
+      failure ??= errors.find((err) => err !== undefined)
     }
     return failure
   }
 
   private async namespace(): Promise<string | undefined> {
-    const found = await this.read(NAMESPACE_KEY)
+    const found = await this.store.read(NAMESPACE_KEY)
     if (found === FAILED) return undefined
     if (found !== undefined && found.kind === 'ns') return found.ns
     this.creatingNamespace ??= this.createNamespace()
@@ -255,79 +244,9 @@ export class HttpCache {
 
   private async createNamespace(): Promise<string | undefined> {
     const ns = token()
-    const ok = await this.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns }, Infinity)
+    const failure = await this.store.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns }, Infinity)
     this.creatingNamespace = undefined
-    return ok ? ns : undefined
-  }
-
-  private async read(key: string): Promise<Read> {
-    let found: unknown
-    try {
-      found = await this.store.get(key)
-    } catch (err) {
-      this.storeFailed(err)
-      return FAILED
-    }
-    return this.accept(key, found)
-  }
-
-  private readSync(key: string): Read {
-    let found: unknown
-    try {
-      found = this.store.getSync!(key)
-    } catch (err) {
-      this.storeFailed(err)
-      return FAILED
-    }
-    return this.accept(key, found)
-  }
-
-  /** A record of the current version with a valid signature (when signing), else undefined. */
-  private accept(key: string, found: unknown): CacheRecord | undefined {
-    if (this.failing) this.storeRecovered()
-    if (found === undefined || !isCurrentRecord(found)) return undefined
-    if (this.secret !== undefined && !verifyRecord(this.secret, key, found)) {
-      this.logger?.warn({ key }, 'cache entry with a missing or wrong signature ignored (cache.signingKey)')
-      return undefined
-    }
-    return found
-  }
-
-  private async put(key: string, record: CacheRecord, ttlMs: number): Promise<boolean> {
-    try {
-      await this.store.set(key, this.sign(key, record), ttlMs)
-    } catch (err) {
-      this.storeFailed(err)
-      return false
-    }
-    if (this.failing) this.storeRecovered()
-    return true
-  }
-
-  private async remove(key: string): Promise<void> {
-    try {
-      await this.store.delete(key)
-    } catch (err) {
-      this.storeFailed(err)
-    }
-  }
-
-  private sign<T extends CacheRecord>(key: string, record: T): T {
-    if (this.secret === undefined) return record
-    const { sig: _old, ...unsigned } = record
-    return withSignature(this.secret, key, unsigned as T)
-  }
-
-  /** One warning per outage, not one per call. */
-  private storeFailed(err: unknown): void {
-    if (this.failing) return
-    this.failing = true
-    this.logger?.warn({ err }, 'cache store unavailable: requests go to the origin until it recovers')
-  }
-
-  private storeRecovered(): void {
-    this.failing = false
-    this.logger?.info('cache store available again')
+    return failure === undefined ? ns : undefined
   }
 }
 

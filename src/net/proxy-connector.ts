@@ -211,7 +211,7 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
  * socket over. Calls back with an error text, or the status and reason phrase.
  */
 function readConnectAnswer(socket: Socket, callback: (error: string | undefined, status: number, reason: string) => void): void {
-  let head = Buffer.alloc(0)
+  let head: Buffer = Buffer.alloc(0)
   let done = false
   const stop = (): void => {
     done = true

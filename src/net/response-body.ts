@@ -106,7 +106,8 @@ export class ResponseBody {
           this.resume()
         },
         cancel: () => {
-          // The caller does not want the rest: drop the connection rather than read it.
+          // The caller (or a layer discarding a redirect or a failed attempt) does not want the
+          // rest: drop the connection rather than read it. Not a failure of the body.
           this.teardown(new SafeFetchError('ERR_ABORTED', `response body from ${url} was cancelled by the caller`, { url }), false)
         },
       },
@@ -240,7 +241,12 @@ export class ResponseBody {
     }
     if (this.undici !== undefined && !this.undici.aborted) this.undici.abort(error)
     if (this.decoders !== undefined) for (const decoder of this.decoders) decoder.destroy()
-    this.settle.finish(error)
+    // A cancel is the reader's choice, not a failure: the call record keeps no error for it.
+    if (errorStream) this.settle.finish(error)
+    else {
+      this.settle.cancelled = true
+      this.settle.finish()
+    }
   }
 
   private cleanup(): void {

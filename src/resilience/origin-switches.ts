@@ -83,6 +83,7 @@ export class OriginSwitches {
       if (entry !== undefined) {
         return new SafeFetchError('ERR_DISABLED', `${entry.origin} is disabled: ${entry.reason}`, {
           url: url.origin + url.pathname,
+          reason: entry.reason,
         })
       }
     }
