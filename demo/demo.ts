@@ -64,7 +64,7 @@ const userUrls = createClient({
 })
 await show(() => userUrls.fetch('http://intranet.example/admin'))
 
-console.log(bold('4. an API that never answers: the headers timeout (300 ms) ends the call'))
+console.log(bold('4. an API that never answers: each attempt ends at the headers timeout (300 ms); GET is idempotent, so it is retried twice with backoff'))
 await show(() => api.fetch('/slow'))
 
 console.log(bold('5. the log lines (one per call, secrets redacted)'))

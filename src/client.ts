@@ -39,6 +39,13 @@ import { CircuitBreakers, type BreakerSnapshot } from './resilience/circuit-brea
 import { OriginSwitches, type OriginSwitchesSnapshot } from './resilience/origin-switches.js'
 import { ConcurrencyLimit, type ConcurrencySnapshot } from './resilience/concurrency-limit.js'
 import type { Layer } from './pipeline.js'
+import { finishCall, observeLayer } from './layers/observe.js'
+import { attemptSpanLayer } from './layers/attempt-span.js'
+import { newCallRecord } from './observe/call-info.js'
+import type { FailureEntry } from './observe/flight-recorder.js'
+import type { StatsSnapshot } from './observe/host-stats.js'
+import { clientLogger, closeObserveState, createObserveState, needsAttemptLayer, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
+import type { Logger } from 'pino'
 import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
 
@@ -61,8 +68,15 @@ export interface Client {
   disable(origin: string | URL, reason: string): void
   /** Lifts disable(origin); returns whether it was disabled. */
   enable(origin: string | URL): boolean
-  /** A JSON snapshot of the client's live state: retry budget, breakers, switches, concurrency. */
-  stats(): ClientStats
+  /**
+   * Per-origin statistics over the rolling window (calls, errors by code, status classes, retries,
+   * cache hit ratio, bytes, latency percentiles) plus the live resilience state; or the Prometheus
+   * text format with `{ format: 'prometheus' }`.
+   */
+  stats(options?: { format?: 'json' }): ClientStats
+  stats(options: { format: 'prometheus' }): string
+  /** The last failed calls (default 50), newest first, with their records. */
+  recentFailures(): FailureEntry[]
   /**
    * Refuses new calls (ERR_CLIENT_CLOSED), waits for the calls in flight to end (their bodies read,
    * cancelled or past their deadline), then closes every socket of the pool.
@@ -70,7 +84,7 @@ export interface Client {
   close(): Promise<void>
 }
 
-export interface ClientStats {
+export interface ClientStats extends Partial<StatsSnapshot> {
   name: string
   retryBudget: RetryBudgetSnapshot | undefined
   breakers: Record<string, BreakerSnapshot> | undefined
@@ -91,6 +105,8 @@ interface Generation extends ClientRuntime {
   readonly options: ResolvedClientOptions
   readonly dispatcher: Agent
   readonly handler: Handler
+  readonly observe: ObserveState
+  readonly logger: Logger | undefined
   inFlight: number
   retired: boolean
   /** Called when inFlight drops to 0 (close() waits for the calls it did not cancel). */
@@ -101,16 +117,14 @@ interface Generation extends ClientRuntime {
 const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
 const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry'] as const
 
-let callCounter = 0
-const callPrefix = Math.floor(Math.random() * 0x7fffffff).toString(36)
-
-function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState): Handler {
+function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState, observe: ObserveState): Handler {
   // Outermost first: read order is run order. A feature that is off is a layer left out.
-  const layers: Layer[] = [deadlineLayer]
+  const layers: Layer[] = [observeLayer(observe), deadlineLayer]
   if (shared.limit !== undefined) layers.push(concurrencyGateLayer(shared.limit))
   layers.push(redirectLayer, policyLayer)
   if (options.retry !== false) layers.push(retryLayer({ budget: shared.budget }))
   layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
+  if (needsAttemptLayer(observe)) layers.push(attemptSpanLayer(observe))
   const transport =
     options.proxy === undefined
       ? createTransport(dispatcher)
@@ -136,10 +150,18 @@ function updateShared(shared: SharedState, options: ResolvedClientOptions, previ
 function newGeneration(options: ResolvedClientOptions, shared: SharedState, previous?: Generation): Generation {
   const reuse = previous !== undefined && sameConnectionSettings(previous.options, options)
   const dispatcher = reuse ? previous.dispatcher : createAgent(options)
+  const logger = clientLogger(options.logger, options.name)
+  const observe = createObserveState(options.observe, {
+    name: options.name,
+    reuse: previous?.observe,
+    onFleetError: (error) => logger?.warn({ err: error }, 'fleet stats flush failed'),
+  })
   return {
     options,
     dispatcher,
-    handler: buildHandler(dispatcher, options, shared),
+    observe,
+    logger,
+    handler: buildHandler(dispatcher, options, shared, observe),
     inFlight: 0,
     retired: false,
     onIdle: undefined,
@@ -193,19 +215,9 @@ export function createClient(input: ClientOptions = {}): Client {
       release(generation)
       throw err
     }
-    const record: CallRecord = {
-      id: `${callPrefix}-${(++callCounter).toString(36)}`,
-      method: req.method,
-      url: redactUrl(req.url),
-      startedAt: Date.now(),
-      attempts: 0,
-      redirects: 0,
-      bytes: 0,
-      timings: {},
-      attemptLog: [],
-    }
+    const record: CallRecord = newCallRecord(req.method, req.url, generation.observe.redact)
     const total = options.timeout.total
-    const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, clientOptions.logger)
+    const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, generation.logger)
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
     let stopListening: (() => void) | undefined
     if (signal) {
@@ -234,7 +246,7 @@ export function createClient(input: ClientOptions = {}): Client {
       if (lastAttempt !== undefined) Object.assign(record.timings, lastAttempt.timings)
       record.timings.total = record.durationMs
       if (error !== undefined) record.errorCode = error.code
-      logSummary(ctx, error)
+      finishCall(ctx, record.status === undefined ? undefined : { status: record.status }, error)
       release(generation)
     }
 
@@ -301,14 +313,20 @@ export function createClient(input: ClientOptions = {}): Client {
     enable(origin: string | URL): boolean {
       return shared.switches.enable(origin)
     },
-    stats(): ClientStats {
+    stats(options?: { format?: 'json' | 'prometheus' }): ClientStats & string {
+      if (options?.format === 'prometheus') return renderStats(current.observe, { format: 'prometheus' }) as ClientStats & string
+      const snapshot = current.observe.stats === undefined ? {} : renderStats(current.observe)
       return {
+        ...snapshot,
         name: current.options.name,
         retryBudget: shared.budget?.snapshot(),
         breakers: shared.breakers?.snapshot(),
         switches: shared.switches.snapshot(),
         concurrency: shared.limit?.snapshot(),
-      }
+      } as ClientStats & string
+    },
+    recentFailures(): FailureEntry[] {
+      return recentFailures(current.observe)
     },
     async close(): Promise<void> {
       if (closed) return
@@ -317,7 +335,7 @@ export function createClient(input: ClientOptions = {}): Client {
       // then the pool closes, forcibly if a silent server keeps sockets open.
       const generation = current
       if (generation.inFlight > 0) await new Promise<void>((resolve) => (generation.onIdle = resolve))
-      await Promise.all([closeAgent(generation.dispatcher), ...retiredAgents])
+      await Promise.all([closeAgent(generation.dispatcher), closeObserveState(generation.observe), ...retiredAgents])
     },
   }
 }
@@ -447,25 +465,4 @@ function toResponse(raw: RawResponse, redirected: boolean): Response {
   Object.defineProperty(response, 'url', { value: raw.url.href, enumerable: true })
   if (redirected) Object.defineProperty(response, 'redirected', { value: true, enumerable: true })
   return response
-}
-
-/** First cut of the summary line; the observe layer takes this over. */
-function logSummary(ctx: CallContext, error: SafeFetchError | undefined): void {
-  const logger = ctx.logger
-  if (logger === undefined) return
-  const r = ctx.record
-  const line = {
-    reqId: r.id,
-    method: r.method,
-    url: r.url,
-    status: r.status,
-    durationMs: r.durationMs,
-    attempts: r.attempts,
-    redirects: r.redirects,
-    bytes: r.bytes,
-    remoteAddress: r.remoteAddress,
-    errorCode: error?.code,
-  }
-  if (error !== undefined) logger.error(line, error.message)
-  else logger.info(line, 'fetch')
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { ClientRuntime } from './client-runtime.js'
 import type { ErrorCode, SafeFetchError } from './errors.js'
 import type { ResolvedCallOptions } from './options.js'
+import type { CallObservation } from './layers/observe.js'
 
 export type CacheStatus = 'hit' | 'miss' | 'revalidated' | 'stale' | 'bypass'
 
@@ -159,6 +160,8 @@ export class CallContext {
   /** 1-based attempt within the hop, set by the retry layer (1 when retries are off). */
   attempt = 1
   readonly signal = new CallSignal()
+  /** Set by the observe layer: the call's span and stats bookkeeping. */
+  observation: CallObservation | undefined = undefined
 
   constructor(
     readonly options: ResolvedCallOptions,

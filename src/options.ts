@@ -15,6 +15,7 @@ import { resolveProxyOption, type ProxyOption, type ResolvedProxy } from './net/
 import { resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions } from './resilience/circuit-breaker.js'
 import { resolveMaxConcurrent } from './resilience/concurrency-limit.js'
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry/retry-options.js'
+import { resolveObserveOptions, type ObserveOptions, type ResolvedObserveOptions } from './observe/observe-state.js'
 
 export interface TimeoutOptions {
   /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
@@ -47,7 +48,8 @@ export type TlsOptions = Pick<
   'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'minVersion' | 'maxVersion' | 'ciphers' | 'checkServerIdentity'
 >
 
-export interface ClientOptions {
+/** Logging, tracing and statistics options (`redact`, `tracer`, `meter`, `propagateTraceContext`, `stats`, `recentFailures`) sit at the top level. */
+export interface ClientOptions extends ObserveOptions {
   /** Name used in log lines and stats (`client` binding). Default 'safefetch'. */
   name?: string
   /** Relative request URLs are resolved against this URL. */
@@ -144,6 +146,7 @@ export interface ResolvedClientOptions extends ResolvedCallOptions {
   readonly breaker: ResolvedBreakerOptions | false
   readonly readOnly: boolean
   readonly maxConcurrent: number | undefined
+  readonly observe: ResolvedObserveOptions
 }
 
 const NO_TIMEOUT = 0
@@ -321,5 +324,6 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     breaker: resolveBreakerOptions(input.breaker, 'breaker'),
     readOnly: bool(o.readOnly, 'readOnly', false),
     maxConcurrent: resolveMaxConcurrent(o.maxConcurrent, 'maxConcurrent'),
+    observe: resolveObserveOptions(input),
   }
 }

@@ -218,20 +218,17 @@ export class HttpCache {
 
   /** Deletes both modes' records of a URL; returns the store error, if any. */
   private async invalidateUrl(url: URL): Promise<unknown> {
-    let failure: unknown
-    for (const mode of ['shared', 'private'] as const) {
-      const primary = primaryKey(mode, 'GET', url)
-      const found = await this.store.read(primary)
-      if (found === FAILED) {
-        failure ??= new Error('store read failed')
-        continue
-      }
-      // Only keys under this URL: a forged index must not make us delete anything else.
-      const variants = found?.kind === 'vary' ? found.keys.filter((key) => key.startsWith(`${primary}#`)) : []
-      const errors = await Promise.all([...variants, primary].map((key) => this.store.remove(key)))
-      failure ??= errors.find((err) => err !== undefined)
-    }
-    return failure
+    const failures = await Promise.all((['shared', 'private'] as const).map((mode) => this.invalidateKey(primaryKey(mode, 'GET', url))))
+    return failures.find((failure) => failure !== undefined)
+  }
+
+  private async invalidateKey(primary: string): Promise<unknown> {
+    const found = await this.store.read(primary)
+    if (found === FAILED) return new Error('the store could not be read')
+    // Only keys under this URL: a forged index must not make us delete anything else.
+    const variants = found?.kind === 'vary' ? found.keys.filter((key) => key.startsWith(`${primary}#`)) : []
+    const errors = await Promise.all([...variants, primary].map((key) => this.store.remove(key)))
+    return errors.find((err) => err !== undefined)
   }
 
   private async namespace(): Promise<string | undefined> {

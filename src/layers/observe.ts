@@ -38,14 +38,6 @@ export interface CallObservation {
   physical: number
 }
 
-// Lead: fold this into the CallContext class as `observation: CallObservation | undefined = undefined`
-// (a field set in the constructor keeps one hidden class), then delete this augmentation.
-declare module '../context.js' {
-  interface CallContext {
-    observation?: CallObservation
-  }
-}
-
 /** The response shape finishCall needs: a RawResponse or a WHATWG Response both fit. */
 export interface FinishedResponse {
   readonly status: number
@@ -100,6 +92,8 @@ export function finishCall(ctx: CallContext, response: FinishedResponse | undefi
   const record = ctx.record
   const failure = error === undefined || error === null ? undefined : toSafeFetchError(error, record.url)
   record.durationMs ??= performance.now() - observation.start
+  // With retries off no layer counts attempts; every physical request has an attemptLog entry.
+  if (record.attempts < record.attemptLog.length) record.attempts = record.attemptLog.length
   if (response !== undefined) record.status ??= response.status
   if (failure !== undefined) record.errorCode ??= failure.code
   if (record.remoteAddress === undefined) {

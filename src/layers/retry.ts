@@ -15,6 +15,7 @@ import { decideRetry } from '../retry/retry-decision.js'
 import type { RetryBudget } from '../retry/retry-budget.js'
 import type { ResolvedRetryOptions } from '../retry/retry-options.js'
 import { sleep } from '../retry/sleep.js'
+import { publishRetry } from '../observe/diagnostics.js'
 
 export interface RetryLayerDeps {
   /** The client's retry budget (shared by all its calls); omit when `retry.budget` is false. */
@@ -93,6 +94,14 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
           { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? req.url.origin + req.url.pathname },
           'retrying',
         )
+        publishRetry(ctx.record, {
+          attempt,
+          hop: ctx.hop,
+          reason: verdict.reason,
+          delayMs: verdict.delayMs,
+          ...(response !== undefined ? { status: response.status } : {}),
+          ...(last?.errorCode !== undefined ? { errorCode: last.errorCode } : {}),
+        })
         // Release the failed response's connection before waiting, so no socket is held while asleep.
         if (response !== undefined) discardBody(response)
         await sleep(verdict.delayMs, ctx.signal)

@@ -6,6 +6,8 @@
  * It uses `dispatcher.dispatch()` with a handler of its own rather than `undici.fetch()` (which
  * costs ~3× more CPU per request, FACTS.md) or `request()` (a Node stream we would convert again).
  * The headers timeout is a plain timer of ours (undici's timer wheel is ~500 ms coarse).
+ * An optional `route` sends an exchange somewhere other than the request URL's origin (the proxy
+ * transport uses it for plain-http targets); the request URL, and so every layer's view, is unchanged.
  */
 import diagnostics from 'node:diagnostics_channel'
 import type { Socket } from 'node:net'

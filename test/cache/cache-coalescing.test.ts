@@ -149,9 +149,16 @@ describe('maxEntryBytes', () => {
       return { headers: { 'cache-control': 'max-age=60' }, body }
     })
     const h = harness(origin, { maxEntryBytes: 4096 })
-    const first = await h.fetch(URL1)
-    expect(first.text.length).toBe(10_000)
+    const handler = cacheLayer(origin.next)
+    const response = await handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord()))
+    const reader = response.body!.getReader()
+    await reader.read()
+    expect(pulled).toBeLessThanOrEqual(2) // handed over as it arrives, not buffered to decide
+    let bytes = 1000
+    for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.byteLength
+    expect(bytes).toBe(10_000)
     expect(pulled).toBe(10)
+    await h.cache.settled()
     expect((await h.fetch(URL1)).record.cache).toBe('miss')
   })
 

@@ -44,11 +44,10 @@ function client(prefix: string, origin: FakeOrigin, extra: CacheOptions = {}, lo
     store,
     async get(url: string) {
       const record = newRecord()
-      const started = performance.now()
       const response = await handler({ url: new URL(url), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
       const text = await readText(response.body)
       await cache.settled()
-      return { status: record.cache, text, headers: response.headers, ms: performance.now() - started }
+      return { status: record.cache, text, headers: response.headers }
     },
   }
 }
@@ -149,8 +148,7 @@ describe.skipIf(!available)('Redis outage: fail open', () => {
     for (let i = 0; i < 5; i++) during.push(await c.get('http://origin.test/a'))
     expect(during.every((r) => r.status === 'miss')).toBe(true)
     expect(during.map((r) => r.text)).toEqual(['v2', 'v3', 'v4', 'v5', 'v6'])
-    // Bounded by the command timeout (250 ms) — generous bound, this is not a timing test.
-    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(5_000)
+    // No hang: each call is bounded by the command timeout (the test timeout would catch a hang).
     const warnings = lines.filter((l) => l.level === 40 && /unavailable/.test(l.msg))
     expect(warnings).toHaveLength(1)
     // Explicit management calls report the outage.

@@ -24,10 +24,12 @@ export interface ForwardProxyOptions {
   readonly requireAuthorization?: string
   /** Return a status to refuse a CONNECT to this authority (e.g. 403), or undefined to tunnel. */
   readonly refuseConnect?: (authority: string) => number | undefined
+  /** Address to listen on. Default 127.0.0.1. */
+  readonly host?: string
 }
 
 export interface ForwardProxy {
-  /** http://127.0.0.1:P */
+  /** http://127.0.0.1:P (or the host given) */
   readonly origin: string
   readonly port: number
   readonly log: ProxyRecord[]
@@ -150,10 +152,11 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
 
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    const host = options.host ?? '127.0.0.1'
+    server.listen(0, host, () => {
       const { port } = server.address() as net.AddressInfo
       const proxy: ForwardProxy = {
-        origin: `http://127.0.0.1:${port}`,
+        origin: `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}`,
         port,
         log,
         names,

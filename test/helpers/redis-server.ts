@@ -16,12 +16,15 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
+/** `REDIS_SERVER` overrides the binary (default: redis-server on the PATH). */
+const BINARY = process.env['REDIS_SERVER'] ?? 'redis-server'
+
 /**
  * Whether Redis tests can run: redis-server is on the PATH. With SAFEFETCH_REQUIRE_REDIS=1 (CI)
  * a missing redis-server is an error instead of a skip.
  */
 export function redisAvailable(): boolean {
-  const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
+  const found = spawnSync(BINARY, ['--version'], { stdio: 'ignore' }).status === 0
   if (!found && process.env['SAFEFETCH_REQUIRE_REDIS'] === '1') {
     throw new Error('SAFEFETCH_REQUIRE_REDIS=1 but redis-server is not installed')
   }
@@ -39,7 +42,7 @@ async function freePort(): Promise<number> {
 }
 
 async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+  const child = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -143,7 +143,7 @@ export function logSink(): LogSink {
     logger,
     lines,
     retries: () => lines.filter((line) => line['msg'] === 'retrying'),
-    summaries: () => lines.filter((line) => 'attempts' in line && 'reqId' in line),
+    summaries: () => lines.filter((line) => 'attempts' in line && 'callId' in line),
   }
 }
 
