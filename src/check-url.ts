@@ -9,7 +9,7 @@
 import type { LookupFunction } from 'node:net'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { guardedLookup } from './net/guarded-lookup.js'
-import { assertUrlAllowed, compilePolicy, parseUrl, redactUrl, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
+import { assertUrlAllowed, compilePolicy, parseUrl, redactUrl, type PolicyOptions } from './net/url-policy.js'
 
 export type UrlVerdict =
   | { readonly allowed: true; readonly url: URL; readonly addresses: readonly string[] }
@@ -20,16 +20,11 @@ export interface CheckUrlOptions {
   lookup?: LookupFunction
 }
 
-const compiled = new WeakMap<PolicyOptions, CompiledPolicy>()
-
 export async function checkUrl(input: string | URL, policy: PolicyOptions = {}, options: CheckUrlOptions = {}): Promise<UrlVerdict> {
   let url: URL
   try {
-    let rules = compiled.get(policy)
-    if (rules === undefined) {
-      rules = compilePolicy(policy, 'policy')
-      compiled.set(policy, rules)
-    }
+    // Compiled on every call (a few µs): a cache keyed by the caller's object would go stale if they mutated it.
+    const rules = compilePolicy(policy, 'policy')
     url = parseUrl(input)
     assertUrlAllowed(rules, url)
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname

@@ -5,10 +5,13 @@
  */
 import type { Dispatcher } from 'undici'
 import type { ResolvedClientOptions } from './options.js'
+import type { HttpCache } from './cache/http-cache.js'
 
 export interface ClientRuntime {
   /** The options generation the call started with. */
   readonly options: ResolvedClientOptions
   /** The guarded undici Agent of that generation. */
   readonly dispatcher: Dispatcher
+  /** The client's HTTP cache (kept across configure()); undefined when caching is off. */
+  readonly cache: HttpCache | undefined
 }

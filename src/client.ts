@@ -46,11 +46,14 @@ import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
 import { clientLogger, closeObserveState, createObserveState, needsAttemptLayer, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
 import type { Logger } from 'pino'
+import { cacheLayer } from './layers/cache.js'
+import { HttpCache } from './cache/http-cache.js'
+import type { RequestCacheMode } from './cache/cache-request.js'
 import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
 
 /** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
-export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body'>, CallOptions {
+export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache'>, CallOptions {
   body?: SafeBodyInit | null
   redirect?: RedirectMode | RedirectOptions
 }
@@ -77,12 +80,21 @@ export interface Client {
   stats(options: { format: 'prometheus' }): string
   /** The last failed calls (default 50), newest first, with their records. */
   recentFailures(): FailureEntry[]
+  /** The client's HTTP cache: drop one URL's stored variants, or every entry at once (all processes sharing the store). */
+  readonly cache: ClientCache
   /**
    * Refuses new calls (ERR_CLIENT_CLOSED), waits for the calls in flight to end (their bodies read,
    * cancelled or past their deadline), then closes every socket of the pool.
    */
   close(): Promise<void>
 }
+
+export interface ClientCache {
+  invalidate(url: string | URL): Promise<void>
+  invalidateAll(): Promise<void>
+}
+
+const NO_CACHE: ClientCache = { invalidate: async () => {}, invalidateAll: async () => {} }
 
 export interface ClientStats extends Partial<StatsSnapshot> {
   name: string
@@ -98,6 +110,7 @@ interface SharedState {
   budget: RetryBudget | undefined
   breakers: CircuitBreakers | undefined
   limit: ConcurrencyLimit | undefined
+  cache: HttpCache | undefined
 }
 
 /** One options generation: configure() makes a new one; the old agent closes when its calls end. */
@@ -115,13 +128,14 @@ interface Generation extends ClientRuntime {
 
 /** Options that only a client can hold: the pool and its connector are built from them. */
 const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
-const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry'] as const
+const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry', 'cache'] as const
 
 function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState, observe: ObserveState): Handler {
   // Outermost first: read order is run order. A feature that is off is a layer left out.
   const layers: Layer[] = [observeLayer(observe), deadlineLayer]
   if (shared.limit !== undefined) layers.push(concurrencyGateLayer(shared.limit))
   layers.push(redirectLayer, policyLayer)
+  if (shared.cache !== undefined) layers.push(cacheLayer)
   if (options.retry !== false) layers.push(retryLayer({ budget: shared.budget }))
   layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
   if (needsAttemptLayer(observe)) layers.push(attemptSpanLayer(observe))
@@ -143,6 +157,12 @@ function updateShared(shared: SharedState, options: ResolvedClientOptions, previ
   else if (shared.breakers === undefined || JSON.stringify(options.breaker) !== JSON.stringify(previous?.breaker)) {
     shared.breakers = new CircuitBreakers(options.breaker)
   }
+  if (previous === undefined || options.cache !== previous.cache) {
+    // The store lives as long as its settings: a configure() that does not touch `cache` keeps it.
+    const old = shared.cache
+    shared.cache = options.cache === false ? undefined : new HttpCache(options.cache, options.logger)
+    if (old !== undefined) void old.settled().then(() => old.close()).catch(() => {})
+  }
   if (options.maxConcurrent === undefined) shared.limit = undefined
   else if (shared.limit === undefined || options.maxConcurrent !== previous?.maxConcurrent) shared.limit = new ConcurrencyLimit(options.maxConcurrent)
 }
@@ -161,6 +181,7 @@ function newGeneration(options: ResolvedClientOptions, shared: SharedState, prev
     dispatcher,
     observe,
     logger,
+    cache: shared.cache,
     handler: buildHandler(dispatcher, options, shared, observe),
     inFlight: 0,
     retired: false,
@@ -183,7 +204,7 @@ function sameConnectionSettings(a: ResolvedClientOptions, b: ResolvedClientOptio
 export function createClient(input: ClientOptions = {}): Client {
   let rawOptions: ClientOptions = { ...input }
   const initial = resolveClientOptions(rawOptions)
-  const shared: SharedState = { switches: new OriginSwitches({ readOnly: initial.readOnly }), budget: undefined, breakers: undefined, limit: undefined }
+  const shared: SharedState = { switches: new OriginSwitches({ readOnly: initial.readOnly }), budget: undefined, breakers: undefined, limit: undefined, cache: undefined }
   updateShared(shared, initial, undefined)
   let current = newGeneration(initial, shared)
   const retiredAgents = new Set<Promise<void>>()
@@ -209,6 +230,8 @@ export function createClient(input: ClientOptions = {}): Client {
     let options: ResolvedCallOptions
     let req: OutboundRequest
     try {
+      // A Request's own cache mode counts when init does not set one.
+      if (input instanceof Request && input.cache !== 'default' && init?.cache === undefined) init = { ...init, cache: input.cache as RequestCacheMode }
       options = hasCallOverrides(init) ? resolveCallOptions(init!, clientOptions) : clientOptions
       req = await buildRequest(input, init, clientOptions, options)
     } catch (err) {
@@ -291,8 +314,10 @@ export function createClient(input: ClientOptions = {}): Client {
         ;(merged as Record<string, unknown>)[key] = MERGED_KEYS.has(key) && isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
       }
       let resolved = resolveClientOptions(merged)
-      // Keep the compiled policy object when no connection setting changed, so the pool is kept.
+      // Keep the compiled policy object when no connection setting changed, so the pool is kept;
+      // likewise the cache (and its store) when `cache` was not given.
       if (!CONNECTION_KEYS.some((key) => key in partial)) resolved = { ...resolved, policy: current.options.policy }
+      if (!('cache' in partial)) resolved = { ...resolved, cache: current.options.cache }
       const previous = current
       updateShared(shared, resolved, previous.options)
       current = newGeneration(resolved, shared, previous)
@@ -328,6 +353,9 @@ export function createClient(input: ClientOptions = {}): Client {
     recentFailures(): FailureEntry[] {
       return recentFailures(current.observe)
     },
+    get cache(): ClientCache {
+      return shared.cache ?? NO_CACHE
+    },
     async close(): Promise<void> {
       if (closed) return
       closed = true
@@ -335,7 +363,12 @@ export function createClient(input: ClientOptions = {}): Client {
       // then the pool closes, forcibly if a silent server keeps sockets open.
       const generation = current
       if (generation.inFlight > 0) await new Promise<void>((resolve) => (generation.onIdle = resolve))
-      await Promise.all([closeAgent(generation.dispatcher), closeObserveState(generation.observe), ...retiredAgents])
+      await Promise.all([
+        closeAgent(generation.dispatcher),
+        closeObserveState(generation.observe),
+        shared.cache?.settled().then(() => shared.cache?.close()),
+        ...retiredAgents,
+      ])
     },
   }
 }

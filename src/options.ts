@@ -16,6 +16,8 @@ import { resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions
 import { resolveMaxConcurrent } from './resilience/concurrency-limit.js'
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry/retry-options.js'
 import { resolveObserveOptions, type ObserveOptions, type ResolvedObserveOptions } from './observe/observe-state.js'
+import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache/cache-options.js'
+import { REQUEST_CACHE_MODES, type RequestCacheMode } from './cache/cache-request.js'
 
 export interface TimeoutOptions {
   /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
@@ -94,12 +96,19 @@ export interface ClientOptions extends ObserveOptions {
   readOnly?: boolean
   /** Calls in flight at once; more wait in a FIFO queue (their deadline and signal apply). Default: no limit. */
   maxConcurrent?: number
+  /**
+   * RFC 9111 HTTP cache for GET/HEAD (docs/caching.md). On by default: shared-cache rules, an
+   * in-memory LRU of 50 MiB per client. `false` turns it off; `{ store: redisStore(...) }` shares it.
+   */
+  cache?: CacheOptions | boolean
 }
 
 /** Options a single call may override. */
 export interface CallOptions {
   /** Tune or switch off retries for this call (`retry: false`, `retry: { allowNonIdempotent: true }`). */
   retry?: RetryOptions | false
+  /** A fetch cache mode for this call ('no-store', 'no-cache', 'reload', 'force-cache', 'only-if-cached'), or false to bypass the cache. */
+  cache?: RequestCacheMode | false
   timeout?: TimeoutOptions
   redirect?: RedirectMode | RedirectOptions
   maxResponseBytes?: number
@@ -129,6 +138,10 @@ export interface ResolvedCallOptions {
   readonly maxDecompressionRatio: number
   readonly decompress: boolean
   readonly retry: ResolvedRetryOptions | false
+  /** The client's cache options, or false when this call (or the client) does not use the cache. */
+  readonly cache: ResolvedCacheOptions | false
+  /** The fetch `cache` mode of the call. */
+  readonly cacheMode: RequestCacheMode | undefined
 }
 
 export interface ResolvedClientOptions extends ResolvedCallOptions {
@@ -286,6 +299,8 @@ const DEFAULT_CALL: ResolvedCallOptions = {
   maxDecompressionRatio: DEFAULTS.maxDecompressionRatio,
   decompress: DEFAULTS.decompress,
   retry: resolveRetryOptions(undefined),
+  cache: false,
+  cacheMode: undefined,
 }
 
 export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions): ResolvedCallOptions {
@@ -299,7 +314,17 @@ export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions
       input.retry === undefined
         ? base.retry
         : resolveRetryOptions(input.retry, 'retry', base.retry === false ? undefined : base.retry),
+    cache: input.cache === false ? false : base.cache,
+    cacheMode: resolveCacheMode(input.cache, base.cacheMode),
   }
+}
+
+function resolveCacheMode(value: unknown, fallback: RequestCacheMode | undefined): RequestCacheMode | undefined {
+  if (value === undefined || value === false) return fallback
+  if (typeof value !== 'string' || !(REQUEST_CACHE_MODES as readonly string[]).includes(value)) {
+    throw invalid('cache', `false or a fetch cache mode (${REQUEST_CACHE_MODES.join(', ')}) for one call; cache stores and modes are client options`, value)
+  }
+  return value === 'default' ? fallback : (value as RequestCacheMode)
 }
 
 export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientOptions {
@@ -308,8 +333,10 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
   if (o.lookup !== undefined && typeof o.lookup !== 'function') throw invalid('lookup', 'a function with the dns.lookup signature', o.lookup)
   if (o.logger !== undefined && (o.logger === null || typeof (o.logger as Logger).info !== 'function')) throw invalid('logger', 'a pino logger', o.logger)
   const tls = (plainObject(o.tls, 'tls') ?? {}) as TlsOptions
+  const { cache, ...callPart } = input
   return {
-    ...resolveCallOptions(input, DEFAULT_CALL),
+    ...resolveCallOptions(callPart, DEFAULT_CALL),
+    cache: resolveCacheOptions(cache, 'cache'),
     name: (o.name as string | undefined) ?? DEFAULTS.name,
     baseUrl: resolveUrlOption(o.baseUrl, 'baseUrl'),
     allowAbsoluteUrls: bool(o.allowAbsoluteUrls, 'allowAbsoluteUrls', DEFAULTS.allowAbsoluteUrls),

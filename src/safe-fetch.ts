@@ -8,9 +8,30 @@
 import { createClient, type Client, type FetchInput, type SafeRequestInit } from './client.js'
 import type { ClientOptions } from './options.js'
 
-export type SafeFetchInit = SafeRequestInit & Omit<ClientOptions, 'headers' | 'timeout' | 'redirect' | 'maxResponseBytes' | 'maxDecompressionRatio' | 'decompress'>
+export type SafeFetchInit = SafeRequestInit & Omit<ClientOptions, 'headers' | 'timeout' | 'redirect' | 'maxResponseBytes' | 'maxDecompressionRatio' | 'decompress' | 'retry' | 'cache'>
 
-const CLIENT_ONLY_KEYS = ['name', 'baseUrl', 'allowAbsoluteUrls', 'policy', 'lookup', 'tls', 'connectionsPerOrigin', 'keepAliveTimeout', 'logger'] as const
+/** Options that shape a client (its pool, cache, stats …): passing one gives the call a one-shot client. */
+const CLIENT_ONLY_KEYS = [
+  'name',
+  'baseUrl',
+  'allowAbsoluteUrls',
+  'policy',
+  'lookup',
+  'tls',
+  'proxy',
+  'connectionsPerOrigin',
+  'keepAliveTimeout',
+  'logger',
+  'breaker',
+  'readOnly',
+  'maxConcurrent',
+  'redact',
+  'tracer',
+  'meter',
+  'propagateTraceContext',
+  'stats',
+  'recentFailures',
+] as const
 
 let defaultClient: Client | undefined
 

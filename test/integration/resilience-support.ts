@@ -190,7 +190,8 @@ export function useFixtures(): Fixtures {
       return server
     },
     client(options = {}) {
-      const made = createClient({ ...LOOPBACK, ...options })
+      // No HTTP cache here: coalescing and hits would change the request counts these tests assert.
+      const made = createClient({ ...LOOPBACK, cache: false, ...options })
       clients.push(made)
       return made
     },
