@@ -327,8 +327,22 @@ function resolveCacheMode(value: unknown, fallback: RequestCacheMode | undefined
   return value === 'default' ? fallback : (value as RequestCacheMode)
 }
 
+/** Every client option; anything else is a typo that would otherwise be silently ignored. */
+const CLIENT_KEYS = new Set([
+  'name', 'baseUrl', 'allowAbsoluteUrls', 'headers', 'timeout', 'redirect', 'policy', 'lookup', 'tls', 'proxy',
+  'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'connectionsPerOrigin', 'keepAliveTimeout', 'logger',
+  'retry', 'breaker', 'readOnly', 'maxConcurrent', 'cache',
+  'redact', 'tracer', 'meter', 'propagateTraceContext', 'stats', 'recentFailures',
+])
+
 export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientOptions {
   const o = plainObject(input, 'options') ?? {}
+  for (const key of Object.keys(o)) {
+    if (!CLIENT_KEYS.has(key)) {
+      const hint = [...CLIENT_KEYS].find((known) => known.toLowerCase() === key.toLowerCase())
+      throw new SafeFetchError('ERR_INVALID_OPTION', `unknown option ${JSON.stringify(key)}${hint === undefined ? '' : ` (did you mean ${JSON.stringify(hint)}?)`}`)
+    }
+  }
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw invalid('name', 'a non-empty string', o.name)
   if (o.lookup !== undefined && typeof o.lookup !== 'function') throw invalid('lookup', 'a function with the dns.lookup signature', o.lookup)
   if (o.logger !== undefined && (o.logger === null || typeof (o.logger as Logger).info !== 'function')) throw invalid('logger', 'a pino logger', o.logger)
