@@ -1,0 +1,95 @@
+/**
+ * Shared by the cache integration suites (not a test file): a real loopback origin whose routes
+ * each test registers by path, with the requests it received counted per path on the server side,
+ * and a clock shared by the origin (its Date field) and the client's cache (`cache.now`), so tests
+ * move time forward instead of sleeping.
+ */
+import type http from 'node:http'
+import { getCallInfo, type CacheStatus, type Client, type SafeRequestInit } from '../../src/index.js'
+import { startHttpServer, type TestServer } from '../helpers/servers.js'
+
+/** Real time plus an offset the test advances; the origin stamps Date from it too. */
+export class SharedClock {
+  private offset = 0
+  readonly now = (): number => Date.now() + this.offset
+  advance(seconds: number): void {
+    this.offset += seconds * 1000
+  }
+  httpDate(): string {
+    return new Date(this.now()).toUTCString()
+  }
+}
+
+/** One route: `n` is this path's request number, from 1. */
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void
+
+export interface Origin {
+  readonly server: TestServer
+  readonly origin: string
+  /** Registers the handler for `path` (pathname only); returns its absolute URL. */
+  route(path: string, handler: Route): string
+  /** Requests the origin received for `path` (any query), counted server-side. */
+  count(path: string): number
+  /** The requests received for `path`, in order. */
+  requests(path: string): TestServer['requests']
+  close(): Promise<void>
+}
+
+export async function startOrigin(clock: SharedClock): Promise<Origin> {
+  const routes = new Map<string, Route>()
+  const counts = new Map<string, number>()
+  const server = await startHttpServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    const n = (counts.get(path) ?? 0) + 1
+    counts.set(path, n)
+    // The origin's clock is the test's clock: ages and freshness come out as the test reasons.
+    res.setHeader('date', clock.httpDate())
+    const handler = routes.get(path)
+    if (handler === undefined) {
+      res.statusCode = 404
+      res.end('no route')
+      return
+    }
+    handler(req, res, n)
+  })
+  return {
+    server,
+    origin: server.origin,
+    route(path, handler) {
+      routes.set(path, handler)
+      return `${server.origin}${path}`
+    },
+    count: (path) => counts.get(path) ?? 0,
+    requests: (path) => server.requests.filter((r) => new URL(r.url, 'http://x').pathname === path),
+    close: () => server.close(),
+  }
+}
+
+/** Sends `body` with the given fields. */
+export function reply(res: http.ServerResponse, headers: Record<string, string | string[]>, body: string | Buffer = '', status = 200): void {
+  res.statusCode = status
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+  res.end(body)
+}
+
+export interface Got {
+  readonly response: Response
+  readonly status: number
+  readonly text: string
+  readonly headers: Headers
+  readonly cache: CacheStatus | undefined
+}
+
+/** One call through the real client, body read to the end. */
+export async function get(client: Client, url: string, init?: SafeRequestInit): Promise<Got> {
+  const response = await client.fetch(url, init)
+  const text = await response.text()
+  return { response, status: response.status, text, headers: response.headers, cache: getCallInfo(response)?.cache }
+}
+
+/** A promise with its resolve function, for origins that hold a response until the test says so. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => (open = resolve))
+  return { promise, open }
+}
