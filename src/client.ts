@@ -51,6 +51,7 @@ import { HttpCache } from './cache/http-cache.js'
 import type { RequestCacheMode } from './cache/cache-request.js'
 import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
+import { createSafeResponse } from './safe-response.js'
 
 /** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
 export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache'>, CallOptions {
@@ -477,6 +478,9 @@ function mergeHeaders(base: Readonly<Record<string, string>>, extra: unknown): R
   return { ...base, ...normalizeHeaders(extra, 'init.headers') }
 }
 
+/** RFC 9110 §15: reason-phrase = *( HTAB / SP / VCHAR / obs-text ). */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/
+
 function toResponse(raw: RawResponse, redirected: boolean): Response {
   if (raw.status < 200 || raw.status > 599) {
     throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrl(raw.url)} answered with status ${raw.status}, outside 200–599`, { url: redactUrl(raw.url) })
@@ -488,13 +492,14 @@ function toResponse(raw: RawResponse, redirected: boolean): Response {
     if (typeof value === 'string') pairs.push([name, value])
     else for (const item of value) pairs.push([name, item])
   }
-  let response: Response
-  try {
-    response = new Response(raw.body, { status: raw.status, statusText: raw.statusText, headers: pairs })
-  } catch {
-    // A reason phrase the Response constructor refuses is not worth failing the call for.
-    response = new Response(raw.body, { status: raw.status, headers: pairs })
-  }
+  const lazy = raw.lazy
+  // A reason phrase the Response constructor would refuse is not worth failing the call for.
+  const init: ResponseInit = REASON_PHRASE.test(raw.statusText)
+    ? { status: raw.status, statusText: raw.statusText, headers: pairs }
+    : { status: raw.status, headers: pairs }
+  // No stream yet: hand out a Response that makes one only if the caller asks for `body`.
+  if (lazy !== undefined && !lazy.streamCreated) return createSafeResponse(lazy, init, raw.url.href, redirected)
+  const response = new Response(raw.body, init)
   Object.defineProperty(response, 'url', { value: raw.url.href, enumerable: true })
   if (redirected) Object.defineProperty(response, 'redirected', { value: true, enumerable: true })
   return response

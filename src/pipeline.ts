@@ -50,6 +50,22 @@ export interface RawResponse {
    * pass it on.
    */
   readonly settle?: BodySettle
+  /**
+   * The body before any stream was made (transport responses and cache hits). The edge reads it
+   * with `collect()` when the caller only wants text/JSON/bytes; reading `body` makes the stream.
+   * A layer that replaces `body` must not pass this on.
+   */
+  readonly lazy?: LazyBody
+}
+
+export interface LazyBody {
+  /** The body as a WHATWG stream, made on first access. */
+  readonly stream: ReadableStream<Uint8Array>
+  readonly streamCreated: boolean
+  /** The whole body at once; rejects if `stream` was taken or it was already collected. */
+  collect(): Promise<Uint8Array>
+  /** Drops the body unread (its connection is closed rather than drained). */
+  cancel(): void
 }
 
 export type Handler = (req: OutboundRequest, ctx: CallContext) => Promise<RawResponse>
@@ -73,6 +89,11 @@ export function headerValue(headers: ResponseHeaders, name: string): string | un
 
 /** Discards a response body without reading it, so its connection is released. */
 export function discardBody(response: RawResponse): void {
+  const lazy = response.lazy
+  if (lazy !== undefined && !lazy.streamCreated) {
+    lazy.cancel()
+    return
+  }
   const body = response.body
   if (body !== null && !body.locked) body.cancel().catch(() => {})
 }

@@ -122,7 +122,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.record.status = statusCode
     const settle = new BodySettle()
     const options = this.ctx.options
-    let body: ReadableStream<Uint8Array> | null = null
     if (this.req.method === 'HEAD' || NULL_BODY_STATUS.has(statusCode)) {
       settle.finish()
       this.unsubscribe()
@@ -145,7 +144,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       )
       responseBody.attach(controller)
       this.body = responseBody
-      body = responseBody.stream
       if (length > options.maxResponseBytes) {
         // Declared too large: fail the body at once, before reading a byte, and drop the socket.
         responseBody.fail(
@@ -157,7 +155,23 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     }
     settle.whenDone(this.onBodyDone)
     this.settled = true
-    this.resolve({ status: statusCode, statusText: statusMessage ?? '', headers, body, url: this.req.url, settle })
+    const lazy = this.body
+    this.resolve(
+      lazy === undefined
+        ? { status: statusCode, statusText: statusMessage ?? '', headers, body: null, url: this.req.url, settle }
+        : {
+            status: statusCode,
+            statusText: statusMessage ?? '',
+            headers,
+            url: this.req.url,
+            settle,
+            lazy,
+            // Made on first access: most callers never need the stream (see ResponseBody).
+            get body() {
+              return lazy.stream
+            },
+          },
+    )
   }
 
   private readonly onBodyDone = (error: SafeFetchError | undefined): void => {

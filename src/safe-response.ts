@@ -1,0 +1,109 @@
+/**
+ * A standard `Response` (a subclass: `instanceof Response`, every method and property of the
+ * Fetch standard) whose body stream is made only when someone asks for `body`.
+ *
+ * Why: on Node 20 every `new ReadableStream()` costs ~10 µs of CPU (streams are made transferable),
+ * the largest single cost of a request. Callers that use `text()`, `json()`, `arrayBuffer()`,
+ * `blob()` or `bytes()` get the bytes straight from the transport's chunks or the cache's stored
+ * entry; callers that take `body` (piping, streaming parsers) get a real stream, as with fetch.
+ * Errors while the body arrives are the same SafeFetchErrors either way.
+ */
+import type { LazyBody } from './pipeline.js'
+
+const utf8 = new TextDecoder()
+
+/**
+ * Response's type declarations (undici-types) describe its accessors and methods as properties,
+ * which a subclass may not as accessors in TypeScript; at run time they are accessors
+ * and prototype methods like any class's. So the class extends Response through a narrower type
+ * and `createSafeResponse()` gives it back as a `Response`.
+ */
+const ResponseBase = Response as unknown as new (body: null, init: ResponseInit) => {
+  readonly headers: Headers
+  readonly status: number
+  readonly statusText: string
+}
+
+export function createSafeResponse(lazy: LazyBody, init: ResponseInit, url: string, redirected: boolean): Response {
+  return new SafeResponse(lazy, init, url, redirected) as unknown as Response
+}
+
+class SafeResponse extends ResponseBase {
+  readonly #lazy: LazyBody
+  readonly #url: string
+  readonly #redirected: boolean
+  #used = false
+
+  constructor(lazy: LazyBody, init: ResponseInit, url: string, redirected: boolean) {
+    super(null, init)
+    this.#lazy = lazy
+    this.#url = url
+    this.#redirected = redirected
+  }
+
+  get url(): string {
+    return this.#url
+  }
+
+  get redirected(): boolean {
+    return this.#redirected
+  }
+
+  get body(): ReadableStream<Uint8Array> {
+    return this.#lazy.stream
+  }
+
+  get bodyUsed(): boolean {
+    // A stream handed out counts as used once a reader holds it (fetch: "disturbed").
+    return this.#used || (this.#lazy.streamCreated && this.#lazy.stream.locked)
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.#consume()
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+  }
+
+  /** The Fetch standard's `bytes()` (Node 22+ has it natively); a copy the caller may change. */
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(await this.#consume())
+  }
+
+  async text(): Promise<string> {
+    // UTF-8 decode, BOM stripped, as Body.text() does.
+    return utf8.decode(await this.#consume())
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown
+  }
+
+  async blob(): Promise<Blob> {
+    return new Blob([await this.#consume()], { type: this.headers.get('content-type') ?? '' })
+  }
+
+  async formData(): Promise<FormData> {
+    // Multipart parsing is the platform's: hand it the bytes with our headers.
+    return new Response(await this.#consume(), { headers: this.headers }).formData()
+  }
+
+  clone(): Response {
+    if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.')
+    // Tee the real stream; this response keeps one branch, the clone (a plain Response) the other.
+    const [mine, theirs] = this.#lazy.stream.tee()
+    const clone = new Response(theirs, { status: this.status, statusText: this.statusText, headers: this.headers })
+    Object.defineProperty(clone, 'url', { value: this.#url, enumerable: true })
+    if (this.#redirected) Object.defineProperty(clone, 'redirected', { value: true, enumerable: true })
+    Object.defineProperty(this, 'body', { value: mine, enumerable: true })
+    Object.defineProperty(this, 'bodyUsed', { get: () => this.#used || mine.locked, enumerable: true })
+    return clone
+  }
+
+  async #consume(): Promise<Uint8Array> {
+    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read')
+    this.#used = true
+    const lazy = this.#lazy
+    if (!lazy.streamCreated) return lazy.collect()
+    // The stream was taken (e.g. by clone()): read it like fetch does.
+    return new Uint8Array(await new Response(this.body).arrayBuffer())
+  }
+}
