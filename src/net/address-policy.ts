@@ -274,5 +274,7 @@ export function blockedAddressError(verdict: DeniedVerdict, url?: string): SafeF
   else advice = `pass ${path}.allow: ['${suggestion}'] to allow it`
   const details: { url?: string; address: string; range: string } = { address: verdict.address, range: verdict.range }
   if (url !== undefined) details.url = url
-  return new SafeFetchError('ERR_ADDRESS_BLOCKED', `${subject}; ${advice}`, details)
+  // The URL (already redacted by the caller) tells the reader which request it was.
+  const where = url === undefined ? "" : ` for ${url}`
+  return new SafeFetchError('ERR_ADDRESS_BLOCKED', `${subject}${where}; ${advice}`, details)
 }

@@ -188,7 +188,7 @@ describe('blockedAddressError', () => {
     const err = blockedAddressError(denied({}, '10.0.0.5'), 'http://10.0.0.5/')
     expect(err).toBeInstanceOf(SafeFetchError)
     expect(err.code).toBe('ERR_ADDRESS_BLOCKED')
-    expect(err.message).toBe("10.0.0.5 is in 10.0.0.0/8 (private-use, RFC 1918); pass policy.allow: ['10.0.0.5/32'] to allow it")
+    expect(err.message).toBe("10.0.0.5 is in 10.0.0.0/8 (private-use, RFC 1918) for http://10.0.0.5/; pass policy.allow: ['10.0.0.5/32'] to allow it")
     expect(err.address).toBe('10.0.0.5')
     expect(err.range).toBe('10.0.0.0/8 (private-use, RFC 1918)')
     expect(err.url).toBe('http://10.0.0.5/')
