@@ -11,7 +11,8 @@ import { fakeLookup } from '../helpers/servers.js'
 import { closedPort, gate, reply, useFixtures } from './resilience-support.js'
 import { rejectsWith, until } from './support.js'
 
-const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 10_000, cooldownMs: 200, halfOpenCalls: 1 } as const
+// Cool-down long enough that the fail-fast checks finish inside it even on a loaded machine.
+const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 10_000, cooldownMs: 1_000, halfOpenCalls: 1 } as const
 const CLOSE = { connection: 'close' }
 
 const { serve, client } = useFixtures()
@@ -81,7 +82,7 @@ describe('circuit breaker', () => {
       if (!healthy) return reply(res, 503, CLOSE)
       void hold.promise.then(() => reply(res, 200))
     })
-    const c = client({ retry: false, breaker: { ...BREAKER, minCalls: 2, cooldownMs: 100 } })
+    const c = client({ retry: false, breaker: { ...BREAKER, minCalls: 2, cooldownMs: 500 } })
     const url = `${server.origin}/api`
     for (let i = 0; i < 2; i++) await (await c.fetch(url)).text()
     expect(breakerState(c, server.origin)).toBe('open')
