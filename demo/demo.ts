@@ -52,6 +52,11 @@ console.log(`   ${response.status} ${await response.text()}`)
 const info = getCallInfo(response)
 console.log(`   call record: attempts=${info?.attempts} remote=${info?.remoteAddress} timings=${JSON.stringify(roundTimings(info?.timings ?? {}))}\n`)
 
+console.log(bold('   … and again: the response said max-age=60, so the RFC 9111 cache answers without the origin'))
+const again = await api.fetch('/hello?token=s3cret')
+await again.text()
+console.log(`   ${again.status} cache=${getCallInfo(again)?.cache} age=${again.headers.get('age')}\n`)
+
 console.log(bold('2. safeFetch() of the cloud metadata address is refused before any socket'))
 await show(() => safeFetch('http://169.254.169.254/latest/meta-data/'))
 
@@ -69,6 +74,10 @@ await show(() => api.fetch('/slow'))
 
 console.log(bold('5. the log lines (one per call, secrets redacted)'))
 for (const line of logLines) console.log(`   ${line}`)
+
+console.log(bold('\n6. per-origin statistics of the API client (client.stats())'))
+const stats = api.stats()
+for (const [origin, entry] of Object.entries(stats.origins ?? {})) console.log(`   ${origin}: ${JSON.stringify(entry)}`)
 
 await api.close()
 await userUrls.close()

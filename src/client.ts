@@ -296,7 +296,8 @@ export function createClient(input: ClientOptions = {}): Client {
       throw error
     }
     const settle = raw.settle
-    if (settle === undefined) finish(undefined, 0)
+    // No settle: the body is already in memory (a cache hit) or there is none.
+    if (settle === undefined) finish(undefined, raw.lazy?.size ?? 0)
     else settle.whenDone((error) => finish(error, settle.bytes))
     attachCallInfo(response, record)
     return response

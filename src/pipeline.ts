@@ -66,6 +66,8 @@ export interface LazyBody {
   collect(): Promise<Uint8Array>
   /** Drops the body unread (its connection is closed rather than drained). */
   cancel(): void
+  /** Byte length when the whole body is already in memory (a cache hit). */
+  readonly size?: number
 }
 
 export type Handler = (req: OutboundRequest, ctx: CallContext) => Promise<RawResponse>
