@@ -43,7 +43,8 @@ export async function safeFetch(input: FetchInput, init?: SafeFetchInit): Promis
   for (const key of CLIENT_ONLY_KEYS) {
     if (init[key] !== undefined) (clientOptions as Record<string, unknown>)[key] = init[key]
   }
-  const client = createClient(clientOptions)
+  // A one-shot client serves one call: a cache it alone holds could never be hit.
+  const client = createClient({ cache: false, ...clientOptions })
   let response: Response
   try {
     response = await client.fetch(input, init)

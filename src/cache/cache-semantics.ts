@@ -200,6 +200,17 @@ export function freshnessLifetime(
   return Math.min(MAX_HEURISTIC_MS, Math.floor((dateValue - modified) * HEURISTIC_FRACTION))
 }
 
+/**
+ * Whether the body is sent with a content coding (RFC 9110 §8.4). The transport decodes known
+ * codings unless the call says `decompress: false`, so a stored body with this field is decoded
+ * text for one kind of caller and still-encoded bytes for the other: the two never share it.
+ */
+export function hasContentCoding(headers: ResponseHeaders): boolean {
+  const value = headers['content-encoding']
+  if (value === undefined) return false
+  return parseTokenList(value).some((coding) => coding !== 'identity')
+}
+
 export function hasValidators(headers: ResponseHeaders): boolean {
   return headers['etag'] !== undefined || headers['last-modified'] !== undefined
 }

@@ -1,12 +1,16 @@
 /**
  * Builds the response for a cache hit from a stored record. The hot path of the cache: one
- * headers object (the stored fields plus a fresh Age), one small source object, one stream, one
- * response object — no listeners, nothing kept after the caller is done.
+ * headers object (the stored fields plus a fresh Age), one small body object, one response object
+ * — no listeners, nothing kept after the caller is done.
  *
- * The stream hands out the stored Uint8Array itself (no copy per hit). Nothing on our side writes
- * to it; callers must treat response chunks as read-only, as with any stream.
+ * The body is lazy (pipeline.ts `LazyBody`): a caller that reads it with `text()`, `json()` or
+ * `arrayBuffer()` gets the stored bytes without any stream (on Node 20 a `new ReadableStream()`
+ * costs ~10 µs, more than the rest of a hit); a stream is made only if someone takes `body`.
+ * Either way the stored Uint8Array itself is handed out, never copied per hit: nothing on our side
+ * writes to it, the client edge copies before giving bytes to the caller, and stream chunks must be
+ * treated as read-only, as with any stream.
  */
-import type { RawResponse, ResponseHeaders } from '../pipeline.js'
+import type { LazyBody, RawResponse, ResponseHeaders } from '../pipeline.js'
 import { currentAge } from './cache-request.js'
 import type { ResponseRecord } from './cache-store.js'
 
@@ -23,6 +27,68 @@ class StoredBodySource {
 
   cancel(): void {
     this.bytes = undefined
+  }
+}
+
+function unusable(): TypeError {
+  return new TypeError('Body is unusable: Body has already been read')
+}
+
+/** The stored body of one hit: collected whole, or made into a stream on first access to `stream`. */
+class StoredBody implements LazyBody {
+  /** The body's byte length (the call record counts it: a hit's bytes are known up front). */
+  readonly size: number
+  private streamValue: ReadableStream<Uint8Array> | undefined = undefined
+  private bytes: Uint8Array | undefined
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes
+    this.size = bytes.byteLength
+  }
+
+  get streamCreated(): boolean {
+    return this.streamValue !== undefined
+  }
+
+  get stream(): ReadableStream<Uint8Array> {
+    if (this.streamValue !== undefined) return this.streamValue
+    const bytes = this.bytes
+    if (bytes === undefined) throw unusable()
+    this.bytes = undefined
+    this.streamValue = storedBodyStream(bytes)
+    return this.streamValue
+  }
+
+  /** The stored bytes themselves (read-only: the edge copies them for the caller). */
+  collect(): Promise<Uint8Array> {
+    const bytes = this.bytes
+    if (bytes === undefined) return Promise.reject(unusable())
+    this.bytes = undefined
+    return Promise.resolve(bytes)
+  }
+
+  cancel(): void {
+    const stream = this.streamValue
+    if (stream !== undefined) {
+      if (!stream.locked) stream.cancel().catch(() => {})
+      return
+    }
+    this.bytes = undefined
+  }
+}
+
+/** A hit's RawResponse with a body; the stream is made from the lazy body only when asked for. */
+class HitResponse implements RawResponse {
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly headers: ResponseHeaders,
+    readonly url: URL,
+    readonly lazy: StoredBody,
+  ) {}
+
+  get body(): ReadableStream<Uint8Array> {
+    return this.lazy.stream
   }
 }
 
@@ -53,13 +119,13 @@ export function storedBodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> 
 /**
  * The response for `record` at `now`: the stored status and fields, `Age` generated from the
  * entry's current age (RFC 9111 §5.1: the cache "MUST" send Age when serving a stored response),
- * and a new stream over the stored body (none for HEAD).
+ * and a lazy body over the stored bytes (none for HEAD).
  */
 export function responseFromRecord(record: ResponseRecord, url: URL, now: number, withBody: boolean): RawResponse {
   const headers: ResponseHeaders = { ...headerTemplate(record.headers) }
   headers['age'] = String(Math.floor(currentAge(record, now) / 1000))
-  const body = withBody && record.body !== null ? storedBodyStream(record.body) : null
-  return { status: record.status, statusText: record.statusText, headers, body, url }
+  if (!withBody || record.body === null) return { status: record.status, statusText: record.statusText, headers, body: null, url }
+  return new HitResponse(record.status, record.statusText, headers, url, new StoredBody(record.body))
 }
 
 /** RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored. */

@@ -16,7 +16,7 @@ import type { ResponseHeaders } from '../pipeline.js'
 import { firstValue } from './cache-semantics.js'
 import { NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, variantKey } from './cache-key.js'
 import type { ResolvedCacheOptions } from './cache-options.js'
-import type { ResponseRecord, VaryIndexRecord } from './cache-store.js'
+import type { CacheStore, ResponseRecord, VaryIndexRecord } from './cache-store.js'
 import { Flights } from './coalescing.js'
 import { FAILED, GuardedStore, type Read } from './guarded-store.js'
 
@@ -33,6 +33,13 @@ export interface Lookup {
   readonly record: ResponseRecord | undefined
 }
 
+/**
+ * How many open caches use each store object. A store may be shared by several clients (the docs
+ * suggest passing one store to many), and configure() builds the new cache on the same store before
+ * closing the old one: the store is closed only by the last cache using it.
+ */
+const storeUsers = new WeakMap<CacheStore, number>()
+
 function token(): string {
   return randomBytes(9).toString('base64url')
 }
@@ -44,12 +51,14 @@ export class HttpCache {
   private creatingNamespace: Promise<string | undefined> | undefined
   private readonly background = new Set<string>()
   private readonly pending = new Set<Promise<void>>()
+  private closed = false
 
   constructor(
     readonly options: ResolvedCacheOptions,
     logger?: Logger,
   ) {
     this.store = new GuardedStore(options.store, options.signingKey, logger)
+    storeUsers.set(options.store, (storeUsers.get(options.store) ?? 0) + 1)
   }
 
   // ---- public API (client.cache) ----
@@ -77,9 +86,17 @@ export class HttpCache {
     while (this.pending.size > 0) await Promise.all(this.pending)
   }
 
-  /** Waits for pending writes, then closes the store. */
+  /** Waits for pending writes, then closes the store unless another open cache still uses it. */
   async close(): Promise<void> {
     await this.settled()
+    if (this.closed) return
+    this.closed = true
+    const users = (storeUsers.get(this.options.store) ?? 1) - 1
+    if (users > 0) {
+      storeUsers.set(this.options.store, users)
+      return
+    }
+    storeUsers.delete(this.options.store)
     await this.store.close()
   }
 

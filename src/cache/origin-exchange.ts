@@ -20,6 +20,7 @@ import {
   computeFreshness,
   conditionalHeaders,
   firstValue,
+  hasContentCoding,
   hasValidators,
   headersToStore,
   isStorable,
@@ -92,7 +93,10 @@ export async function exchange(
     discardBody(response)
     return serveStale(fallback, req, responseTime)
   }
-  return storeResponse(req, response, cache, found, policy, requestTime, responseTime)
+  // A call that keeps bodies encoded (decompress: false) does not store an encoded body: every
+  // other caller expects it decoded (and vice versa, see the cache layer).
+  const store = policy.store && !(ctx.options.decompress === false && hasContentCoding(response.headers))
+  return storeResponse(req, response, cache, found, store, requestTime, responseTime)
 }
 
 function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): Outcome {
@@ -152,12 +156,12 @@ function storeResponse(
   response: RawResponse,
   cache: HttpCache,
   found: Lookup,
-  policy: RequestPolicy,
+  store: boolean,
   requestTime: number,
   responseTime: number,
 ): Outcome {
   const options = cache.options
-  if (!policy.store || !isStorable(options.mode, req.method, response.status, req.headers, response.headers)) {
+  if (!store || !isStorable(options.mode, req.method, response.status, req.headers, response.headers)) {
     return { response, status: 'miss', shared: undefined }
   }
   const vary = parseVary(response.headers['vary'])
@@ -174,14 +178,15 @@ function storeResponse(
   }
   if (storeTtl(build(null), cache, responseTime) <= 0) return { response, status: 'miss', shared: undefined }
 
+  // Declared too large: pass it through untouched (not even its stream made), without copying a byte.
+  const declared = Number(firstValue(response.headers, 'content-length'))
+  if (response.lazy !== undefined && declared > options.maxEntryBytes) return { response, status: 'miss', shared: undefined }
   const body = response.body
   if (body === null) {
     const r = build(null)
     save(r)
     return { response, status: 'miss', shared: r }
   }
-  // Declared too large: stream it through without copying a byte.
-  const declared = Number(firstValue(response.headers, 'content-length'))
   if (declared > options.maxEntryBytes) return { response, status: 'miss', shared: undefined }
   let resolveShared!: (r: ResponseRecord | undefined) => void
   const shared = new Promise<ResponseRecord | undefined>((resolve) => (resolveShared = resolve))
@@ -195,5 +200,10 @@ function storeResponse(
       resolveShared(undefined)
     },
   })
-  return { response: { ...response, body: capture.stream }, status: 'miss', shared, capture }
+  // A new body replaces the origin's, so its lazy form is not passed on (pipeline.ts).
+  const { status, statusText, headers: received, url, settle } = response
+  const copied: RawResponse = settle === undefined
+    ? { status, statusText, headers: received, body: capture.stream, url }
+    : { status, statusText, headers: received, body: capture.stream, url, settle }
+  return { response: copied, status: 'miss', shared, capture }
 }

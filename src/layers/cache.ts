@@ -18,6 +18,7 @@ import { discardBody, type Handler, type Layer, type OutboundRequest, type RawRe
 import { evaluate, requestPolicy, DEFAULT_REQUEST_POLICY, type RequestCacheMode, type RequestPolicy } from '../cache/cache-request.js'
 import type { ResolvedCacheOptions } from '../cache/cache-options.js'
 import type { ResponseRecord } from '../cache/cache-store.js'
+import { hasContentCoding } from '../cache/cache-semantics.js'
 import { gatewayTimeout, responseFromRecord } from '../cache/hit-response.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
 import { exchange } from '../cache/origin-exchange.js'
@@ -26,6 +27,7 @@ import { exchange } from '../cache/origin-exchange.js'
 interface CacheCallOptions {
   readonly cache?: ResolvedCacheOptions | false
   readonly cacheMode?: RequestCacheMode
+  readonly decompress?: boolean
 }
 interface CacheRuntime {
   readonly cache?: HttpCache
@@ -56,7 +58,11 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
 
     let found = cache.lookup(cache.primaryKey('GET', req.url), req.headers, policy.lookup)
     if (found instanceof Promise) found = await found
-    const stored = found.record
+    // Stored bodies are decoded (the transport undoes Content-Encoding): a call that wants the
+    // bytes as sent (decompress: false) cannot use one that had a coding, nor share a flight.
+    const keepsCoding = options.decompress === false
+    let stored = found.record
+    if (keepsCoding && stored !== undefined && hasContentCoding(stored.headers)) stored = undefined
     if (stored !== undefined) {
       const now = cache.options.now()
       const verdict = evaluate(stored, policy, now)
@@ -80,7 +86,7 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
       ctx.record.cache = 'miss'
       return next(req, ctx)
     }
-    if (!policy.coalesce) return fromOrigin(next, req, ctx, cache, found, stored, policy)
+    if (!policy.coalesce || keepsCoding) return fromOrigin(next, req, ctx, cache, found, stored, policy)
 
     const flightKey = found.partition === undefined ? found.primary : `${found.primary}#${found.partition}`
     const joined = cache.flights.join(flightKey, ctx.signal)

@@ -73,6 +73,29 @@ describe('fresh hits', () => {
     expect(origin.count('/fresh-bytes')).toBe(1)
   })
 
+  it('bytes handed to one caller are a copy: changing them does not change the next hit', async () => {
+    const url = origin.route('/fresh-copy', (_req, res) => reply(res, { 'cache-control': 'max-age=60' }, 'abcdef'))
+    const c = client()
+    await get(c, url)
+    const buffer = await (await c.fetch(url)).arrayBuffer()
+    new Uint8Array(buffer).fill(0x7a)
+    const blob = await (await c.fetch(url)).blob()
+    expect(await blob.text()).toBe('abcdef')
+    expect((await get(c, url)).text).toBe('abcdef')
+  })
+
+  it('a hit can be cloned, and its body is used once', async () => {
+    const url = origin.route('/fresh-clone', (_req, res) => reply(res, { 'cache-control': 'max-age=60', 'content-type': 'application/json' }, '{"a":1}'))
+    const c = client()
+    await get(c, url)
+    const hit = await c.fetch(url)
+    const copy = hit.clone()
+    expect(await hit.json()).toEqual({ a: 1 })
+    expect(await copy.text()).toBe('{"a":1}')
+    expect(hit.bodyUsed).toBe(true)
+    await expect(hit.text()).rejects.toThrow(TypeError)
+  })
+
   it('generates Age on hits from the received Age plus the time the entry has been stored', async () => {
     const url = origin.route('/age', (_req, res) => reply(res, { 'cache-control': 'max-age=600', age: '10' }, 'aged'))
     const c = client()
@@ -307,6 +330,22 @@ describe('content coding', () => {
       expect(JSON.parse(hit.text)).toEqual(JSON.parse(plain))
     }
     expect(origin.count('/gzip')).toBe(1)
+  })
+
+  it('never mixes decoded and still-encoded bodies between decompress: true and false calls', async () => {
+    const plain = 'plain text '.repeat(100)
+    const gzipped = gzipSync(plain)
+    // An origin that compresses whatever the request says (they exist), without Vary.
+    const url = origin.route('/gzip-always', (_req, res) => reply(res, { 'content-encoding': 'gzip', 'cache-control': 'max-age=600' }, gzipped))
+    const c = client()
+    const raw = async (): Promise<Buffer> => Buffer.from(await (await c.fetch(url, { decompress: false })).arrayBuffer())
+    // A raw (decompress: false) caller first: its still-encoded bytes must not be served decoded-as-is to others.
+    expect((await raw()).equals(gzipped)).toBe(true)
+    expect((await get(c, url)).text).toBe(plain)
+    expect((await get(c, url)).text).toBe(plain)
+    // A raw caller after a decoded entry was stored gets the bytes as sent, not the decoded copy.
+    expect((await raw()).equals(gzipped)).toBe(true)
+    expect((await get(c, url)).cache).toBe('hit')
   })
 })
 

@@ -68,7 +68,7 @@ describe('literal IPv4/IPv6 spellings are all refused (WHATWG normalises them fi
   })
 
   it('error names the range and the option', () => {
-    expect(outcome('http://2130706433/').message).toBe("127.0.0.1 is in 127.0.0.0/8 (loopback, RFC 1122 §3.2.1.3); pass policy.allow: ['127.0.0.1/32'] to allow it")
+    expect(outcome('http://2130706433/').message).toBe("127.0.0.1 is in 127.0.0.0/8 (loopback, RFC 1122 §3.2.1.3) for http://127.0.0.1/; pass policy.allow: ['127.0.0.1/32'] to allow it")
     expect(outcome('http://2130706433/').err?.url).toBe('http://127.0.0.1/')
   })
 
