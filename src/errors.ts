@@ -91,6 +91,20 @@ const FINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_CLIENT_CLOSED',
 ])
 
+/**
+ * Failures that say the origin is unwell: it could not be reached, did not answer in time, or
+ * answered garbage. The breaker counts them; stale-if-error may stand in for them.
+ */
+export const ORIGIN_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_NETWORK',
+  'ERR_DNS',
+  'ERR_CONNECT_TIMEOUT',
+  'ERR_HEADERS_TIMEOUT',
+  'ERR_READ_TIMEOUT',
+  'ERR_TLS',
+  'ERR_BAD_RESPONSE',
+])
+
 export function isFinalCode(code: ErrorCode): boolean {
   return FINAL_CODES.has(code)
 }

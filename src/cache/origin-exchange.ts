@@ -10,7 +10,7 @@
  * `Cache-Control: no-cache` of its own.
  */
 import type { CallContext } from '../context.js'
-import type { ErrorCode } from '../errors.js'
+import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
 import { discardBody, type Handler, type OutboundRequest, type RawResponse } from '../pipeline.js'
 import type { CacheStatus } from '../context.js'
 import { BodyCapture } from './body-capture.js'
@@ -33,16 +33,7 @@ import { responseFromRecord } from './hit-response.js'
 import type { HttpCache, Lookup } from './http-cache.js'
 
 /** Failures a stale response may stand in for (no response was obtained from the origin). */
-const STALE_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'ERR_NETWORK',
-  'ERR_DNS',
-  'ERR_CONNECT_TIMEOUT',
-  'ERR_HEADERS_TIMEOUT',
-  'ERR_READ_TIMEOUT',
-  'ERR_TLS',
-  'ERR_BAD_RESPONSE',
-  'ERR_CIRCUIT_OPEN',
-])
+const STALE_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...ORIGIN_FAILURE_CODES, 'ERR_CIRCUIT_OPEN'])
 
 export interface Outcome {
   readonly response: RawResponse

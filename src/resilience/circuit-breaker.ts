@@ -14,7 +14,7 @@
  * is ignored, so a slow straggler cannot close or re-open a breaker that has moved on.
  */
 import { LRUCache } from 'lru-cache'
-import type { ErrorCode } from '../errors.js'
+import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
 import {
   checkDuration,
   checkKnownKeys,
@@ -92,16 +92,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open'
 /** How a call ended, as far as the origin's health goes. `ignore` says nothing about the origin. */
 export type BreakerOutcome = 'success' | 'failure' | 'ignore'
 
-/** Failures that say the origin is unwell: it could not be reached, or did not answer in time, or answered garbage. */
-const FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'ERR_NETWORK',
-  'ERR_DNS',
-  'ERR_CONNECT_TIMEOUT',
-  'ERR_HEADERS_TIMEOUT',
-  'ERR_READ_TIMEOUT',
-  'ERR_TLS',
-  'ERR_BAD_RESPONSE',
-])
+/** Failures that say the origin is unwell (errors.ts): it could not be reached, did not answer in time, or answered garbage. */
+const FAILURE_CODES = ORIGIN_FAILURE_CODES
 
 /**
  * Server errors count as failures, except 501 Not Implemented and 505 HTTP Version Not Supported
