@@ -42,6 +42,7 @@ import type { Layer } from './pipeline.js'
 import { finishCall, observeLayer } from './layers/observe.js'
 import { attemptSpanLayer } from './layers/attempt-span.js'
 import { newCallRecord } from './observe/call-info.js'
+import { redactUrl as redactWithRules } from './observe/redact.js'
 import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
 import { clientLogger, closeObserveState, createObserveState, needsAttemptLayer, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
@@ -161,7 +162,7 @@ function updateShared(shared: SharedState, options: ResolvedClientOptions, previ
   if (previous === undefined || options.cache !== previous.cache) {
     // The store lives as long as its settings: a configure() that does not touch `cache` keeps it.
     const old = shared.cache
-    shared.cache = options.cache === false ? undefined : new HttpCache(options.cache, options.logger)
+    shared.cache = options.cache === false ? undefined : new HttpCache(options.cache, clientLogger(options.logger, options.name))
     if (old !== undefined) void old.settled().then(() => old.close()).catch(() => {})
   }
   if (options.maxConcurrent === undefined) shared.limit = undefined
@@ -283,7 +284,7 @@ export function createClient(input: ClientOptions = {}): Client {
       throw error
     }
     record.status = raw.status
-    record.finalUrl = redactUrl(raw.url)
+    record.finalUrl = redactWithRules(raw.url, generation.observe.redact)
     const last = record.attemptLog[record.attemptLog.length - 1]
     if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
     let response: Response

@@ -271,7 +271,8 @@ export function normalizeHeaders(init: unknown, path = 'headers'): Record<string
     if (value === undefined) continue
     const text = String(value)
     // CR, LF and NUL would let a value smuggle a second header or request (RFC 9110 §5.5).
-    if (/[\r\n\0]/.test(text)) throw invalid(`${path}.${name}`, 'a value without CR, LF or NUL', text)
+    // The value is not quoted: it may be a credential (Authorization, Cookie, an API key).
+    if (/[\r\n\0]/.test(text)) throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.${name} must be a value without CR, LF or NUL (value not shown)`)
     const key = name.toLowerCase()
     const previous = out[key]
     out[key] = previous === undefined ? text.trim() : `${previous}, ${text.trim()}`
