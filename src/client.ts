@@ -496,12 +496,10 @@ function toResponse(raw: RawResponse, redirected: boolean): Response {
   }
   const lazy = raw.lazy
   // A reason phrase the Response constructor would refuse is not worth failing the call for.
-  const init: ResponseInit = REASON_PHRASE.test(raw.statusText)
-    ? { status: raw.status, statusText: raw.statusText, headers: pairs }
-    : { status: raw.status, headers: pairs }
-  // No stream yet: hand out a Response that makes one only if the caller asks for `body`.
-  if (lazy !== undefined && !lazy.streamCreated) return createSafeResponse(lazy, init, raw.url.href, redirected)
-  const response = new Response(raw.body, init)
+  const init = REASON_PHRASE.test(raw.statusText) ? { status: raw.status, statusText: raw.statusText } : { status: raw.status }
+  // No stream yet: hand out a Response that makes one (and its Headers) only when asked for.
+  if (lazy !== undefined && !lazy.streamCreated) return createSafeResponse(lazy, init, pairs, raw.url.href, redirected)
+  const response = new Response(raw.body, { ...init, headers: pairs })
   Object.defineProperty(response, 'url', { value: raw.url.href, enumerable: true })
   if (redirected) Object.defineProperty(response, 'redirected', { value: true, enumerable: true })
   return response

@@ -19,26 +19,43 @@ const utf8 = new TextDecoder()
  * and `createSafeResponse()` gives it back as a `Response`.
  */
 const ResponseBase = Response as unknown as new (body: null, init: ResponseInit) => {
-  readonly headers: Headers
   readonly status: number
   readonly statusText: string
 }
 
-export function createSafeResponse(lazy: LazyBody, init: ResponseInit, url: string, redirected: boolean): Response {
-  return new SafeResponse(lazy, init, url, redirected) as unknown as Response
+/** Header pairs as undici gives them; turned into a Headers object only when someone reads `headers`. */
+export type HeaderPairs = [string, string][]
+
+export function createSafeResponse(lazy: LazyBody, init: { status: number; statusText?: string }, headers: HeaderPairs, url: string, redirected: boolean): Response {
+  return new SafeResponse(lazy, init, headers, url, redirected) as unknown as Response
 }
 
 class SafeResponse extends ResponseBase {
   readonly #lazy: LazyBody
   readonly #url: string
   readonly #redirected: boolean
+  #pairs: HeaderPairs | undefined
+  #headers: Headers | undefined
   #used = false
 
-  constructor(lazy: LazyBody, init: ResponseInit, url: string, redirected: boolean) {
+  constructor(lazy: LazyBody, init: { status: number; statusText?: string }, headers: HeaderPairs, url: string, redirected: boolean) {
+    // No headers passed to Response itself: building a Headers object costs ~3 µs, and many
+    // callers never read one. `headers` makes it on first access (a response's headers are
+    // immutable, so a lazily made object is indistinguishable).
     super(null, init)
     this.#lazy = lazy
+    this.#pairs = headers
     this.#url = url
     this.#redirected = redirected
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      // As mutable as the headers of any constructed Response (only fetch's own are immutable).
+      this.#headers = new Headers(this.#pairs)
+      this.#pairs = undefined
+    }
+    return this.#headers
   }
 
   get url(): string {
@@ -59,8 +76,8 @@ class SafeResponse extends ResponseBase {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.#consume()
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+    // A copy of exactly the body's bytes (the chunk may share a larger buffer, or be a stored cache entry).
+    return new Uint8Array(await this.#consume()).buffer
   }
 
   /** The Fetch standard's `bytes()` (Node 22+ has it natively); a copy the caller may change. */

@@ -152,6 +152,13 @@ function storeResponse(
   responseTime: number,
 ): Outcome {
   const options = cache.options
+  const h = response.headers
+  // Fast exit for the common API response with no caching information at all: without explicit
+  // freshness (Cache-Control, Expires), a Last-Modified for heuristic freshness (§4.2.2) or a
+  // validator, a stored copy could never be served or revalidated.
+  if (h['cache-control'] === undefined && h['expires'] === undefined && h['last-modified'] === undefined && h['etag'] === undefined) {
+    return { response, status: 'miss', shared: undefined }
+  }
   if (!store || !isStorable(options.mode, req.method, response.status, req.headers, response.headers)) {
     return { response, status: 'miss', shared: undefined }
   }
