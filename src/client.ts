@@ -14,7 +14,9 @@ import { createTransport } from './net/transport.js'
 import { sameProxy } from './net/proxy.js'
 import { createProxyTransport } from './net/proxy-transport.js'
 import { parseUrl, redactUrl } from './net/url-policy.js'
+import { isPlainObject } from './option-checks.js'
 import {
+  CALL_OPTION_KEYS,
   describe,
   normalizeHeaders,
   resolveCallOptions,
@@ -130,7 +132,6 @@ interface Generation extends ClientRuntime {
 
 /** Options that only a client can hold: the pool and its connector are built from them. */
 const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
-const CALL_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry', 'cache'] as const
 
 function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState, observe: ObserveState): Handler {
   // Outermost first: read order is run order. A feature that is off is a layer left out.
@@ -215,11 +216,15 @@ export function createClient(input: ClientOptions = {}): Client {
   const release = (generation: Generation): void => {
     generation.inFlight--
     if (generation.inFlight === 0 && generation.onIdle !== undefined) generation.onIdle()
-    if (generation.retired && generation.inFlight === 0 && generation.dispatcher !== current.dispatcher) {
-      const closing = closeAgent(generation.dispatcher)
-      retiredAgents.add(closing)
-      void closing.finally(() => retiredAgents.delete(closing))
-    }
+    if (generation.retired && generation.inFlight === 0) retire(generation)
+  }
+
+  /** Closes a retired generation's pool once nothing uses it (close() waits for the ones closing). */
+  const retire = (generation: Generation): void => {
+    if (generation.dispatcher === current.dispatcher) return
+    const closing = closeAgent(generation.dispatcher)
+    retiredAgents.add(closing)
+    void closing.finally(() => retiredAgents.delete(closing))
   }
 
   async function fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response> {
@@ -265,7 +270,6 @@ export function createClient(input: ClientOptions = {}): Client {
       stopListening?.()
       record.durationMs = performance.now() - started
       record.bytes = bytes
-      record.attempts = Math.max(record.attempts, record.attemptLog.length)
       const lastAttempt = record.attemptLog[record.attemptLog.length - 1]
       // The call's phases are those of the attempt that produced the answer; total is the whole call.
       if (lastAttempt !== undefined) Object.assign(record.timings, lastAttempt.timings)
@@ -284,7 +288,7 @@ export function createClient(input: ClientOptions = {}): Client {
       throw error
     }
     record.status = raw.status
-    record.finalUrl = redactWithRules(raw.url, generation.observe.redact)
+    record.finalUrl = raw.url === req.url ? record.url : redactWithRules(raw.url, generation.observe.redact)
     const last = record.attemptLog[record.attemptLog.length - 1]
     if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
     let response: Response
@@ -326,11 +330,7 @@ export function createClient(input: ClientOptions = {}): Client {
       current = newGeneration(resolved, shared, previous)
       rawOptions = merged
       previous.retired = true
-      if (previous.inFlight === 0 && previous.dispatcher !== current.dispatcher) {
-        const closing = closeAgent(previous.dispatcher)
-        retiredAgents.add(closing)
-        void closing.finally(() => retiredAgents.delete(closing))
-      }
+      if (previous.inFlight === 0) retire(previous)
     },
     get options(): ResolvedClientOptions {
       return current.options
@@ -376,11 +376,7 @@ export function createClient(input: ClientOptions = {}): Client {
   }
 }
 
-const MERGED_KEYS = new Set(['timeout', 'retry', 'redirect', 'breaker', 'cache', 'observe', 'redact'])
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype
-}
+const MERGED_KEYS = new Set(['timeout', 'retry', 'redirect', 'breaker', 'cache', 'redact'])
 
 function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base }
@@ -394,7 +390,7 @@ function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>
 
 function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
   if (init === undefined) return false
-  for (const key of CALL_KEYS) if (init[key] !== undefined) return true
+  for (const key of CALL_OPTION_KEYS) if (init[key] !== undefined) return true
   return false
 }
 

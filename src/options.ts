@@ -328,13 +328,17 @@ function resolveCacheMode(value: unknown, fallback: RequestCacheMode | undefined
   return value === 'default' ? fallback : (value as RequestCacheMode)
 }
 
+/** Options a call may override (CallOptions); `headers` merges separately. */
+export const CALL_OPTION_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'retry', 'cache'] as const
+
+/** Options only a client holds: its pool, policy, cache store, stats and logger are built from them. */
+export const CLIENT_ONLY_OPTION_KEYS = [
+  'name', 'baseUrl', 'allowAbsoluteUrls', 'policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout',
+  'logger', 'breaker', 'readOnly', 'maxConcurrent', 'redact', 'tracer', 'meter', 'propagateTraceContext', 'stats', 'recentFailures',
+] as const
+
 /** Every client option; anything else is a typo that would otherwise be silently ignored. */
-const CLIENT_KEYS = new Set([
-  'name', 'baseUrl', 'allowAbsoluteUrls', 'headers', 'timeout', 'redirect', 'policy', 'lookup', 'tls', 'proxy',
-  'maxResponseBytes', 'maxDecompressionRatio', 'decompress', 'connectionsPerOrigin', 'keepAliveTimeout', 'logger',
-  'retry', 'breaker', 'readOnly', 'maxConcurrent', 'cache',
-  'redact', 'tracer', 'meter', 'propagateTraceContext', 'stats', 'recentFailures',
-])
+const CLIENT_KEYS: ReadonlySet<string> = new Set(['headers', ...CALL_OPTION_KEYS, ...CLIENT_ONLY_OPTION_KEYS])
 
 export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientOptions {
   const o = plainObject(input, 'options') ?? {}
@@ -361,7 +365,7 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     tls,
     proxy: resolveProxyOption(o.proxy, 'proxy'),
     connectionsPerOrigin: positiveInt(o.connectionsPerOrigin, 'connectionsPerOrigin', DEFAULTS.connectionsPerOrigin),
-    keepAliveTimeout: positiveMs(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout) || 1,
+    keepAliveTimeout: positiveInt(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout),
     logger: input.logger,
     breaker: resolveBreakerOptions(input.breaker, 'breaker'),
     readOnly: bool(o.readOnly, 'readOnly', false),

@@ -6,32 +6,12 @@
  * with those options, closed once the response body has been delivered.
  */
 import { createClient, type Client, type FetchInput, type SafeRequestInit } from './client.js'
-import type { ClientOptions } from './options.js'
+import { CLIENT_ONLY_OPTION_KEYS, type ClientOptions } from './options.js'
 
 export type SafeFetchInit = SafeRequestInit & Omit<ClientOptions, 'headers' | 'timeout' | 'redirect' | 'maxResponseBytes' | 'maxDecompressionRatio' | 'decompress' | 'retry' | 'cache'>
 
 /** Options that shape a client (its pool, cache, stats …): passing one gives the call a one-shot client. */
-const CLIENT_ONLY_KEYS = [
-  'name',
-  'baseUrl',
-  'allowAbsoluteUrls',
-  'policy',
-  'lookup',
-  'tls',
-  'proxy',
-  'connectionsPerOrigin',
-  'keepAliveTimeout',
-  'logger',
-  'breaker',
-  'readOnly',
-  'maxConcurrent',
-  'redact',
-  'tracer',
-  'meter',
-  'propagateTraceContext',
-  'stats',
-  'recentFailures',
-] as const
+const CLIENT_ONLY_KEYS = CLIENT_ONLY_OPTION_KEYS
 
 let defaultClient: Client | undefined
 

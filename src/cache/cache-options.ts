@@ -3,7 +3,7 @@
  * validates once per client. See docs/caching.md.
  */
 import { SafeFetchError } from '../errors.js'
-import { checkArray, checkDuration, checkKnownKeys, checkPositiveInteger, describeValue, invalidOption, isPlainObject } from '../retry/option-checks.js'
+import { checkArray, checkDuration, checkKnownKeys, checkPositiveInteger, describeValue, invalidOption, isPlainObject } from '../option-checks.js'
 import type { CacheStore } from './cache-store.js'
 import type { CacheMode } from './cache-semantics.js'
 import { memoryStore } from './memory-store.js'

@@ -6,7 +6,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import { SafeFetchError } from '../errors.js'
-import { describeValue } from '../retry/option-checks.js'
+import { describeValue } from '../option-checks.js'
 import { recordSize, type CacheRecord, type CacheStore } from './cache-store.js'
 
 export interface MemoryStoreOptions {

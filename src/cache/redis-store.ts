@@ -13,7 +13,7 @@
  * turns a rejection into a miss (fail open) and logs one warning per outage.
  */
 import { SafeFetchError } from '../errors.js'
-import { describeValue } from '../retry/option-checks.js'
+import { describeValue } from '../option-checks.js'
 import type { CacheRecord, CacheStore } from './cache-store.js'
 import { decodeRecord, encodeRecord } from './entry-codec.js'
 

@@ -20,7 +20,6 @@ export interface BodyLimits {
   readonly maxRatio: number
   /** Longest silence between chunks in ms; 0 = none. */
   readonly readTimeout: number
-  readonly decompress: boolean
 }
 
 /** A bomb guard that ignores the first MiB, so small, very compressible JSON is never refused. */

@@ -137,7 +137,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       this.unsubscribe()
       const responseBody = new ResponseBody(
         plan,
-        { maxBytes: options.maxResponseBytes, maxRatio: options.maxDecompressionRatio, readTimeout: options.timeout.read, decompress: options.decompress },
+        { maxBytes: options.maxResponseBytes, maxRatio: options.maxDecompressionRatio, readTimeout: options.timeout.read },
         settle,
         this.ctx.signal,
         this.urlText,
@@ -187,12 +187,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    // HEAD / 204 / 304 have no body object: their settle finished at the headers.
     this.body?.end()
-    if (this.body === undefined) this.onBodyEndWithoutStream()
-  }
-
-  private onBodyEndWithoutStream(): void {
-    // HEAD / 204 / 304: settle already finished; nothing to deliver.
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {

@@ -23,7 +23,7 @@ import {
   checkRatio,
   invalidOption,
   isPlainObject,
-} from '../retry/option-checks.js'
+} from '../option-checks.js'
 import { RollingCounts } from '../retry/rolling-counts.js'
 
 export interface BreakerOptions {

@@ -9,7 +9,7 @@
  */
 import type { CallSignal } from '../context.js'
 import { SafeFetchError } from '../errors.js'
-import { checkPositiveInteger } from '../retry/option-checks.js'
+import { checkPositiveInteger } from '../option-checks.js'
 
 export type Release = () => void
 

@@ -9,7 +9,7 @@
  * `client.configure({ readOnly })`; the guard-origin layer asks `refusal()` on every attempt.
  */
 import { SafeFetchError } from '../errors.js'
-import { checkBoolean, invalidOption } from '../retry/option-checks.js'
+import { checkBoolean, invalidOption } from '../option-checks.js'
 
 export interface DisabledOrigin {
   readonly origin: string

@@ -14,7 +14,7 @@ import {
   checkNonNegativeNumber,
   invalidOption,
   isPlainObject,
-} from './option-checks.js'
+} from '../option-checks.js'
 
 export interface RetryBackoffOptions {
   /** Milliseconds. The first retry waits up to `base`, the n-th up to `base * 2^(n-1)`. Default 100. */

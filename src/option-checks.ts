@@ -1,9 +1,9 @@
 /**
- * Small validators shared by the retry, circuit-breaker and concurrency option resolvers.
+ * Small validators shared by the option resolvers of the features (retry, breaker, concurrency, cache).
  * Each throws ERR_INVALID_OPTION with the option path and the bad value in the message, e.g.
  * `retry.limit must be a non-negative integer, got -1`.
  */
-import { SafeFetchError } from '../errors.js'
+import { SafeFetchError } from './errors.js'
 
 /** Renders a bad value for an error message: strings quoted, objects as JSON, the rest as is. */
 export function describeValue(value: unknown): string {
