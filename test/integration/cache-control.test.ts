@@ -5,36 +5,14 @@
  * coalescing, and bodies over `maxEntryBytes` streaming through uncached.
  */
 import type http from 'node:http'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createClient, getCallInfo, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
-import { gate, get, reply, SharedClock, startOrigin, type Origin } from './cache-support.js'
-import { LOOPBACK, until } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { getCallInfo } from '../../src/index.js'
+import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { until } from './support.js'
 
-const clock = new SharedClock()
-let origin: Origin
-let other: Origin
-const clients: Client[] = []
-
-beforeAll(async () => {
-  origin = await startOrigin(clock)
-  other = await startOrigin(clock)
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await Promise.all([origin.close(), other.close()])
-})
-
-function client(options: Omit<ClientOptions, 'cache'> = {}, cache: CacheOptions = {}): Client {
-  const c = createClient({
-    policy: { allow: ['127.0.0.1/32'] },
-    ...options,
-    cache: { now: clock.now, ...cache },
-  })
-  clients.push(c)
-  return c
-}
+const fixture = useCacheFixture(2)
+const { clock, client } = fixture
+const [origin, other] = fixture.origins as [Origin, Origin]
 
 /** A cacheable route whose body names the request number. */
 function cacheable(o: Origin, path: string, cacheControl = 'max-age=600'): string {
@@ -124,8 +102,7 @@ describe('client.cache', () => {
   })
 
   it('is a harmless no-op object when caching is off', async () => {
-    const c = createClient({ ...LOOPBACK, cache: false })
-    clients.push(c)
+    const c = client({}, false)
     const url = cacheable(origin, '/off')
     await get(c, url)
     const second = await get(c, url)

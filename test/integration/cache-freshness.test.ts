@@ -5,29 +5,18 @@
  * and the cache (`cache.now`), never by sleeping.
  */
 import { gzipSync } from 'node:zlib'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createClient, type Client, type ClientOptions } from '../../src/index.js'
-import { gate, get, reply, SharedClock, startOrigin, type Origin } from './cache-support.js'
-import { LOOPBACK, until } from './support.js'
+import { describe, expect, it } from 'vitest'
+import type { Client, ClientOptions } from '../../src/index.js'
+import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { until } from './support.js'
 
-const clock = new SharedClock()
-let origin: Origin
-const clients: Client[] = []
-
-beforeAll(async () => {
-  origin = await startOrigin(clock)
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await origin.close()
-})
+const fixture = useCacheFixture()
+const { clock } = fixture
+const [origin] = fixture.origins as [Origin]
 
 function client(options: ClientOptions = {}): Client {
-  const c = createClient({ ...LOOPBACK, ...options, cache: { now: clock.now, ...(typeof options.cache === 'object' ? options.cache : {}) } })
-  clients.push(c)
-  return c
+  const { cache, ...rest } = options
+  return fixture.client(rest, typeof cache === 'object' ? cache : {})
 }
 
 describe('fresh hits', () => {

@@ -5,30 +5,14 @@
  * responses, and the cache result in the summary log line and getCallInfo().
  */
 import pino from 'pino'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createClient, getCallInfo, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
-import { gate, get, reply, SharedClock, startOrigin, type Origin } from './cache-support.js'
+import { describe, expect, it } from 'vitest'
+import { getCallInfo } from '../../src/index.js'
+import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { rejectsWith, until } from './support.js'
 
-const clock = new SharedClock()
-let origin: Origin
-const clients: Client[] = []
-
-beforeAll(async () => {
-  origin = await startOrigin(clock)
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await origin.close()
-})
-
-function client(options: Omit<ClientOptions, 'cache'> = {}, cache: CacheOptions = {}): Client {
-  const c = createClient({ policy: { allow: ['127.0.0.1/32'] }, ...options, cache: { now: clock.now, ...cache } })
-  clients.push(c)
-  return c
-}
+const fixture = useCacheFixture()
+const { clock, client } = fixture
+const [origin] = fixture.origins as [Origin]
 
 describe('what is stored', () => {
   it('drops Connection, the fields it lists and Proxy-* fields; keeps the rest and the origin Date', async () => {

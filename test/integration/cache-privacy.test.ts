@@ -4,29 +4,15 @@
  * are not reused (RFC 9111 §3, §3.5) unless the origin allows it; in private mode each entry is
  * partitioned by the credentials that fetched it, so two users' tokens never share one.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createClient, memoryStore, type CacheOptions, type CacheRecord, type CacheStore, type Client } from '../../src/index.js'
-import { get, reply, SharedClock, startOrigin, type Origin } from './cache-support.js'
-import { LOOPBACK } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { memoryStore, type CacheOptions, type CacheRecord, type CacheStore, type Client } from '../../src/index.js'
+import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
 
-const clock = new SharedClock()
-let origin: Origin
-const clients: Client[] = []
-
-beforeAll(async () => {
-  origin = await startOrigin(clock)
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await origin.close()
-})
+const fixture = useCacheFixture()
+const [origin] = fixture.origins as [Origin]
 
 function client(cache: CacheOptions = {}): Client {
-  const c = createClient({ ...LOOPBACK, cache: { now: clock.now, ...cache } })
-  clients.push(c)
-  return c
+  return fixture.client({}, cache)
 }
 
 /** The origin answers with the caller's identity, so a response served to the wrong user shows. */

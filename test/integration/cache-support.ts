@@ -5,8 +5,10 @@
  * move time forward instead of sleeping.
  */
 import type http from 'node:http'
-import { getCallInfo, type CacheStatus, type Client, type SafeRequestInit } from '../../src/index.js'
+import { afterAll, afterEach, beforeAll } from 'vitest'
+import { createClient, getCallInfo, type CacheOptions, type CacheStatus, type Client, type ClientOptions, type SafeRequestInit } from '../../src/index.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
+import { LOOPBACK } from './support.js'
 
 /** Real time plus an offset the test advances; the origin stamps Date from it too. */
 export class SharedClock {
@@ -92,4 +94,51 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void
   const promise = new Promise<void>((resolve) => (open = resolve))
   return { promise, open }
+}
+
+export interface CacheFixture {
+  /** The clock shared by the origins' Date fields and the clients' caches. */
+  readonly clock: SharedClock
+  /** Loopback origins, started before the file's tests and closed after them. */
+  readonly origins: readonly Origin[]
+  /** A client that may reach the origins, its cache on the shared clock (or off); closed after each test. */
+  client(options?: Omit<ClientOptions, 'cache'>, cache?: CacheOptions | false): Client
+}
+
+/** The setup every cache test file shares: origins on one clock, clients closed after each test. */
+export function useCacheFixture(originCount = 1): CacheFixture {
+  const clock = new SharedClock()
+  const started: Origin[] = []
+  const clients: Client[] = []
+  beforeAll(async () => {
+    for (let i = 0; i < originCount; i++) started.push(await startOrigin(clock))
+  })
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()))
+  })
+  afterAll(async () => {
+    await Promise.all(started.map((o) => o.close()))
+  })
+  // The files name their origins at module level; they are started later, in beforeAll.
+  const late = (i: number): Origin => ({
+    get server() {
+      return started[i]!.server
+    },
+    get origin() {
+      return started[i]!.origin
+    },
+    route: (path, handler) => started[i]!.route(path, handler),
+    count: (path) => started[i]!.count(path),
+    requests: (path) => started[i]!.requests(path),
+    close: () => started[i]!.close(),
+  })
+  return {
+    clock,
+    origins: Array.from({ length: originCount }, (_, i) => late(i)),
+    client(options = {}, cache = {}) {
+      const c = createClient({ ...LOOPBACK, ...options, cache: cache === false ? false : { now: clock.now, ...cache } })
+      clients.push(c)
+      return c
+    },
+  }
 }
