@@ -32,6 +32,12 @@ export interface ResponseRecord extends Freshness {
   readonly statusText: string
   /** End-to-end header fields as received (origin Date kept; no Age — it is generated on hits). */
   readonly headers: ResponseHeaders
+  /**
+   * The remote addresses the exchange(s) behind this entry were checked against (the response's,
+   * plus those of 304s that refreshed it). Every read judges them against the reading client's
+   * address policy; an entry without any is never served (entry-addresses.ts).
+   */
+  readonly addresses: readonly string[]
   /** The complete body; null for a response without one. Never mutated. */
   readonly body: Uint8Array | null
   /** HMAC-SHA256 (base64url) over the key and the record, when a signing key is configured. */

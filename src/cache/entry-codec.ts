@@ -33,6 +33,7 @@ export function encodeMeta(record: CacheRecord, withSig: boolean): string {
         status: record.status,
         statusText: record.statusText,
         headers: record.headers,
+        addresses: record.addresses,
         hasBody: record.body !== null,
         initialAge: record.initialAge,
         responseTime: record.responseTime,
@@ -94,6 +95,8 @@ export function decodeRecord(bytes: Uint8Array): CacheRecord | undefined {
         status: m['status'],
         statusText: String(m['statusText'] ?? ''),
         headers: m['headers'] as ResponseRecord['headers'],
+        // Checked on every read (entry-addresses.ts); a record without a list lists nothing.
+        addresses: Array.isArray(m['addresses']) && (m['addresses'] as unknown[]).every((a) => typeof a === 'string') ? (m['addresses'] as string[]) : [],
         body: m['hasBody'] === true ? bytes.subarray(HEADER_BYTES + metaLength) : null,
         initialAge: Number(m['initialAge']),
         responseTime: Number(m['responseTime']),

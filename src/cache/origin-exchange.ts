@@ -14,6 +14,7 @@ import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
 import { discardBody, type Handler, type OutboundRequest, type RawResponse } from '../pipeline.js'
 import type { CacheStatus } from '../context.js'
 import { BodyCapture } from './body-capture.js'
+import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { parseVary } from './cache-key.js'
 import { currentAge, staleIfErrorAllows, type RequestPolicy } from './cache-request.js'
 import {
@@ -59,6 +60,8 @@ export async function exchange(
   // A client that demanded validation (no-cache) gets an error rather than a stale stand-in.
   const fallback = policy.revalidate ? undefined : stored
   const requestTime = now()
+  const log = ctx.record.attemptLog
+  const logStart = log.length
   let response: RawResponse
   try {
     response = await next(sent, ctx)
@@ -68,12 +71,16 @@ export async function exchange(
     throw err
   }
   const responseTime = now()
+  // The address the guarded connector checked for this exchange; none recorded: nothing is stored.
+  const address = exchangeAddress(log, logStart)
 
   if (response.status === 304 && conditional !== undefined && stored !== undefined) {
     if (notModifiedSelects(stored.headers, response.headers)) {
       discardBody(response)
-      const updated = refreshed(cache, stored, response, requestTime, responseTime)
-      if (found.ns !== undefined) cache.save(found.primary, updated, storeTtl(updated, cache, responseTime))
+      // Body from the stored exchange, fields from this one: a reader must be allowed both.
+      const addresses = address === undefined ? undefined : mergeAddresses(stored.addresses, address)
+      const updated = refreshed(cache, stored, response, requestTime, responseTime, addresses ?? stored.addresses)
+      if (found.ns !== undefined && addresses !== undefined) cache.save(found.primary, updated, storeTtl(updated, cache, responseTime))
       return { response: responseFromRecord(updated, req.url, responseTime, true), status: 'revalidated', shared: updated }
     }
     // A 304 for some other representation cannot complete ours: ask once more, unconditionally.
@@ -87,7 +94,7 @@ export async function exchange(
   // A call that keeps bodies encoded (decompress: false) does not store an encoded body: every
   // other caller expects it decoded (and vice versa, see the cache layer).
   const store = policy.store && !(ctx.options.decompress === false && hasContentCoding(response.headers))
-  return storeResponse(req, response, cache, found, store, requestTime, responseTime)
+  return storeResponse(req, response, cache, found, store && address !== undefined, address ?? '', requestTime, responseTime)
 }
 
 function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): Outcome {
@@ -95,10 +102,17 @@ function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): 
 }
 
 /** The stored record updated by a 304 (§4.3.4): merged fields, new freshness, same body. */
-function refreshed(cache: HttpCache, stored: ResponseRecord, notModified: RawResponse, requestTime: number, responseTime: number): ResponseRecord {
+function refreshed(
+  cache: HttpCache,
+  stored: ResponseRecord,
+  notModified: RawResponse,
+  requestTime: number,
+  responseTime: number,
+  addresses: readonly string[],
+): ResponseRecord {
   const headers = mergeNotModified(stored.headers, notModified.headers, responseTime)
   const freshness = computeFreshness(cache.options.mode, stored.status, headers, notModified.headers['age'], requestTime, responseTime)
-  return record(stored.ns, stored.secondary, stored.vary, stored.url, stored.status, stored.statusText, headers, stored.body, freshness)
+  return record(stored.ns, stored.secondary, stored.vary, stored.url, stored.status, stored.statusText, headers, addresses, stored.body, freshness)
 }
 
 function record(
@@ -109,6 +123,7 @@ function record(
   status: number,
   statusText: string,
   headers: ResponseRecord['headers'],
+  addresses: readonly string[],
   body: Uint8Array | null,
   f: Freshness,
 ): ResponseRecord {
@@ -122,6 +137,7 @@ function record(
     status,
     statusText,
     headers,
+    addresses,
     body,
     initialAge: f.initialAge,
     responseTime: f.responseTime,
@@ -148,6 +164,7 @@ function storeResponse(
   cache: HttpCache,
   found: Lookup,
   store: boolean,
+  address: string,
   requestTime: number,
   responseTime: number,
 ): Outcome {
@@ -170,7 +187,7 @@ function storeResponse(
   const ns = found.ns
   const secondary = cache.secondaryFor(req.headers, vary, found.partition)
   const build = (body: Uint8Array | null): ResponseRecord =>
-    record(ns ?? '', secondary, vary, response.url.href, response.status, response.statusText, headers, body, freshness)
+    record(ns ?? '', secondary, vary, response.url.href, response.status, response.statusText, headers, [address], body, freshness)
   const save = (r: ResponseRecord): void => {
     if (ns !== undefined) cache.save(found.primary, r, storeTtl(r, cache, options.now()))
   }

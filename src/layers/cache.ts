@@ -19,6 +19,7 @@ import { evaluate, requestPolicy, DEFAULT_REQUEST_POLICY, type RequestCacheMode,
 import type { ResolvedCacheOptions } from '../cache/cache-options.js'
 import type { ResponseRecord } from '../cache/cache-store.js'
 import { hasContentCoding } from '../cache/cache-semantics.js'
+import { addressesAllowed } from '../cache/entry-addresses.js'
 import { gatewayTimeout, responseFromRecord } from '../cache/hit-response.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
 import { exchange } from '../cache/origin-exchange.js'
@@ -63,6 +64,12 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
     const keepsCoding = options.decompress === false
     let stored = found.record
     if (keepsCoding && stored !== undefined && hasContentCoding(stored.headers)) stored = undefined
+    // A stored response is served without dialling: judge the addresses its exchange was checked
+    // against by *this* client's current policy (another client sharing the store, or this one
+    // before configure(), may have allowed more). Refused: a miss, and the guarded path decides.
+    // Everything below (fresh, stale, validation, only-if-cached, HEAD) sees only allowed entries.
+    const addressPolicy = ctx.client.options.policy.address
+    if (stored !== undefined && !addressesAllowed(addressPolicy, stored.addresses)) stored = undefined
     if (stored !== undefined) {
       const now = cache.options.now()
       const verdict = evaluate(stored, policy, now)
@@ -92,7 +99,12 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
     const joined = cache.flights.join(flightKey, ctx.signal)
     if (joined === undefined) return fromOrigin(next, req, ctx, cache, found, stored, policy, flightKey)
     const shared = await joined
-    if (shared !== undefined && shared.secondary === cache.secondaryFor(req.headers, shared.vary, found.partition)) {
+    if (
+      shared !== undefined &&
+      shared.secondary === cache.secondaryFor(req.headers, shared.vary, found.partition) &&
+      // The leader may have run under another policy (a configure() since): judge it for this call.
+      addressesAllowed(addressPolicy, shared.addresses)
+    ) {
       const now = cache.options.now()
       if (evaluate(shared, policy, now) !== 'revalidate') {
         ctx.record.cache = 'hit'

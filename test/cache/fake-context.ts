@@ -10,6 +10,15 @@ import { resolveCacheOptions, type CacheOptions } from '../../src/cache/cache-op
 import type { RequestCacheMode } from '../../src/cache/cache-request.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
 import { cacheLayer } from '../../src/layers/cache.js'
+import { compilePolicy, type CompiledPolicy } from '../../src/net/url-policy.js'
+
+/**
+ * The address every fake exchange reports (a documentation address, RFC 5737: nothing is dialled)
+ * and the policy the fake client reads entries with, which allows it. The cache layer judges the
+ * addresses of every stored entry by the reading client's policy (entry-addresses.ts).
+ */
+export const FAKE_REMOTE_ADDRESS = '203.0.113.10'
+export const FAKE_POLICY = compilePolicy({ allow: ['203.0.113.0/24'] }, 'policy')
 
 /** A settable wall clock (epoch ms). */
 export class Clock {
@@ -60,6 +69,8 @@ export function fakeOrigin(script: Script): FakeOrigin {
   const next: Handler = async (req, ctx) => {
     requests.push(req)
     contexts.push(ctx)
+    // What the transport does: one attempt record per exchange, with the checked remote address.
+    ctx.record.attemptLog.push({ attempt: ctx.attempt, hop: ctx.hop, url: req.url.href, timings: {}, remoteAddress: FAKE_REMOTE_ADDRESS })
     const reply = await script(req, requests.length, ctx)
     const status = reply.status ?? 200
     let body: ReadableStream<Uint8Array> | null = null
@@ -95,6 +106,8 @@ export interface FetchInit {
   ctx?: (ctx: CallContext) => void
   /** Do not wait for the cache's background work (writes, revalidations) before returning. */
   noSettle?: boolean
+  /** The reading client's policy (default FAKE_POLICY). */
+  policy?: CompiledPolicy
 }
 
 export interface Result {
@@ -107,9 +120,9 @@ export function newRecord(method = 'GET', url = 'http://x/'): CallRecord {
   return { id: 't', method, url, startedAt: 0, attempts: 0, redirects: 0, bytes: 0, timings: {}, attemptLog: [] }
 }
 
-export function contextFor(cache: HttpCache, record: CallRecord, cacheMode?: RequestCacheMode, deadline = Infinity): CallContext {
+export function contextFor(cache: HttpCache, record: CallRecord, cacheMode?: RequestCacheMode, deadline = Infinity, policy = FAKE_POLICY): CallContext {
   const options = { cache: cache.options, ...(cacheMode === undefined ? {} : { cacheMode }) } as unknown as ResolvedCallOptions
-  const client = { cache } as unknown as ClientRuntime
+  const client = { cache, options: { policy } } as unknown as ClientRuntime
   return new CallContext(options, client, record, deadline, undefined)
 }
 
@@ -129,7 +142,7 @@ export function harness(origin: FakeOrigin, options: CacheOptions = {}, clock = 
     async fetch(url, init = {}) {
       const method = init.method ?? 'GET'
       const record = newRecord(method, url)
-      const ctx = contextFor(cache, record, init.cacheMode)
+      const ctx = contextFor(cache, record, init.cacheMode, Infinity, init.policy)
       init.ctx?.(ctx)
       const response = await handler({ url: new URL(url), method, headers: init.headers ?? {}, body: null }, ctx)
       const text = await readText(response.body)

@@ -27,6 +27,7 @@ export function responseRecord(overrides: Partial<ResponseRecord> = {}): Respons
     status: 200,
     statusText: 'OK',
     headers: { 'content-type': 'text/plain; charset=utf-8', 'set-cookie': ['a=1', 'b=2'], date: 'Wed, 01 Jan 2025 12:00:00 GMT' },
+    addresses: ['203.0.113.10'],
     body: new TextEncoder().encode('héllo wörld'),
     initialAge: 1500,
     responseTime: 1_735_732_800_000,

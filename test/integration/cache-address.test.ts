@@ -1,0 +1,182 @@
+/**
+ * Issue #9 item 1: a cache hit must not skip the address check. Every stored response carries the
+ * remote address(es) its exchange was checked against, and every read (fresh hit, stale serve,
+ * only-if-cached, force-cache, coalesced waiter) judges them against the *reading* client's
+ * current address policy: a blocked entry is a miss, and the call then takes the guarded path,
+ * which refuses it with ERR_ADDRESS_BLOCKED.
+ *
+ * The internal origin lives on 10.255.0.1, which exists only inside the test namespace
+ * (scripts/isolated.mjs); the name `intranet.test` reaches it by DNS injection (`lookup`).
+ */
+import type http from 'node:http'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createClient, getCallInfo, memoryStore, redisStore, type CacheRecord, type CacheStore, type Client, type ClientOptions } from '../../src/index.js'
+import { fakeLookup, isolated, startHttpServer, testHosts, type TestServer } from '../helpers/servers.js'
+import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { rejectsWith } from './support.js'
+import { gate, SharedClock } from './cache-support.js'
+
+const INTERNAL = '10.255.0.1'
+const canRun = isolated && testHosts.includes(INTERNAL)
+const clock = new SharedClock()
+let intranet: TestServer | undefined
+let redis: RedisServer | undefined
+const counts = new Map<string, number>()
+const holds = new Map<string, Promise<void>>()
+const clients: Client[] = []
+
+function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const path = new URL(req.url ?? '/', 'http://x').pathname
+  const n = (counts.get(path) ?? 0) + 1
+  counts.set(path, n)
+  const send = (): void => {
+    res.setHeader('date', clock.httpDate())
+    res.setHeader('cache-control', path.startsWith('/swr') ? 'max-age=1, stale-while-revalidate=600, stale-if-error=600' : 'max-age=600')
+    res.setHeader('etag', '"v1"')
+    res.end(`internal secret #${n}`)
+  }
+  const hold = holds.get(path)
+  if (hold === undefined) send()
+  else void hold.then(send)
+}
+
+beforeAll(async () => {
+  if (canRun) intranet = await startHttpServer(handler, INTERNAL)
+  if (canRun && redisAvailable()) redis = await startRedis()
+})
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+})
+afterAll(async () => {
+  await intranet?.close()
+  await redis?.stop()
+})
+
+const lookup = fakeLookup({ 'intranet.test': [INTERNAL] })
+
+function url(path: string): string {
+  return `http://intranet.test:${intranet!.port}${path}`
+}
+
+function client(options: ClientOptions): Client {
+  const c = createClient({ lookup, retry: false, ...options })
+  clients.push(c)
+  return c
+}
+
+const LOOSE = { allowPrivate: true }
+
+describe.skipIf(!canRun)('cache entries are judged against the reading client address policy', () => {
+  it('a default-policy client sharing a memoryStore gets ERR_ADDRESS_BLOCKED, not the body an allowPrivate client stored', async () => {
+    const store = memoryStore()
+    const a = client({ policy: LOOSE, cache: { store, now: clock.now } })
+    const b = client({ cache: { store, now: clock.now } })
+    const first = await a.fetch(url('/shared'))
+    expect(await first.text()).toBe('internal secret #1')
+    expect(await (await a.fetch(url('/shared'))).text()).toBe('internal secret #1') // a hit for A
+    const error = await rejectsWith(b.fetch(url('/shared')), 'ERR_ADDRESS_BLOCKED')
+    expect(error.message).toContain(INTERNAL)
+    // Every other read path is judged too.
+    for (const cache of ['force-cache', 'only-if-cached', 'default'] as const) {
+      const attempt = b.fetch(url('/shared'), { cache })
+      if (cache === 'only-if-cached') {
+        const r = await attempt
+        expect(r.status).toBe(504)
+        expect(await r.text()).toBe('')
+      } else await rejectsWith(attempt, 'ERR_ADDRESS_BLOCKED')
+    }
+    expect(counts.get('/shared')).toBe(1)
+  })
+
+  it('an `allow` range is per client too', async () => {
+    const store = memoryStore()
+    const a = client({ policy: { allow: [`${INTERNAL}/32`] }, cache: { store, now: clock.now } })
+    const b = client({ policy: { allow: ['10.0.0.0/24'] }, cache: { store, now: clock.now } })
+    expect(await (await a.fetch(url('/allow'))).text()).toBe('internal secret #1')
+    await rejectsWith(b.fetch(url('/allow')), 'ERR_ADDRESS_BLOCKED')
+  })
+
+  it('stale-while-revalidate and stale-if-error serves are judged', async () => {
+    const store = memoryStore()
+    const a = client({ policy: LOOSE, cache: { store, now: clock.now } })
+    const b = client({ cache: { store, now: clock.now } })
+    expect(await (await a.fetch(url('/swr'))).text()).toBe('internal secret #1')
+    clock.advance(5)
+    await rejectsWith(b.fetch(url('/swr')), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(b.fetch(url('/swr'), { cache: 'force-cache' }), 'ERR_ADDRESS_BLOCKED')
+    // A, still allowed, is served stale (and revalidates in the background).
+    const stale = await a.fetch(url('/swr'))
+    expect(getCallInfo(stale)?.cache).toBe('stale')
+    expect(await stale.text()).toBe('internal secret #1')
+  })
+
+  it('configure() that tightens the policy stops serving entries the new policy refuses', async () => {
+    const a = client({ policy: LOOSE, cache: { now: clock.now } })
+    expect(await (await a.fetch(url('/configure'))).text()).toBe('internal secret #1')
+    a.configure({ policy: {} })
+    await rejectsWith(a.fetch(url('/configure')), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(a.fetch(url('/configure'), { cache: 'force-cache' }), 'ERR_ADDRESS_BLOCKED')
+    expect((await a.fetch(url('/configure'), { cache: 'only-if-cached' })).status).toBe(504)
+    // Loosened again: the entry is readable again (it was never deleted, only refused).
+    a.configure({ policy: LOOSE })
+    const again = await a.fetch(url('/configure'))
+    expect(getCallInfo(again)?.cache).toBe('hit')
+    expect(await again.text()).toBe('internal secret #1')
+    expect(counts.get('/configure')).toBe(1)
+  })
+
+  it('a request waiting on a coalesced flight started under a looser policy is refused', async () => {
+    const a = client({ policy: LOOSE, cache: { now: clock.now } })
+    const held = gate()
+    holds.set('/flight', held.promise)
+    const leader = a.fetch(url('/flight'))
+    // Wait for the leader's request to reach the origin, then tighten and join its flight.
+    for (let i = 0; i < 200 && counts.get('/flight') === undefined; i++) await new Promise((r) => setTimeout(r, 5))
+    a.configure({ policy: {} })
+    const waiter = a.fetch(url('/flight'))
+    held.open()
+    expect(await (await leader).text()).toBe('internal secret #1')
+    await rejectsWith(waiter, 'ERR_ADDRESS_BLOCKED')
+  })
+
+  it('an entry with no recorded address fails closed (a miss)', async () => {
+    const inner = memoryStore()
+    const strip = (record: CacheRecord): CacheRecord => {
+      if (record.kind !== 'response') return record
+      const { addresses: _dropped, ...rest } = record as CacheRecord & { addresses?: unknown }
+      return rest as CacheRecord
+    }
+    // A store that loses the addresses (an old-format entry, or a writer that could not record one).
+    const store: CacheStore = {
+      inProcess: true,
+      get: (key) => inner.get(key),
+      getSync: (key) => inner.getSync!(key),
+      set: (key, record, ttl) => inner.set(key, strip(record), ttl),
+      delete: (key) => inner.delete(key),
+    }
+    const a = client({ policy: LOOSE, cache: { store, now: clock.now } })
+    expect(await (await a.fetch(url('/no-address'))).text()).toBe('internal secret #1')
+    const second = await a.fetch(url('/no-address'))
+    expect(getCallInfo(second)?.cache).toBe('miss')
+    expect(await second.text()).toBe('internal secret #2')
+  })
+
+  it.skipIf(!redisAvailable())('a fleet: two redisStores on the default prefix, the default-policy one is refused', async () => {
+    const a = client({ policy: LOOSE, cache: { store: redisStore({ url: redis!.url }), now: clock.now } })
+    const b = client({ cache: { store: redisStore({ url: redis!.url }), now: clock.now } })
+    expect(await (await a.fetch(url('/fleet'))).text()).toBe('internal secret #1')
+    // A reads its own entry back from Redis once written (writes are asynchronous)...
+    let cached = false
+    for (let i = 0; i < 200 && !cached; i++) {
+      const r = await a.fetch(url('/fleet'), { cache: 'only-if-cached' })
+      await r.text()
+      cached = r.status === 200
+      if (!cached) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(cached).toBe(true)
+    // ...and B, with the default policy, is refused.
+    await rejectsWith(b.fetch(url('/fleet')), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(b.fetch(url('/fleet'), { cache: 'force-cache' }), 'ERR_ADDRESS_BLOCKED')
+    expect(counts.get('/fleet')).toBe(1)
+  })
+})
