@@ -6,6 +6,7 @@
 import type { Logger } from 'pino'
 import { isCurrentRecord, type CacheRecord, type CacheStore } from './cache-store.js'
 import { verifyRecord, withSignature } from './entry-signing.js'
+import { describeStoreKey } from '../observe/redact.js'
 
 /** A read that failed (store down, timeout), as opposed to a miss. */
 export const FAILED = Symbol('store failed')
@@ -81,7 +82,8 @@ export class GuardedStore {
     if (this.failing) this.recovered()
     if (found === undefined || !isCurrentRecord(found)) return undefined
     if (this.secret !== undefined && !verifyRecord(this.secret, key, found)) {
-      this.logger?.warn({ key }, 'cache entry with a missing or wrong signature ignored (cache.signingKey)')
+      // The key holds the whole URL, query secrets included: logged as method, origin and digest.
+      this.logger?.warn({ entry: describeStoreKey(key) }, 'cache entry with a missing or wrong signature ignored (cache.signingKey)')
       return undefined
     }
     return found

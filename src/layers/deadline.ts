@@ -14,9 +14,10 @@ export const deadlineLayer: Layer = (next: Handler): Handler =>
     const total = ctx.options.timeout.total
     if (total === 0) return next(req, ctx)
     const timer = setTimeout(() => {
+      const shown = redactUrl(req.url, ctx.observation?.state.redact)
       ctx.signal.abort(
-        new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${req.method} ${redactUrl(req.url)} did not complete within ${total} ms (timeout.total)`, {
-          url: redactUrl(req.url),
+        new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${req.method} ${shown} did not complete within ${total} ms (timeout.total)`, {
+          url: shown,
         }),
       )
     }, Math.max(0, ctx.remainingMs()))

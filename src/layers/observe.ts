@@ -18,7 +18,7 @@ import { blockedChannel, endChannel, errorChannel, isBlockedCode, startChannel }
 import { FlightRecorder } from '../observe/flight-recorder.js'
 import { buildAttemptLogLine, buildCallLogLine, callLogLevel } from '../observe/log-line.js'
 import type { ObserveState, Tracing } from '../observe/observe-state.js'
-import { redactUrlString, scrubText, secretsOf } from '../observe/redact.js'
+import { headerSecrets, redactUrlString, scrubError, secretsOf } from '../observe/redact.js'
 import { errorType, setMethodAttributes, setServerAttributes, SPAN_KIND_INTERNAL, SPAN_STATUS_ERROR } from '../observe/tracing.js'
 import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
 
@@ -29,6 +29,10 @@ export interface CallObservation {
   readonly start: number
   /** The requested URL (unredacted: only used to find secrets to scrub and the stats origin). */
   readonly url: URL
+  /** The request's headers (unredacted: only used to find secret values to scrub). */
+  readonly headers: Readonly<Record<string, string>>
+  /** The URLs of redirect hops, pushed by the redirect layer: their secrets are scrubbed too. */
+  hops: URL[] | undefined
   done: boolean
   /** The logical INTERNAL span of the call. */
   span: Span | undefined
@@ -50,6 +54,8 @@ export function observeLayer(state: ObserveState): Layer {
         state,
         start: performance.now(),
         url: req.url,
+        headers: req.headers,
+        hops: undefined,
         done: false,
         span: undefined,
         parentContext: undefined,
@@ -103,9 +109,11 @@ export function finishCall(ctx: CallContext, response: FinishedResponse | undefi
 
   // The end time for the stats slot comes from the record: no second wall-clock read.
   state.stats?.record(observation.url.origin, record, record.startedAt + record.durationMs)
-  // Scrubbed once, on the failure path only: our messages carry redacted URLs already, but a
-  // cause's text (or a message built from a raw URL somewhere below) might not.
-  const message = failure === undefined ? undefined : scrubText(failure.message, secretsOf(observation.url, state.redact))
+  // Scrubbed once, on the failure path only, in place (the caller gets this very error): our
+  // messages carry redacted URLs already, but a cause's text (or a message built from a raw URL
+  // or a Location somewhere below, or a user path rule our own messages do not know) might not.
+  if (failure !== undefined) scrubError(failure, callSecrets(observation))
+  const message = failure?.message
   if (state.recorder !== undefined && FlightRecorder.isFailure(record)) {
     state.recorder.add(record, failure === undefined ? undefined : { code: failure.code, message: message! }, state.redact)
   }
@@ -122,6 +130,14 @@ export function finishCall(ctx: CallContext, response: FinishedResponse | undefi
   }
   if (observation.span !== undefined) endLogicalSpan(observation.span, record, failure, message)
   publishEnd(state, record, failure)
+}
+
+/** Every secret the call carried: in its URL, its redirect hops' URLs and its secret headers. */
+function callSecrets(observation: CallObservation): string[] {
+  const rules = observation.state.redact
+  const found = secretsOf(observation.url, rules)
+  if (observation.hops !== undefined) for (const hop of observation.hops) secretsOf(hop, rules, found)
+  return headerSecrets(observation.headers, rules, found)
 }
 
 function endLogicalSpan(span: Span, record: CallRecord, failure: SafeFetchError | undefined, message: string | undefined): void {

@@ -26,6 +26,7 @@ const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'con
 export const redirectLayer: Layer = (next: Handler): Handler =>
   async function redirect(first: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     const options = ctx.options.redirect
+    const rules = ctx.observation?.state.redact
     let req = first
     for (let hop = 0; ; hop++) {
       ctx.hop = hop
@@ -33,7 +34,7 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       if (!REDIRECT_STATUS.has(response.status) || options.mode === 'manual') return response
       const location = headerValue(response.headers, 'location')
       if (location === undefined) return response
-      const from = redactUrl(req.url)
+      const from = redactUrl(req.url, rules)
       if (options.mode === 'error') {
         discardBody(response)
         throw new SafeFetchError('ERR_REDIRECT_BLOCKED', `${from} redirected (${response.status}) and redirect is 'error'`, { url: from })
@@ -43,6 +44,9 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
         // The same strict parser as for caller input: a Location that parsers read differently
         // (backslashes, control characters, `http:host`) is refused rather than guessed.
         target = parseUrl(location, req.url)
+        // Every hop's secrets are scrubbed from the call's error text (observe layer).
+        const observation = ctx.observation
+        if (observation !== undefined) (observation.hops ??= []).push(target)
       } catch (cause) {
         discardBody(response)
         throw new SafeFetchError('ERR_BAD_RESPONSE', `${from} redirected to an invalid or ambiguous Location`, { url: from, cause })
@@ -53,15 +57,15 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       }
       if (hop >= options.max) {
         discardBody(response)
-        throw new SafeFetchError('ERR_TOO_MANY_REDIRECTS', `${first.method} ${redactUrl(first.url)} redirected more than ${options.max} times (redirect.max)`, {
-          url: redactUrl(first.url),
+        throw new SafeFetchError('ERR_TOO_MANY_REDIRECTS', `${first.method} ${redactUrl(first.url, rules)} redirected more than ${options.max} times (redirect.max)`, {
+          url: redactUrl(first.url, rules),
         })
       }
       if (req.url.protocol === 'https:' && target.protocol === 'http:' && !options.allowDowngrade) {
         discardBody(response)
         throw new SafeFetchError(
           'ERR_REDIRECT_BLOCKED',
-          `${from} redirected from https: to ${redactUrl(target)}; pass redirect: { allowDowngrade: true } to follow it`,
+          `${from} redirected from https: to ${redactUrl(target, rules)}; pass redirect: { allowDowngrade: true } to follow it`,
           { url: from },
         )
       }

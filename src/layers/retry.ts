@@ -16,6 +16,7 @@ import type { RetryBudget } from '../retry/retry-budget.js'
 import type { ResolvedRetryOptions } from '../retry/retry-options.js'
 import { sleep } from '../retry/sleep.js'
 import { publishRetry } from '../observe/diagnostics.js'
+import { redactUrl } from '../net/url-policy.js'
 
 export interface RetryLayerDeps {
   /** The client's retry budget (shared by all its calls); omit when `retry.budget` is false. */
@@ -91,7 +92,7 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
           last.retryDelayMs = verdict.delayMs
         }
         ctx.logger?.warn(
-          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? req.url.origin + req.url.pathname },
+          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.observation?.state.redact) },
           'retrying',
         )
         publishRetry(ctx.record, {

@@ -10,6 +10,8 @@ import { SafeFetchError } from '../errors.js'
 import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy } from './address-policy.js'
 import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions } from './host-rules.js'
 import { parseIpv4 } from './ip-ranges.js'
+import { DEFAULT_REDACT_RULES, redactUrlText, type RedactRules } from '../observe/redact.js'
+import { redactPath } from '../observe/redact-paths.js'
 
 export interface PolicyOptions extends AddressPolicyOptions, HostRuleOptions {
   /** Schemes allowed. Default ['http:', 'https:'], the only ones the transport speaks. */
@@ -171,11 +173,16 @@ export function compilePolicy(o: PolicyOptions | undefined, optionPath = 'policy
 
 // ---------------------------------------------------------------------------------------------
 
-/** Log-safe URL text: no userinfo, no fragment, every query value replaced by REDACTED. */
-export function redactUrl(url: URL): string {
+/**
+ * Log-safe URL text for error messages: no userinfo, no fragment, every query value replaced by
+ * REDACTED, and the path rules of `rules` (by default the well-known webhook and bot-token shapes,
+ * observe/redact-paths.ts) applied to the path.
+ */
+export function redactUrl(url: URL, rules: RedactRules = DEFAULT_REDACT_RULES): string {
   // `data:`/`javascript:` have no authority; everything else prints as scheme://host/path.
   const authority = url.host !== '' || url.href.startsWith('//', url.protocol.length)
-  let out = authority ? `${url.protocol}//${url.host}${url.pathname}` : `${url.protocol}${url.pathname.slice(0, 64)}`
+  const path = rules.enabled ? redactPath(url.pathname, rules.paths) : url.pathname
+  let out = authority ? `${url.protocol}//${url.host}${path}` : `${url.protocol}${path.slice(0, 64)}`
   const search = url.search
   if (search.length > 1) out += `?${redactQuery(search.slice(1))}`
   return out
@@ -192,19 +199,25 @@ function redactQuery(query: string): string {
   return out
 }
 
-/** Redaction for text that did not parse: drop userinfo, query and fragment, cap the length. */
-function redactInput(input: string): string {
-  let s = input.replace(/\/\/[^/?#]*@/, '//')
-  const q = s.search(/[?#]/)
-  if (q >= 0) s = s.slice(0, q) + (s[q] === '?' ? '?REDACTED' : '')
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s
+function invalidUrl(input: string, why: string, cause?: unknown): SafeFetchError {
+  // Input that did not parse: the conservative textual rule (userinfo up to the last `@`, query).
+  const shown = redactUrlText(input)
+  const details: { url: string; cause?: unknown } = { url: shown }
+  if (cause !== undefined) details.cause = withoutInput(cause, shown)
+  return new SafeFetchError('ERR_URL_INVALID', `invalid URL ${JSON.stringify(shown)}: ${why}`, details)
 }
 
-function invalidUrl(input: string, why: string, cause?: unknown): SafeFetchError {
-  const shown = redactInput(input)
-  const details: { url: string; cause?: unknown } = { url: shown }
-  if (cause !== undefined) details.cause = cause
-  return new SafeFetchError('ERR_URL_INVALID', `invalid URL ${JSON.stringify(shown)}: ${why}`, details)
+/**
+ * Node's ERR_INVALID_URL carries the raw `input` (and `base`, the URL a Location was resolved
+ * against, query secrets included) as properties, which loggers and inspectors print with the cause.
+ */
+function withoutInput(cause: unknown, shown: string): unknown {
+  if (cause !== null && typeof cause === 'object') {
+    const error = cause as { input?: unknown; base?: unknown }
+    if ('input' in error) error.input = shown
+    if ('base' in error) error.base = typeof error.base === 'string' ? redactUrlText(error.base) : undefined
+  }
+  return cause
 }
 
 /**

@@ -269,13 +269,13 @@ describe('retry layer', () => {
     })
   })
 
-  it('logs the URL without its query when no attempt layer recorded one, and works without a logger', async () => {
+  it('logs the URL redacted (no userinfo, no query values) when no attempt layer recorded one, and works without a logger', async () => {
     const logger = fakeLogger()
     const ctx = fakeContext({ options: { retry: RETRY_DEFAULTS }, logger })
     const next = async () => response(503)
     const res = await retryLayer({ random: () => 0 })(next)(request('GET', 'https://user:pw@api.example.test/a/b?token=x'), ctx)
     expect(res.status).toBe(503)
-    expect(logger.warn.mock.calls[0]![0]).toEqual({ attempt: 1, reason: 'status 503', delayMs: 0, url: 'https://api.example.test/a/b' })
+    expect(logger.warn.mock.calls[0]![0]).toEqual({ attempt: 1, reason: 'status 503', delayMs: 0, url: 'https://api.example.test/a/b?token=REDACTED' })
     await expect(retryLayer({ random: () => 0 })(next)(request(), ctxWith())).resolves.toMatchObject({ status: 503 })
   })
 

@@ -263,9 +263,12 @@ describe('parseUrl', () => {
       parseUrl('http://user:secret@exa mple.com/?token=abc#frag')
     } catch (err) {
       message = (err as Error).message
-      expect((err as SafeFetchError).url).toBe('http://exa mple.com/?REDACTED')
+      expect((err as SafeFetchError).url).toBe('http://REDACTED@exa mple.com/?REDACTED')
+      // Node's parse error carries the raw input (and base) as properties: replaced.
+      const cause = (err as SafeFetchError).cause as { input?: string }
+      expect(cause.input).toBe('http://REDACTED@exa mple.com/?REDACTED')
     }
-    expect(message).toBe('invalid URL "http://exa mple.com/?REDACTED": not a valid URL')
+    expect(message).toBe('invalid URL "http://REDACTED@exa mple.com/?REDACTED": not a valid URL')
     expect(message).not.toContain('secret')
     expect(message).not.toContain('abc')
   })
