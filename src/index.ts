@@ -1,7 +1,7 @@
 // Public API. Everything else is internal and may change.
 export { createClient, type Client, type ClientStats, type FetchInput, type SafeRequestInit } from './client.js'
 export { safeFetch, type SafeFetchInit } from './safe-fetch.js'
-export { checkUrl, type UrlVerdict, type CheckUrlOptions } from './check-url.js'
+export { checkUrl, type UrlVerdict, type CheckUrlOptions, type UrlRefusalReason, type AddressCheck, type PolicyChange } from './check-url.js'
 export { SafeFetchError, isSafeFetchError, type ErrorCode } from './errors.js'
 export type { ClientOptions, CallOptions, TimeoutOptions, RedirectOptions, RedirectMode, TlsOptions } from './options.js'
 export type { CacheStatus, CallRecord, AttemptRecord, PhaseTimings } from './context.js'

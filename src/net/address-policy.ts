@@ -55,6 +55,9 @@ export type AddressVerdict =
       /** e.g. `10.0.0.0/8 (private-use, RFC 1918)` */
       range: string
       rule: 'default' | 'deny' | 'preset'
+      /** For the default table: the registry row's name and reference, e.g. `link-local`, `RFC 3927`. */
+      name?: string
+      reference?: string
       /** The IPv4 address inside an IPv6 one that decided the verdict, and how it was embedded. */
       embeddedIpv4?: string
       via?: string
@@ -112,6 +115,11 @@ const NEVER_A_DESTINATION: ReadonlySet<string> = new Set([
   'limited-broadcast',
   'not-an-ip-address',
 ])
+
+/** Whether `allowPrivate: true` re-opens a row of the default table (false for NEVER_A_DESTINATION rows). */
+export function reopenedByAllowPrivate(rowName: string): boolean {
+  return !NEVER_A_DESTINATION.has(rowName)
+}
 
 const ALLOWED: AddressVerdict = Object.freeze({ allowed: true })
 
@@ -211,8 +219,13 @@ function denied(
   optionPath: string,
   embeddedIpv4: string | undefined,
   via: string | undefined,
+  row?: { readonly name: string; readonly reference: string },
 ): DeniedVerdict {
   const v: DeniedVerdict = { allowed: false, address, cidr, range, rule, optionPath }
+  if (row !== undefined) {
+    v.name = row.name
+    v.reference = row.reference
+  }
   if (embeddedIpv4 !== undefined) v.embeddedIpv4 = embeddedIpv4
   if (via !== undefined) v.via = via
   return v
@@ -226,7 +239,7 @@ export function checkAddress(policy: CompiledAddressPolicy, address: string): Ad
     if (v4 >= 0) {
       const range = findIpv4Range(v4)
       if (range === undefined || (p.allowPrivate && !NEVER_A_DESTINATION.has(range.name))) return ALLOWED
-      return denied(address, range.cidr, `${range.cidr} (${range.name}, ${range.reference})`, 'default', p.optionPath, undefined, undefined)
+      return denied(address, range.cidr, `${range.cidr} (${range.name}, ${range.reference})`, 'default', p.optionPath, undefined, undefined, range)
     }
   }
   const ip = parseIp(address)
@@ -248,11 +261,11 @@ export function checkAddress(policy: CompiledAddressPolicy, address: string): Ad
   if (special === undefined) return ALLOWED
   const { range } = special
   if (p.allowPrivate && !NEVER_A_DESTINATION.has(range.name)) return ALLOWED
-  return denied(address, range.cidr, `${range.cidr} (${range.name}, ${range.reference})`, 'default', p.optionPath, special.embeddedIpv4, special.via)
+  return denied(address, range.cidr, `${range.cidr} (${range.name}, ${range.reference})`, 'default', p.optionPath, special.embeddedIpv4, special.via, range)
 }
 
 /** The narrowest `allow` entry that would let this exact address through. */
-function allowSuggestion(address: string, via: string | undefined): string | undefined {
+export function allowSuggestion(address: string, via: string | undefined): string | undefined {
   const ip = parseIp(address)
   if (ip === undefined) return undefined
   if (ip.version === 4 || via === 'ipv4-mapped') return `${formatIpv4(ip.w3)}/32`

@@ -27,7 +27,13 @@ export interface CompiledHostRules {
   readonly [opaque]: 'CompiledHostRules'
 }
 
-export type HostVerdict = { allowed: true } | { allowed: false; reason: string }
+/**
+ * Which rule refused a host: an empty label, a `denyHosts` entry, absence from a non-empty
+ * `allowHosts`, a built-in cloud metadata name, or a built-in private name/suffix.
+ */
+export type HostRule = 'empty-label' | 'denyHosts' | 'allowHosts' | 'metadata' | 'private'
+
+export type HostVerdict = { allowed: true } | { allowed: false; reason: string; rule: HostRule; host: string; entry?: string }
 
 interface NameSet {
   readonly exact: ReadonlySet<string>
@@ -201,27 +207,29 @@ export function checkHostname(rules: CompiledHostRules, hostname: string): HostV
   const r = rules as unknown as Internal
   const path = r.optionPath
   const h = tryNormalize(hostname)
-  if (h === undefined) return { allowed: false, reason: `host ${JSON.stringify(hostname)} has an empty label` }
+  if (h === undefined) return { allowed: false, reason: `host ${JSON.stringify(hostname)} has an empty label`, rule: 'empty-label', host: hostname }
   const last = lastDot
   const prev = prevDot
   const denied = matchNames(r.deny, h)
   if (denied !== undefined) {
-    return { allowed: false, reason: `host ${h} matches ${path}.denyHosts entry "${denied}"; remove it from ${path}.denyHosts to allow it` }
+    return { allowed: false, reason: `host ${h} matches ${path}.denyHosts entry "${denied}"; remove it from ${path}.denyHosts to allow it`, rule: 'denyHosts', host: h, entry: denied }
   }
   if (r.allow.exact.size > 0 || r.allow.suffixes.size > 0) {
     if (matchNames(r.allow, h) !== undefined) return ALLOWED
-    return { allowed: false, reason: `host ${h} is not in ${path}.allowHosts; add "${h}" to ${path}.allowHosts to allow it` }
+    return { allowed: false, reason: `host ${h} is not in ${path}.allowHosts; add "${h}" to ${path}.allowHosts to allow it`, rule: 'allowHosts', host: h }
   }
   // IP literals are judged by the address policy, not by name.
   if (isIpLiteralHost(h)) return ALLOWED
   const metadata = METADATA_NAMES.get(h)
   if (metadata !== undefined) {
-    return { allowed: false, reason: `host ${h} is a cloud metadata service (${metadata}); add "${h}" to ${path}.allowHosts to allow it` }
+    return { allowed: false, reason: `host ${h} is a cloud metadata service (${metadata}); add "${h}" to ${path}.allowHosts to allow it`, rule: 'metadata', host: h }
   }
   if (r.allowPrivate) return ALLOWED
   const refuse = (why: string): HostVerdict => ({
     allowed: false,
     reason: `${why}; add "${h}" to ${path}.allowHosts or set ${path}.allowPrivate: true to allow it`,
+    rule: 'private',
+    host: h,
   })
   const exact = PRIVATE_NAMES.get(h)
   if (exact !== undefined) return refuse(`host ${h} ${exact}`)

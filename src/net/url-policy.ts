@@ -7,8 +7,8 @@
  * `[::ffff:7f00:1]`), so one strict IP parser sees every spelling.
  */
 import { SafeFetchError } from '../errors.js'
-import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy } from './address-policy.js'
-import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions } from './host-rules.js'
+import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy, type DeniedVerdict } from './address-policy.js'
+import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions, type HostVerdict } from './host-rules.js'
 import { parseIpv4 } from './ip-ranges.js'
 import { DEFAULT_REDACT_RULES, redactUrlText, type RedactRules } from '../observe/redact.js'
 import { redactPath } from '../observe/redact-paths.js'
@@ -265,11 +265,25 @@ function blocked(message: string, url: string): SafeFetchError {
   return new SafeFetchError('ERR_URL_BLOCKED', message, { url })
 }
 
+/** Which URL check refused, for `checkUrl()`'s explanation; `address` carries the literal host's verdict. */
+export type UrlRefusal =
+  | { readonly check: 'scheme'; readonly error: SafeFetchError; readonly protocol: string }
+  | { readonly check: 'credentials'; readonly error: SafeFetchError }
+  | { readonly check: 'port'; readonly error: SafeFetchError; readonly port: number; readonly list: 'none' | 'ports' | 'denyPorts' | 'preset'; readonly service?: string }
+  | { readonly check: 'host'; readonly error: SafeFetchError; readonly host: Extract<HostVerdict, { allowed: false }> }
+  | { readonly check: 'address'; readonly error: SafeFetchError; readonly address: DeniedVerdict }
+
 /**
  * Throws ERR_URL_BLOCKED (scheme, userinfo, port, host name rules) or ERR_ADDRESS_BLOCKED (IP-literal
  * host in a denied range). Pure, synchronous, no DNS.
  */
 export function assertUrlAllowed(policy: CompiledPolicy, url: URL): void {
+  const refusal = urlRefusal(policy, url)
+  if (refusal !== undefined) throw refusal.error
+}
+
+/** The first URL check that refuses `url`, with its error; undefined when the URL passes. Pure, no DNS. */
+export function urlRefusal(policy: CompiledPolicy, url: URL): UrlRefusal | undefined {
   const path = policy.optionPath
   if (!policy.protocols.has(url.protocol)) {
     const shown = redactUrl(url)
@@ -278,36 +292,44 @@ export function assertUrlAllowed(policy: CompiledPolicy, url: URL): void {
       url.protocol === 'http:' || url.protocol === 'https:'
         ? `add '${url.protocol}' to ${path}.protocols to allow it`
         : 'only http: and https: can be fetched'
-    throw blocked(`scheme ${url.protocol} of ${shown} is not allowed (${path}.protocols: ${allowed}); ${advice}`, shown)
+    return { check: 'scheme', protocol: url.protocol, error: blocked(`scheme ${url.protocol} of ${shown} is not allowed (${path}.protocols: ${allowed}); ${advice}`, shown) }
   }
   if (!policy.allowCredentials && (url.username !== '' || url.password !== '')) {
     const shown = redactUrl(url)
-    throw blocked(`${shown} carries credentials (user:password@); send them in a header, or set ${path}.allowCredentials: true`, shown)
+    return { check: 'credentials', error: blocked(`${shown} carries credentials (user:password@); send them in a header, or set ${path}.allowCredentials: true`, shown) }
   }
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
   if (port === 0) {
     const shown = redactUrl(url)
-    throw blocked(`port 0 of ${shown} cannot be dialled`, shown)
+    return { check: 'port', port, list: 'none', error: blocked(`port 0 of ${shown} cannot be dialled`, shown) }
   }
   const explicitlyAllowed = policy.ports?.has(port) === true
   if (policy.ports !== undefined && !explicitlyAllowed) {
     const shown = redactUrl(url)
-    throw blocked(`port ${port} of ${shown} is not in ${path}.ports (${[...policy.ports].join(', ')}); add ${port} to ${path}.ports to allow it`, shown)
+    return {
+      check: 'port',
+      port,
+      list: 'ports',
+      error: blocked(`port ${port} of ${shown} is not in ${path}.ports (${[...policy.ports].join(', ')}); add ${port} to ${path}.ports to allow it`, shown),
+    }
   }
   if (policy.denyPorts.has(port) && !(policy.denyPortsPreset && explicitlyAllowed)) {
     const shown = redactUrl(url)
-    const what = policy.denyPortsPreset ? `the 'internal-services' preset (${INTERNAL_SERVICE_PORTS.get(port) ?? ''})` : 'the list'
+    const service = INTERNAL_SERVICE_PORTS.get(port) ?? ''
+    const what = policy.denyPortsPreset ? `the 'internal-services' preset (${service})` : 'the list'
     const advice = policy.denyPortsPreset ? `add ${port} to ${path}.ports to allow it` : `remove ${port} from ${path}.denyPorts to allow it`
-    throw blocked(`port ${port} of ${shown} is refused by ${path}.denyPorts, ${what}; ${advice}`, shown)
+    const error = blocked(`port ${port} of ${shown} is refused by ${path}.denyPorts, ${what}; ${advice}`, shown)
+    return policy.denyPortsPreset ? { check: 'port', port, list: 'preset', service, error } : { check: 'port', port, list: 'denyPorts', error }
   }
   const host = checkHostname(policy.hosts, url.hostname)
   if (!host.allowed) {
     const shown = redactUrl(url)
-    throw blocked(`${shown} is blocked: ${host.reason}`, shown)
+    return { check: 'host', host, error: blocked(`${shown} is blocked: ${host.reason}`, shown) }
   }
   const literal = literalAddress(url)
   if (literal !== undefined) {
     const verdict = checkAddress(policy.address, literal)
-    if (!verdict.allowed) throw blockedAddressError(verdict, redactUrl(url))
+    if (!verdict.allowed) return { check: 'address', address: verdict, error: blockedAddressError(verdict, redactUrl(url)) }
   }
+  return undefined
 }

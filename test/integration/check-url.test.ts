@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkUrl } from '../../src/index.js'
+import { checkUrl, type PolicyChange } from '../../src/index.js'
 import { fakeLookup } from '../helpers/servers.js'
 
 describe('checkUrl', () => {
@@ -53,5 +53,60 @@ describe('checkUrl', () => {
 
   it('throws ERR_INVALID_OPTION for a malformed policy', async () => {
     await expect(checkUrl('http://example.com/', { allow: ['10.0.0.0/33'] })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' })
+  })
+
+  describe('explanations', () => {
+    it('judges every DNS answer and names the deciding row and the fixes', async () => {
+      const lookup = fakeLookup({ 'mixed.example.com': ['93.184.216.34', '169.254.169.254', '10.1.2.3'] })
+      const verdict = await checkUrl('http://mixed.example.com/', {}, { lookup })
+      expect(verdict.allowed).toBe(false)
+      if (verdict.allowed) return
+      expect(verdict.addressChecks.map((c) => [c.address, c.allowed, c.name])).toEqual([
+        ['93.184.216.34', true, undefined],
+        ['169.254.169.254', false, 'link-local'],
+        ['10.1.2.3', false, 'private-use'],
+      ])
+      // The guard stops at the first refused answer: that one decides, as on the fetch path.
+      expect(verdict.error.address).toBe('169.254.169.254')
+      expect(verdict.reason).toMatchObject({ check: 'address', rule: '169.254.0.0/16 (link-local, RFC 3927)', address: { reference: 'RFC 3927' } })
+      expect(verdict.reason.fixes).toEqual([
+        { option: 'allow', action: 'add', value: '169.254.169.254/32' },
+        { option: 'allowPrivate', action: 'set', value: true },
+      ])
+    })
+
+    it('offers no allowPrivate fix for rows allowPrivate does not reopen', async () => {
+      const verdict = await checkUrl('http://0.0.0.0/', {})
+      expect(verdict.allowed).toBe(false)
+      if (!verdict.allowed) expect(verdict.reason.fixes).toEqual([{ option: 'allow', action: 'add', value: '0.0.0.0/32' }])
+    })
+
+    it.each<[string, object, string, unknown[]]>([
+      ['http://example.com:6379/', { denyPorts: 'internal-services' }, 'port', [{ option: 'ports', action: 'add', value: 6379 }]],
+      ['http://example.com:81/', { denyPorts: [81] }, 'port', [{ option: 'denyPorts', action: 'remove', value: 81 }]],
+      ['http://example.com/', { protocols: ['https:'] }, 'scheme', [{ option: 'protocols', action: 'add', value: 'http:' }]],
+      ['http://a.evil.com/', { denyHosts: ['*.evil.com'] }, 'host', [{ option: 'denyHosts', action: 'remove', value: '*.evil.com' }]],
+      ['http://[::ffff:8.8.8.8]/', { deny: ['8.8.0.0/16'] }, 'address', [{ option: 'deny', action: 'remove', value: '8.8.0.0/16' }]],
+    ])('%s under %j: %s, fixes %j', async (url, policy, check, fixes) => {
+      const verdict = await checkUrl(url, policy, { lookup: fakeLookup({}) })
+      expect(verdict.allowed).toBe(false)
+      if (verdict.allowed) return
+      expect(verdict.reason.check).toBe(check)
+      expect(verdict.reason.fixes).toEqual(fixes)
+      // Applying the fix clears that check (a lookup answering a public address stands in for DNS).
+      const fix = verdict.reason.fixes[0] as PolicyChange
+      const changed: Record<string, unknown> = { ...policy }
+      const list = Array.isArray(changed[fix.option]) ? (changed[fix.option] as unknown[]) : []
+      if (fix.action === 'set') changed[fix.option] = fix.value
+      else if (fix.action === 'add') changed[fix.option] = [...list, fix.value]
+      else changed[fix.option] = list.filter((v) => v !== fix.value)
+      const after = await checkUrl(url, changed, { lookup: fakeLookup({ 'example.com': ['93.184.216.34'], 'a.evil.com': ['93.184.216.35'] }) })
+      expect(after.allowed).toBe(true)
+    })
+
+    it('lists the allowed addresses', async () => {
+      const verdict = await checkUrl('http://[2606:2800:220:1::1]/', {})
+      expect(verdict).toMatchObject({ allowed: true, addresses: ['2606:2800:220:1::1'], addressChecks: [{ address: '2606:2800:220:1::1', allowed: true }] })
+    })
   })
 })

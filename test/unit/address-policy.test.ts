@@ -48,6 +48,8 @@ describe('default policy', () => {
       cidr: '10.0.0.0/8',
       range: '10.0.0.0/8 (private-use, RFC 1918)',
       rule: 'default',
+      name: 'private-use',
+      reference: 'RFC 1918',
       optionPath: 'policy',
     })
     const v = denied({}, '::ffff:a00:5')

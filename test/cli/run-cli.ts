@@ -1,0 +1,45 @@
+/**
+ * Runs the real `safefetch` command as a child process: the TypeScript source through tsx, so that
+ * `npm test` works on a fresh clone without a build (test/cli/bin.test.ts checks the built bin).
+ * The child inherits the test's network namespace; every name it needs comes from --resolve.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const CLI_SOURCE = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+export interface CliResult {
+  code: number | null
+  stdout: Buffer
+  stderr: string
+  /** stdout as UTF-8 text. */
+  out: string
+}
+
+export interface RunOptions {
+  stdin?: string | Buffer
+  env?: Record<string, string>
+  /** Run this file with plain node instead of the source through tsx (the built bin). */
+  bin?: string
+  timeoutMs?: number
+}
+
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const nodeArgs = options.bin === undefined ? ['--import', 'tsx', CLI_SOURCE, ...args] : [options.bin, ...args]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    let err = ''
+    child.stdout.on('data', (c: Buffer) => out.push(c))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const stdout = Buffer.concat(out)
+      resolve({ code, stdout, stderr: err, out: stdout.toString('utf8') })
+    })
+    child.stdin.end(options.stdin ?? '')
+  })
+}
