@@ -8,6 +8,7 @@
  */
 import { Agent } from 'undici'
 import type { ResolvedClientOptions } from '../options.js'
+import { DispatchGate, dispatchGates } from './dispatch-gate.js'
 import { createGuardedConnector } from './guarded-connector.js'
 import { createProxyConnector } from './proxy-connector.js'
 
@@ -18,7 +19,7 @@ export function createAgent(options: ResolvedClientOptions): Agent {
     tls: options.tls,
     connectTimeout: options.timeout.connect,
   }
-  return new Agent({
+  const agent = new Agent({
     // With a proxy, the same guard runs and the proxy is handed only checked addresses (proxy-connector.ts).
     connect: options.proxy === undefined ? createGuardedConnector(connector) : createProxyConnector({ ...connector, proxy: options.proxy }),
     connections: options.connectionsPerOrigin,
@@ -27,6 +28,9 @@ export function createAgent(options: ResolvedClientOptions): Agent {
     headersTimeout: 0,
     bodyTimeout: 0,
   } as Agent.Options)
+  // No more requests per origin reach the pool than it has connections (see dispatch-gate.ts).
+  dispatchGates.set(agent, new DispatchGate(options.connectionsPerOrigin))
+  return agent
 }
 
 /** Closes gracefully, then forcibly: a silent server must not keep sockets (or the process) alive. */

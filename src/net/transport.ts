@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici'
 import { BodySettle, type AttemptRecord, type CallContext } from '../context.js'
 import { SafeFetchError, toSafeFetchError } from '../errors.js'
 import type { Handler, OutboundRequest, RawResponse, ResponseHeaders } from '../pipeline.js'
+import { dispatchGates, type DispatchGate, type GateJob, type OriginQueue } from './dispatch-gate.js'
 import { connectInfo } from './guarded-connector.js'
 import { redactUrl } from './url-policy.js'
 import { decodingPlan, ResponseBody } from './response-body.js'
@@ -40,13 +41,25 @@ function subscribeOnce(): void {
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
 
-class AttemptHandler implements Dispatcher.DispatchHandler {
+class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
+  gatePrev: GateJob | undefined = undefined
+  gateNext: GateJob | undefined = undefined
+  gateWaiting: OriginQueue | undefined = undefined
+  /** The gate slot held while undici has the request; released when undici is done with it. */
+  private slot: OriginQueue | undefined = undefined
+  private gate: DispatchGate | undefined = undefined
+  private dispatcher: Dispatcher | undefined = undefined
+  private target: DispatchTarget | undefined = undefined
   private controller: Dispatcher.DispatchController | undefined
   private body: ResponseBody | undefined
   private settled = false
   private headersTimer: NodeJS.Timeout | undefined
   private readonly unsubscribe: () => void
   private readonly started = performance.now()
+  /** The socket the request was written to (from the sendHeaders channel). */
+  private socket: Socket | undefined = undefined
+  /** undici has called onResponseEnd/onResponseError: the socket may carry another request now. */
+  private exchangeOver = false
   private responseAt = 0
 
   constructor(
@@ -60,12 +73,54 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.unsubscribe = ctx.signal.onAbort((reason) => this.abort(reason))
   }
 
+  /** Sends the request now (no gate), or when the origin has a free slot. */
+  send(dispatcher: Dispatcher, target: DispatchTarget | undefined): void {
+    this.dispatcher = dispatcher
+    this.target = target
+    const gate = dispatchGates.get(dispatcher)
+    if (gate === undefined) {
+      // A dispatcher we did not build (no pool size known): straight to it, deadline permitting.
+      if (this.live()) dispatchTo(dispatcher, this.req, this, target)
+      return
+    }
+    this.gate = gate
+    gate.enter(target === undefined ? this.req.url.origin : target.origin, this)
+  }
+
+  admit(slot: OriginQueue): boolean {
+    if (!this.live()) return false
+    this.slot = slot
+    dispatchTo(this.dispatcher!, this.req, this, this.target)
+    return true
+  }
+
+  /** Not settled, and the deadline not passed (its timer may not have fired yet): worth dispatching. */
+  private live(): boolean {
+    if (this.settled) return false
+    if (this.ctx.deadline > performance.now()) return true
+    this.ctx.signal.abort(
+      new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${this.req.method} ${this.urlText} reached its deadline before it could be sent (timeout.total)`, {
+        url: this.urlText,
+      }),
+    )
+    return false
+  }
+
+  /** undici is done with the request (ended or failed): its slot goes to the next live waiter. */
+  private leaveGate(): void {
+    const slot = this.slot
+    if (slot === undefined) return
+    this.slot = undefined
+    this.gate!.exit(slot)
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
     if (this.settled) {
-      // Aborted (or timed out) while queued: the caller has already been answered.
-      controller.abort(this.ctx.signal.reason ?? new SafeFetchError('ERR_ABORTED', 'aborted', { url: this.urlText }))
-      return
+      // The call ended (deadline, abort) while undici was connecting for it: nothing has been
+      // written yet. Throwing here makes undici drop the request and keep the fresh socket for the
+      // next one (client-h1 writeH1 catches it); controller.abort() would destroy the socket.
+      throw this.ctx.signal.reason ?? new SafeFetchError('ERR_ABORTED', 'aborted', { url: this.urlText })
     }
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- handed to the sendHeaders subscriber, see above
     writing = this
@@ -77,6 +132,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onSocket(socket: Socket): void {
+    this.socket = socket
     const timings = this.record.timings
     const now = performance.now()
     timings.sent = now - this.started
@@ -142,7 +198,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         this.ctx.signal,
         this.urlText,
       )
-      responseBody.attach(controller)
+      responseBody.attach(new ExchangeControl(controller, this))
       this.body = responseBody
       if (length > options.maxResponseBytes) {
         // Declared too large: fail the body at once, before reading a byte, and drop the socket.
@@ -187,11 +243,15 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.exchangeOver = true
+    this.leaveGate()
     // HEAD / 204 / 304 have no body object: their settle finished at the headers.
     this.body?.end()
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.exchangeOver = true
+    this.leaveGate()
     if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
     const mapped = toSafeFetchError(error, this.urlText)
     if (this.body !== undefined) {
@@ -207,15 +267,59 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.fail(reason)
   }
 
+  /**
+   * Ends the exchange on its socket. An HTTP/1.1 request that has been written cannot be
+   * cancelled except by closing the connection, so the socket goes either way; but undici's own
+   * abort closes it with an "informational" error that leaves the aborted request at the head of
+   * the client's queue, and the client then opens a new connection for it only to drop it
+   * (undici 7 client-h1 onHttpSocketClose). Destroying the socket with our error makes undici
+   * fail the request and dial nothing. Before a socket is known, the controller aborts as usual.
+   */
+  abortExchange(error: SafeFetchError): void {
+    const controller = this.controller
+    if (controller === undefined || controller.aborted || this.exchangeOver) return
+    const socket = this.socket
+    if (socket !== undefined && !socket.destroyed) socket.destroy(error)
+    else controller.abort(error)
+  }
+
   private fail(error: SafeFetchError): void {
     if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
-    if (this.controller !== undefined && !this.controller.aborted) this.controller.abort(error)
+    this.abortExchange(error)
     if (this.settled) return
     this.settled = true
+    // Still waiting for a slot: leave the queue, undici never hears of this request.
+    if (this.gateWaiting !== undefined) this.gate!.withdraw(this)
     this.unsubscribe()
     this.record.errorCode = error.code
     this.record.timings.total = performance.now() - this.started
     this.reject(error)
+  }
+}
+
+/** The controller the response body sees: pause/resume pass through, abort ends the exchange (see abortExchange). */
+class ExchangeControl {
+  constructor(
+    private readonly controller: Dispatcher.DispatchController,
+    private readonly handler: AttemptHandler,
+  ) {}
+  get aborted(): boolean {
+    return this.controller.aborted
+  }
+  get paused(): boolean {
+    return this.controller.paused
+  }
+  get reason(): Error | null {
+    return this.controller.reason
+  }
+  pause(): void {
+    this.controller.pause()
+  }
+  resume(): void {
+    this.controller.resume()
+  }
+  abort(reason: Error): void {
+    this.handler.abortExchange(reason as SafeFetchError)
   }
 }
 
@@ -244,14 +348,14 @@ export function createTransport(dispatcher: Dispatcher, route?: Route): Handler 
     return new Promise<RawResponse>((resolve, reject) => {
       const handler = new AttemptHandler(req, ctx, record, urlText, resolve, reject)
       if (route === undefined) {
-        send(dispatcher, req, handler, undefined)
+        handler.send(dispatcher, undefined)
         return
       }
       route(req, ctx, urlText).then(
         (target) => {
           record.timings.dns = target.dnsMs
           // Aborted while resolving: the handler has already answered the caller.
-          if (!ctx.signal.aborted) send(dispatcher, req, handler, target)
+          if (!ctx.signal.aborted) handler.send(dispatcher, target)
         },
         (err: unknown) => handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, err as Error),
       )
@@ -259,7 +363,7 @@ export function createTransport(dispatcher: Dispatcher, route?: Route): Handler 
   }
 }
 
-function send(dispatcher: Dispatcher, req: OutboundRequest, handler: AttemptHandler, target: DispatchTarget | undefined): void {
+function dispatchTo(dispatcher: Dispatcher, req: OutboundRequest, handler: AttemptHandler, target: DispatchTarget | undefined): void {
   const url = req.url
   try {
     dispatcher.dispatch(

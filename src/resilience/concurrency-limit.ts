@@ -27,6 +27,8 @@ interface Waiter {
   next: Waiter | undefined
   resolve: (release: Release) => void
   reject: (error: SafeFetchError) => void
+  /** Absolute, on the `now` clock; Infinity for none. */
+  deadline: number
   timer: ReturnType<typeof setTimeout> | undefined
   unsubscribe: (() => void) | undefined
 }
@@ -73,7 +75,7 @@ export class ConcurrencyLimit {
     const remaining = deadline - this.now()
     if (remaining <= 0) return Promise.reject(this.deadlineError())
     return new Promise<Release>((resolve, reject) => {
-      const waiter: Waiter = { queued: true, prev: this.tail, next: undefined, resolve, reject, timer: undefined, unsubscribe: undefined }
+      const waiter: Waiter = { queued: true, prev: this.tail, next: undefined, resolve, reject, deadline, timer: undefined, unsubscribe: undefined }
       if (this.tail === undefined) this.head = waiter
       else this.tail.next = waiter
       this.tail = waiter
@@ -98,9 +100,21 @@ export class ConcurrencyLimit {
     }
   }
 
-  /** A freed slot goes straight to the first waiter (active stays the same), or back to the pool. */
+  /**
+   * A freed slot goes straight to the first waiter still in time (active stays the same), or back
+   * to the pool. A waiter whose deadline has passed (its timer may not have run yet: calls that
+   * expire together fire one after another) is failed instead of being handed a slot it would
+   * only use to dispatch a request that is already dead.
+   */
   private handOver(): void {
-    const waiter = this.head
+    let waiter = this.head
+    if (waiter !== undefined && waiter.deadline !== Infinity) {
+      const now = this.now()
+      while (waiter !== undefined && waiter.deadline <= now) {
+        this.leave(waiter, this.deadlineError())
+        waiter = this.head
+      }
+    }
     if (waiter === undefined) {
       this.active--
       return

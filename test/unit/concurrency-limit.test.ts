@@ -136,6 +136,27 @@ describe('ConcurrencyLimit', () => {
       expect(vi.getTimerCount()).toBe(0)
     })
 
+    it('a freed slot skips waiters whose deadline has passed (their timers have not fired yet) for the next live one', async () => {
+      const c = { t: 0 }
+      const limit = new ConcurrencyLimit(1, () => c.t)
+      const held = limit.tryAcquire()!
+      const expired = limit.acquire(new CallSignal(), 100)
+      const live = limit.acquire(new CallSignal(), 10_000)
+      const outcomes: string[] = []
+      void expired.then(
+        () => outcomes.push('expired got a slot'),
+        (err: SafeFetchError) => outcomes.push(`expired ${err.code}`),
+      )
+      void live.then(() => outcomes.push('live got a slot'))
+      // The clock passes the first deadline, but its timer has not run: the slot is freed first.
+      c.t = 150
+      held()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(outcomes).toEqual(['expired ERR_DEADLINE_EXCEEDED', 'live got a slot'])
+      expect(limit.snapshot()).toEqual({ maxConcurrent: 1, active: 1, queued: 0 })
+      expect(vi.getTimerCount()).toBe(0)
+    })
+
     it('clears its deadline timer when it gets a slot', async () => {
       const limit = new ConcurrencyLimit(1, () => 0)
       const held = limit.tryAcquire()!
