@@ -70,6 +70,16 @@ export function partitionOf(headers: Readonly<Record<string, string>>, names: re
 }
 
 /**
+ * Whether the request carries any of the named credential fields (Authorization, Cookie and the
+ * partition headers). A shared cache treats such a request as RFC 9111 §3.5 treats one with
+ * Authorization: its response is stored only when the origin says it may be shared.
+ */
+export function carriesCredentials(headers: Readonly<Record<string, string>>, names: readonly string[]): boolean {
+  for (let i = 0; i < names.length; i++) if (headers[names[i]!] !== undefined) return true
+  return false
+}
+
+/**
  * The secondary key: '' when there is nothing to vary on (shared mode, no Vary: the response is
  * stored at the primary key itself), else SHA-256 over the partition and the varied fields.
  * `partition` is undefined in shared mode; in private mode every entry is a variant, even for a

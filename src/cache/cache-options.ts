@@ -25,7 +25,13 @@ export interface CacheOptions {
    * over it is not even buffered). Default 5 MiB.
    */
   maxEntryBytes?: number
-  /** In private mode, request fields that identify the user besides Authorization and Cookie (e.g. `x-api-key`). */
+  /**
+   * Request fields that carry credentials besides Authorization and Cookie, added to the defaults
+   * `x-api-key`, `api-key` and `x-auth-token` (which always apply). Shared mode: a request carrying
+   * any of them is treated like one with Authorization (RFC 9111 §3.5: its response is stored only
+   * when it is `public`, `s-maxage` or `must-revalidate`). Private mode: entries are partitioned by
+   * their values. Names are case-insensitive.
+   */
   partitionHeaders?: readonly string[]
   /**
    * HMAC-SHA256 key (at least 16 bytes) to sign entries in a shared store: an entry that was
@@ -48,7 +54,7 @@ export interface ResolvedCacheOptions {
   readonly mode: CacheMode
   readonly store: CacheStore
   readonly maxEntryBytes: number
-  /** Lower-case; Authorization and Cookie first. */
+  /** Lower-case; Authorization, Cookie and the default API-key fields first. */
   readonly partitionHeaders: readonly string[]
   readonly signingKey: Uint8Array | undefined
   readonly backgroundTimeoutMs: number
@@ -65,7 +71,12 @@ export const CACHE_DEFAULTS = {
 
 const KNOWN = ['mode', 'store', 'maxEntryBytes', 'partitionHeaders', 'signingKey', 'backgroundTimeoutMs', 'keepStaleMs', 'now'] as const
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const ALWAYS_PARTITIONED = ['authorization', 'cookie']
+/**
+ * Credential fields always treated as such. RFC 9111 §3.5 names only Authorization; Cookie and the
+ * common API-key fields identify a user just as well (Varnish's builtin VCL passes requests with a
+ * Cookie), so a cache sold as safe must not mix responses to them by default.
+ */
+const ALWAYS_PARTITIONED = ['authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token']
 
 /**
  * `undefined` (or `true`): caching on with the defaults and a fresh memory store. `false`: off

@@ -59,6 +59,8 @@ export function firstValue(headers: ResponseHeaders | Readonly<Record<string, st
 
 /**
  * May this response be stored? RFC 9111 §3 via CachePolicy.storable(), with corrected inputs.
+ * `credentials`: the request carries credentials other than Authorization (Cookie, API keys); a
+ * shared cache then applies the §3.5 rule as if it carried Authorization.
  * `Vary: *` responses are refused too: they can never be selected (§4.1), so storing one only
  * evicts something useful.
  */
@@ -68,14 +70,16 @@ export function isStorable(
   status: number,
   requestHeaders: Readonly<Record<string, string>>,
   responseHeaders: ResponseHeaders,
+  credentials = false,
 ): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
   if (parseTokenList(responseHeaders['vary']).includes('*')) return false
   const req: Record<string, string> = {}
   const reqCc = requestHeaders['cache-control']
   if (reqCc !== undefined) req['cache-control'] = formatDirectives(parseCacheControl(reqCc))
+  // §3.5 for Authorization; `credentials` extends the same rule to Cookie and API-key fields.
   const authorization = requestHeaders['authorization']
-  if (authorization !== undefined) req['authorization'] = authorization
+  if (authorization !== undefined || credentials) req['authorization'] = authorization ?? 'credentials'
   const res: Record<string, string> = {}
   const cc = responseHeaders['cache-control']
   if (cc !== undefined) res['cache-control'] = formatDirectives(parseCacheControl(cc))
@@ -274,5 +278,22 @@ export function mergeNotModified(stored: ResponseHeaders, notModified: ResponseH
   for (const name in update) {
     if (!NOT_UPDATED_BY_304.has(name)) out[name] = update[name]!
   }
+  return out
+}
+
+/**
+ * Fields that hand the user agent state for one user: never served from a shared cache (shared mode,
+ * and the credential-less partition of private mode) to anyone but the requester who received them.
+ * RFC 9111 §3.1 would store them; RFC 9111 §7 and RFC 6265 §7 leave it to origins to mark them
+ * (`private="Set-Cookie"`, `no-cache="Set-Cookie"`), which many do not: replaying visitor 1's
+ * `Set-Cookie: sid=...` to visitor 2 is session fixation, so a shared cache drops them.
+ */
+const USER_STATE_FIELDS = ['set-cookie', 'set-cookie2'] as const
+
+/** `headers` without Set-Cookie / Set-Cookie2 (the same object when it has neither). */
+export function withoutUserState(headers: ResponseHeaders): ResponseHeaders {
+  if (headers['set-cookie'] === undefined && headers['set-cookie2'] === undefined) return headers
+  const out: ResponseHeaders = { ...headers }
+  for (const name of USER_STATE_FIELDS) delete out[name]
   return out
 }

@@ -15,7 +15,7 @@ import { discardBody, type Handler, type OutboundRequest, type RawResponse } fro
 import type { CacheStatus } from '../context.js'
 import { BodyCapture } from './body-capture.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
-import { parseVary } from './cache-key.js'
+import { carriesCredentials, parseVary } from './cache-key.js'
 import { currentAge, staleIfErrorAllows, type RequestPolicy } from './cache-request.js'
 import {
   computeFreshness,
@@ -27,6 +27,8 @@ import {
   isStorable,
   mergeNotModified,
   notModifiedSelects,
+  withoutUserState,
+  type CacheMode,
   type Freshness,
 } from './cache-semantics.js'
 import type { ResponseRecord } from './cache-store.js'
@@ -79,9 +81,14 @@ export async function exchange(
       discardBody(response)
       // Body from the stored exchange, fields from this one: a reader must be allowed both.
       const addresses = address === undefined ? undefined : mergeAddresses(stored.addresses, address)
-      const updated = refreshed(cache, stored, response, requestTime, responseTime, addresses ?? stored.addresses)
+      const mode = rulesFor(cache, found)
+      const updated = refreshed(stored, response, requestTime, responseTime, addresses ?? stored.addresses, mode)
       if (found.ns !== undefined && addresses !== undefined) cache.save(found.primary, updated, storeTtl(updated, cache, responseTime))
-      return { response: responseFromRecord(updated, req.url, responseTime, true), status: 'revalidated', shared: updated }
+      const served = responseFromRecord(updated, req.url, responseTime, true)
+      // A cookie the 304 sets is this caller's own (it is only kept out of the shared entry).
+      const cookie = response.headers['set-cookie']
+      if (mode === 'shared' && cookie !== undefined) served.headers['set-cookie'] = cookie
+      return { response: served, status: 'revalidated', shared: updated }
     }
     // A 304 for some other representation cannot complete ours: ask once more, unconditionally.
     discardBody(response)
@@ -103,15 +110,16 @@ function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): 
 
 /** The stored record updated by a 304 (§4.3.4): merged fields, new freshness, same body. */
 function refreshed(
-  cache: HttpCache,
   stored: ResponseRecord,
   notModified: RawResponse,
   requestTime: number,
   responseTime: number,
   addresses: readonly string[],
+  mode: CacheMode,
 ): ResponseRecord {
-  const headers = mergeNotModified(stored.headers, notModified.headers, responseTime)
-  const freshness = computeFreshness(cache.options.mode, stored.status, headers, notModified.headers['age'], requestTime, responseTime)
+  const merged = mergeNotModified(stored.headers, notModified.headers, responseTime)
+  const freshness = computeFreshness(mode, stored.status, merged, notModified.headers['age'], requestTime, responseTime)
+  const headers = mode === 'shared' ? withoutUserState(merged) : merged
   return record(stored.ns, stored.secondary, stored.vary, stored.url, stored.status, stored.statusText, headers, addresses, stored.body, freshness)
 }
 
@@ -149,6 +157,17 @@ function record(
 }
 
 /**
+ * Which rules an entry follows. Shared mode: the shared-cache rules. Private mode: the private
+ * rules inside a credentials partition (one user), but the *shared* rules for requests without
+ * credentials — that partition is one cache for every anonymous visitor (a backend-for-frontend
+ * serving many browsers), so `private` responses are not stored there and Set-Cookie is not
+ * replayed (RFC 9111 §3, §5.2.2.7).
+ */
+function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
+  return found.partition === '' ? 'shared' : cache.options.mode
+}
+
+/**
  * How long to keep an entry: while fresh, plus its stale windows, plus `keepStaleMs` when it has
  * validators (kept past freshness so it can be revalidated with a 304; evicted by size, not age).
  */
@@ -176,13 +195,19 @@ function storeResponse(
   if (h['cache-control'] === undefined && h['expires'] === undefined && h['last-modified'] === undefined && h['etag'] === undefined) {
     return { response, status: 'miss', shared: undefined }
   }
-  if (!store || !isStorable(options.mode, req.method, response.status, req.headers, response.headers)) {
+  const mode = rulesFor(cache, found)
+  // Shared rules: a request with Cookie or an API key is treated like one with Authorization (§3.5).
+  const credentials = mode === 'shared' && carriesCredentials(req.headers, options.partitionHeaders)
+  if (!store || !isStorable(mode, req.method, response.status, req.headers, response.headers, credentials)) {
     return { response, status: 'miss', shared: undefined }
   }
   const vary = parseVary(response.headers['vary'])
   if (vary === '*') return { response, status: 'miss', shared: undefined }
-  const headers = headersToStore(response.headers, responseTime)
-  const freshness = computeFreshness(options.mode, response.status, headers, response.headers['age'], requestTime, responseTime)
+  const toStore = headersToStore(response.headers, responseTime)
+  // Freshness sees the Set-Cookie (a shared cache validates such a response unless it is public);
+  // the stored copy does not carry it: the requester got it, nobody else may.
+  const freshness = computeFreshness(mode, response.status, toStore, response.headers['age'], requestTime, responseTime)
+  const headers = mode === 'shared' ? withoutUserState(toStore) : toStore
   // With the store down (ns undefined) nothing is written, but coalesced waiters still share it.
   const ns = found.ns
   const secondary = cache.secondaryFor(req.headers, vary, found.partition)

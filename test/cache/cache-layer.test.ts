@@ -63,11 +63,13 @@ describe('cache layer: storing and freshness', () => {
       const clock = new Clock()
       const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=10, s-maxage=100', date: clock.date() }, body: 'x' }))
       const h = harness(origin, { mode }, clock)
-      await h.fetch(URL1)
+      // Private rules apply inside a credentials partition (without credentials: shared rules).
+      const headers = mode === 'private' ? { authorization: 'Bearer u' } : {}
+      await h.fetch(URL1, { headers })
       clock.advance(lifetime - 1)
-      expect((await h.fetch(URL1)).record.cache).toBe('hit')
+      expect((await h.fetch(URL1, { headers })).record.cache).toBe('hit')
       clock.advance(2)
-      expect((await h.fetch(URL1)).record.cache).not.toBe('hit')
+      expect((await h.fetch(URL1, { headers })).record.cache).not.toBe('hit')
     }
   })
 
@@ -139,8 +141,9 @@ describe('cache layer: storing and freshness', () => {
       body: 'x',
     }))
     const h = harness(origin, { mode: 'private' }, clock)
-    await h.fetch(URL1)
-    const hit = await h.fetch(URL1)
+    const user = { headers: { authorization: 'Bearer u' } }
+    await h.fetch(URL1, user)
+    const hit = await h.fetch(URL1, user)
     expect(hit.record.cache).toBe('hit')
     const headers = hit.response.headers
     expect(headers['connection']).toBeUndefined()

@@ -10,7 +10,7 @@ describe('resolveCacheOptions', () => {
     if (a === false || b === false) return
     expect(a.mode).toBe('shared')
     expect(a.maxEntryBytes).toBe(CACHE_DEFAULTS.maxEntryBytes)
-    expect(a.partitionHeaders).toEqual(['authorization', 'cookie'])
+    expect(a.partitionHeaders).toEqual(['authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token'])
     expect(a.signingKey).toBeUndefined()
     expect(a.store).not.toBe(b.store)
     expect(a.store.inProcess).toBe(true)
@@ -23,8 +23,8 @@ describe('resolveCacheOptions', () => {
 
   it('keeps a given store and lower-cases partition headers', () => {
     const store = memoryStore()
-    const resolved = resolveCacheOptions({ store, mode: 'private', partitionHeaders: ['X-Api-Key', 'Cookie'] })
-    expect(resolved).toMatchObject({ store, mode: 'private', partitionHeaders: ['authorization', 'cookie', 'x-api-key'] })
+    const resolved = resolveCacheOptions({ store, mode: 'private', partitionHeaders: ['X-Api-Key', 'Cookie', 'X-Tenant'] })
+    expect(resolved).toMatchObject({ store, mode: 'private', partitionHeaders: ['authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-tenant'] })
   })
 
   it.each([

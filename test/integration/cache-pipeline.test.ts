@@ -33,14 +33,22 @@ describe('what is stored', () => {
     expect(hit.headers.get('date')).toBe(originDate)
   })
 
-  it('keeps repeated fields (Set-Cookie on a public response) as separate values', async () => {
+  it('keeps repeated fields (Set-Cookie in a private partition) as separate values', async () => {
     const url = origin.route('/repeated', (_req, res) => reply(res, { 'cache-control': 'public, max-age=600', 'set-cookie': ['a=1', 'b=2'], link: ['</a>', '</b>'] }, 'r'))
-    const c = client()
-    await get(c, url)
-    const hit = await get(c, url)
+    const c = client({}, { mode: 'private' })
+    const user = { headers: { authorization: 'Bearer u' } }
+    await get(c, url, user)
+    const hit = await get(c, url, user)
     expect(hit.cache).toBe('hit')
     expect(hit.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
     expect(hit.headers.get('link')).toBe('</a>, </b>')
+    // A shared cache keeps the other fields but never replays Set-Cookie (issue 9 item 4).
+    const shared = client()
+    await get(shared, url)
+    const sharedHit = await get(shared, url)
+    expect(sharedHit.cache).toBe('hit')
+    expect(sharedHit.headers.getSetCookie()).toEqual([])
+    expect(sharedHit.headers.get('link')).toBe('</a>, </b>')
   })
 
   it.each([

@@ -160,3 +160,80 @@ describe('shared mode (default)', () => {
     expect(origin.count('/two-modes')).toBe(2)
   })
 })
+
+describe('issue 9 item 3: shared mode treats Cookie and API-key headers like Authorization (RFC 9111 §3.5)', () => {
+  it.each([
+    ['cookie', 'session=ALICE', 'session=BOB'],
+    ['x-api-key', 'key-alice', 'key-bob'],
+    ['api-key', 'key-alice', 'key-bob'],
+    ['x-auth-token', 'tok-alice', 'tok-bob'],
+  ])("a max-age=60 response to a request with %s is not served to another user", async (name, a, b) => {
+    const path = `/shared-cred-${name}`
+    const url = origin.route(path, (req, res, n) => reply(res, { 'cache-control': 'max-age=60' }, `${String(req.headers[name])} #${n}`))
+    const c = client()
+    expect(await get(c, url, { headers: { [name]: a } })).toMatchObject({ cache: 'miss', text: `${a} #1` })
+    expect(await get(c, url, { headers: { [name]: b } })).toMatchObject({ cache: 'miss', text: `${b} #2` })
+    expect(await get(c, url, { headers: { [name]: a } })).toMatchObject({ cache: 'miss', text: `${a} #3` })
+    // Nor to a request without credentials.
+    expect(await get(c, url)).toMatchObject({ cache: 'miss', text: 'undefined #4' })
+    expect(origin.count(path)).toBe(4)
+  })
+
+  it('a listed partitionHeaders field counts too; the origin can still share with public / s-maxage', async () => {
+    const url = origin.route('/shared-tenant', (req, res, n) => reply(res, { 'cache-control': 'max-age=60' }, `${String(req.headers['x-tenant'])} #${n}`))
+    const c = client({ partitionHeaders: ['X-Tenant'] })
+    expect((await get(c, url, { headers: { 'x-tenant': 't1' } })).text).toBe('t1 #1')
+    expect(await get(c, url, { headers: { 'x-tenant': 't2' } })).toMatchObject({ cache: 'miss', text: 't2 #2' })
+    const shared = origin.route('/shared-cookie-public', (req, res, n) => reply(res, { 'cache-control': 's-maxage=60' }, `${String(req.headers.cookie)} #${n}`))
+    expect((await get(c, shared, { headers: { cookie: 'session=ALICE' } })).text).toBe('session=ALICE #1')
+    expect(await get(c, shared, { headers: { cookie: 'session=BOB' } })).toMatchObject({ cache: 'hit', text: 'session=ALICE #1' })
+  })
+})
+
+describe('issue 9 item 4: Set-Cookie and private responses never cross anonymous visitors', () => {
+  const visitor = (path: string, cacheControl: string, extra: Record<string, string> = {}): string =>
+    origin.route(path, (req, res, n) => {
+      if (req.headers['if-none-match'] === '"cart"') {
+        reply(res, { etag: '"cart"', 'cache-control': cacheControl }, '', 304)
+        return
+      }
+      reply(res, { 'cache-control': cacheControl, 'set-cookie': `sid=VISITOR-${n}; HttpOnly`, etag: '"cart"', ...extra }, `cart of visitor ${n}`)
+    })
+
+  it.each([['private'], ['shared']] as const)('%s mode: a private response with Set-Cookie is not shared between anonymous visitors', async (mode) => {
+    const url = visitor(`/bff-private-${mode}`, 'private, max-age=600')
+    const c = client({ mode })
+    const one = await get(c, url)
+    expect(one.headers.getSetCookie()).toEqual(['sid=VISITOR-1; HttpOnly'])
+    const two = await get(c, url)
+    expect(two.text).toBe('cart of visitor 2')
+    expect(two.headers.getSetCookie()).toEqual(['sid=VISITOR-2; HttpOnly'])
+  })
+
+  it.each([['private'], ['shared']] as const)('%s mode: a public response is shared, its Set-Cookie is not', async (mode) => {
+    const url = visitor(`/bff-public-${mode}`, 'public, max-age=600')
+    const c = client({ mode })
+    expect((await get(c, url)).headers.getSetCookie()).toEqual(['sid=VISITOR-1; HttpOnly'])
+    const two = await get(c, url)
+    expect(two).toMatchObject({ cache: 'hit', text: 'cart of visitor 1' })
+    expect(two.headers.getSetCookie()).toEqual([])
+  })
+
+  it.each([['private'], ['shared']] as const)('%s mode: revalidating a Set-Cookie response does not replay the stored cookie', async (mode) => {
+    const url = visitor(`/bff-revalidate-${mode}`, 'max-age=600')
+    const c = client({ mode })
+    await get(c, url)
+    const two = await get(c, url)
+    expect(two.cache).toBe('revalidated')
+    expect(two.headers.getSetCookie()).toEqual([])
+  })
+
+  it('private mode: a visitor with credentials keeps the Set-Cookie of its own partition', async () => {
+    const url = visitor('/bff-own', 'private, max-age=600')
+    const c = client({ mode: 'private' })
+    await get(c, url, alice)
+    const again = await get(c, url, alice)
+    expect(again).toMatchObject({ cache: 'hit', text: 'cart of visitor 1' })
+    expect(again.headers.getSetCookie()).toEqual(['sid=VISITOR-1; HttpOnly'])
+  })
+})
