@@ -13,6 +13,7 @@ import { ACCEPT_ENCODING } from './net/response-body.js'
 import { createTransport } from './net/transport.js'
 import { sameProxy } from './net/proxy.js'
 import { createProxyTransport } from './net/proxy-transport.js'
+import { createMockTransport } from './net/mock-transport.js'
 import { parseUrl, redactUrl } from './net/url-policy.js'
 import { isPlainObject } from './option-checks.js'
 import {
@@ -143,7 +144,9 @@ function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared:
   layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
   if (needsAttemptLayer(observe)) layers.push(attemptSpanLayer(observe))
   const transport =
-    options.proxy === undefined
+    options.dispatcher !== undefined
+      ? createMockTransport(options.dispatcher, { policy: options.policy.address, lookup: options.lookup!, connectTimeout: options.timeout.connect })
+      : options.proxy === undefined
       ? createTransport(dispatcher)
       : createProxyTransport(dispatcher, { proxy: options.proxy, policy: options.policy.address, lookup: options.lookup, connectTimeout: options.timeout.connect })
   return compose(layers, transport)
@@ -246,6 +249,8 @@ export function createClient(input: ClientOptions = {}): Client {
       throw err
     }
     const record: CallRecord = newCallRecord(req.method, req.url, generation.observe.redact)
+    // A test dispatcher shows in every call's record and log line: never mistaken for production.
+    if (clientOptions.dispatcher !== undefined) record.transport = 'mock'
     const total = options.timeout.total
     const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, generation.logger)
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)

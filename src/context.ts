@@ -56,6 +56,8 @@ export interface CallRecord {
   attempts: number
   redirects: number
   cache?: CacheStatus
+  /** 'mock' when the client sends through a test `dispatcher` (docs/testing.md); absent otherwise. */
+  transport?: 'mock'
   remoteAddress?: string
   errorCode?: ErrorCode
   /** Decoded body bytes delivered to the caller. */

@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'ERR_READ_ONLY'
   /** The client was closed. */
   | 'ERR_CLIENT_CLOSED'
+  /** A client with a test `dispatcher` (MockAgent): no mock matched the request (docs/testing.md). */
+  | 'ERR_MOCK_NOT_MATCHED'
 
 export interface SafeFetchErrorDetails {
   cause?: unknown
@@ -89,6 +91,7 @@ const FINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_DISABLED',
   'ERR_READ_ONLY',
   'ERR_CLIENT_CLOSED',
+  'ERR_MOCK_NOT_MATCHED',
 ])
 
 /**

@@ -8,7 +8,7 @@
 import type { LookupFunction } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import type { Logger } from 'pino'
-import type { HeadersInit } from 'undici'
+import type { Dispatcher, HeadersInit } from 'undici'
 import { SafeFetchError } from './errors.js'
 import { compilePolicy, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
 import { resolveProxyOption, type ProxyOption, type ResolvedProxy } from './net/proxy.js'
@@ -77,6 +77,14 @@ export interface ClientOptions extends ObserveOptions {
    * are never read.
    */
   proxy?: ProxyOption
+  /**
+   * For tests: send every exchange to this undici Dispatcher (e.g. a `MockAgent`) instead of the
+   * network. Every layer still runs; names are resolved with `lookup` (required with a dispatcher)
+   * and judged by the address policy before dispatch; the dispatcher is never allowed to reach the
+   * network. Calls show `transport: 'mock'` in their log line and call info. docs/testing.md.
+   * Default: none (safefetch's own guarded pool). Never read from the environment.
+   */
+  dispatcher?: Dispatcher
   /** Largest decoded response body in bytes. Default 10 MiB. */
   maxResponseBytes?: number
   /** Largest decoded:compressed ratio tolerated after the first MiB. Default 100. */
@@ -153,6 +161,8 @@ export interface ResolvedClientOptions extends ResolvedCallOptions {
   readonly lookup: LookupFunction | undefined
   readonly tls: TlsOptions
   readonly proxy: ResolvedProxy | undefined
+  /** A test dispatcher (MockAgent); undefined = the guarded pool. */
+  readonly dispatcher: Dispatcher | undefined
   readonly connectionsPerOrigin: number
   readonly keepAliveTimeout: number
   readonly logger: Logger | undefined
@@ -333,7 +343,7 @@ export const CALL_OPTION_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'max
 
 /** Options only a client holds: its pool, policy, cache store, stats and logger are built from them. */
 export const CLIENT_ONLY_OPTION_KEYS = [
-  'name', 'baseUrl', 'allowAbsoluteUrls', 'policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout',
+  'name', 'baseUrl', 'allowAbsoluteUrls', 'policy', 'lookup', 'tls', 'proxy', 'dispatcher', 'connectionsPerOrigin', 'keepAliveTimeout',
   'logger', 'breaker', 'readOnly', 'maxConcurrent', 'redact', 'tracer', 'meter', 'propagateTraceContext', 'stats', 'recentFailures',
 ] as const
 
@@ -364,6 +374,7 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     lookup: input.lookup,
     tls,
     proxy: resolveProxyOption(o.proxy, 'proxy'),
+    dispatcher: resolveDispatcher(o),
     connectionsPerOrigin: positiveInt(o.connectionsPerOrigin, 'connectionsPerOrigin', DEFAULTS.connectionsPerOrigin),
     keepAliveTimeout: positiveInt(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout),
     logger: input.logger,
@@ -372,4 +383,27 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     maxConcurrent: resolveMaxConcurrent(o.maxConcurrent, 'maxConcurrent'),
     observe: resolveObserveOptions(input),
   }
+}
+
+/**
+ * `dispatcher` is a test seam (docs/testing.md): an object with undici's `dispatch()`. A mock has
+ * no socket for the connector to check, so names are resolved with the client's `lookup` and the
+ * answers judged before dispatch; without a lookup that would be the system resolver, i.e. real
+ * DNS traffic from a test, so a lookup is required. A proxy has no meaning for a mock.
+ */
+function resolveDispatcher(o: Record<string, unknown>): Dispatcher | undefined {
+  const value = o.dispatcher
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || typeof (value as { dispatch?: unknown }).dispatch !== 'function') {
+    throw invalid('dispatcher', "an undici Dispatcher such as a MockAgent (an object with dispatch())", value)
+  }
+  if (o.lookup === undefined) {
+    throw new SafeFetchError(
+      'ERR_INVALID_OPTION',
+      'dispatcher needs a lookup: a mock has no socket to check, so safefetch resolves names with your lookup and judges the answers ' +
+        "(e.g. lookup: staticLookup({ 'api.example.com': '93.184.216.34' }) from 'safefetch/testing'; docs/testing.md)",
+    )
+  }
+  if (o.proxy !== undefined) throw new SafeFetchError('ERR_INVALID_OPTION', 'dispatcher and proxy cannot be combined: a dispatcher replaces the network, proxy included')
+  return value as Dispatcher
 }

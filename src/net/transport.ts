@@ -69,6 +69,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     private readonly urlText: string,
     private readonly resolve: (response: RawResponse) => void,
     private readonly reject: (error: SafeFetchError) => void,
+    /** A test dispatcher (mock-transport.ts): a real socket under this exchange is refused. */
+    private readonly mock = false,
   ) {
     this.unsubscribe = ctx.signal.onAbort((reason) => this.abort(reason))
   }
@@ -133,6 +135,20 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
 
   onSocket(socket: Socket): void {
     this.socket = socket
+    if (this.mock) {
+      // The dispatcher passed the exchange on to a real connection (a MockAgent with net connect
+      // enabled and no matching interceptor, or not a mock at all): that connection was not made
+      // by the guarded connector, so nothing is written to it.
+      this.fail(
+        new SafeFetchError(
+          'ERR_MOCK_NOT_MATCHED',
+          `no mock matched ${this.req.method} ${this.urlText} and the client's dispatcher sent it to the network; a client with a dispatcher never uses ` +
+            'the network: call mockAgent.disableNetConnect(), add an interceptor, or test against a loopback server with a client without dispatcher (docs/testing.md)',
+          { url: this.urlText },
+        ),
+      )
+      return
+    }
     const timings = this.record.timings
     const now = performance.now()
     timings.sent = now - this.started
@@ -333,12 +349,15 @@ export interface DispatchTarget {
   readonly headers: Readonly<Record<string, string>>
   /** ms the route spent resolving the name; reported in the attempt's dns phase. */
   readonly dnsMs: number
+  /** The checked address the exchange stands for when no socket will report one (a mock). */
+  readonly remoteAddress?: string
+  readonly remotePort?: number
 }
 
 /** Picks the DispatchTarget for a request; may resolve a name, so it is asynchronous. */
 export type Route = (req: OutboundRequest, ctx: CallContext, url: string) => Promise<DispatchTarget>
 
-export function createTransport(dispatcher: Dispatcher, route?: Route): Handler {
+export function createTransport(dispatcher: Dispatcher, route?: Route, mock = false): Handler {
   subscribeOnce()
   return function transport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     ctx.signal.throwIfAborted()
@@ -346,7 +365,7 @@ export function createTransport(dispatcher: Dispatcher, route?: Route): Handler 
     const record: AttemptRecord = { attempt: ctx.attempt, hop: ctx.hop, url: urlText, timings: {} }
     ctx.record.attemptLog.push(record)
     return new Promise<RawResponse>((resolve, reject) => {
-      const handler = new AttemptHandler(req, ctx, record, urlText, resolve, reject)
+      const handler = new AttemptHandler(req, ctx, record, urlText, resolve, reject, mock)
       if (route === undefined) {
         handler.send(dispatcher, undefined)
         return
@@ -354,6 +373,10 @@ export function createTransport(dispatcher: Dispatcher, route?: Route): Handler 
       route(req, ctx, urlText).then(
         (target) => {
           record.timings.dns = target.dnsMs
+          if (target.remoteAddress !== undefined) {
+            record.remoteAddress = target.remoteAddress
+            if (target.remotePort !== undefined) record.remotePort = target.remotePort
+          }
           // Aborted while resolving: the handler has already answered the caller.
           if (!ctx.signal.aborted) handler.send(dispatcher, target)
         },
@@ -376,6 +399,8 @@ function dispatchTo(dispatcher: Dispatcher, req: OutboundRequest, handler: Attem
       },
       handler,
     )
+    // A mock answers without a socket: no sendHeaders will claim the handler (see subscribeOnce).
+    if (writing === handler) writing = undefined
   } catch (err) {
     // Invalid input that undici refuses synchronously (e.g. a header value it rejects).
     handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, err as Error)

@@ -37,6 +37,8 @@ export interface CallLogLine {
   retries: number
   redirects: number
   cache: CacheStatus | undefined
+  /** 'mock' for a client with a test dispatcher (docs/testing.md); absent otherwise. */
+  transport: 'mock' | undefined
   bytes: number
   remoteAddress: string | undefined
   /** True when the last request went over an already open keep-alive connection (no dns/connect/tls). */
@@ -115,6 +117,7 @@ export function buildCallLogLine(record: CallRecord, error: SafeFetchError | und
     retries: retriesOf(record),
     redirects: record.redirects,
     cache: record.cache,
+    transport: record.transport,
     bytes: record.bytes,
     remoteAddress: record.remoteAddress ?? last?.remoteAddress,
     reusedConnection: last?.reusedConnection,
