@@ -58,7 +58,7 @@ import { attachCallInfo } from './observe/call-info.js'
 import { createSafeResponse } from './safe-response.js'
 
 /** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
-export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache'>, CallOptions {
+export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache' | 'dispatcher'>, CallOptions {
   body?: SafeBodyInit | null
   redirect?: RedirectMode | RedirectOptions
 }

@@ -142,12 +142,19 @@ describe('the address policy still holds', () => {
   ])('%s is refused with ERR_ADDRESS_BLOCKED before the mock sees it', async (url, address) => {
     const agent = mockAgent()
     const origin = new URL(url).origin
-    agent.get(origin).intercept({ path: () => true }).reply(200, 'internal data').persist()
+    let invoked = 0
+    agent
+      .get(origin)
+      .intercept({ path: () => true })
+      .reply(() => {
+        invoked++
+        return { statusCode: 200, data: 'internal data' }
+      })
+      .persist()
     const c = client(agent)
     const error = await rejectsWith(c.fetch(url), 'ERR_ADDRESS_BLOCKED')
     expect(error.address).toBe(address)
-    // The interceptor was never called.
-    expect(agent.pendingInterceptors()[0]!.timesInvoked).toBe(0)
+    expect(invoked).toBe(0)
   })
 
   test('a mocked redirect to a name that resolves inside is refused at that hop', async () => {
