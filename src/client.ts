@@ -463,7 +463,7 @@ async function buildRequest(
   } else if (input instanceof Request) {
     url = resolveTarget(input.url, clientOptions)
     method = normalizeMethod(init?.method ?? input.method)
-    headers = mergeHeaders(mergeHeaders(clientOptions.headers, input.headers), init?.headers)
+    headers = mergeHeaders(mergeHeaders(clientOptions.headers, input.headers, 'request.headers'), init?.headers)
     body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
   } else {
     throw new SafeFetchError('ERR_URL_INVALID', `input must be a URL string, a URL or a Request, got ${describe(input)}`)
@@ -476,9 +476,9 @@ async function buildRequest(
   return { url, method, headers, body: prepared.body }
 }
 
-function mergeHeaders(base: Readonly<Record<string, string>>, extra: unknown): Record<string, string> {
+function mergeHeaders(base: Readonly<Record<string, string>>, extra: unknown, path = 'init.headers'): Record<string, string> {
   if (extra === undefined || extra === null) return { ...base }
-  return { ...base, ...normalizeHeaders(extra, 'init.headers') }
+  return { ...base, ...normalizeHeaders(extra, path) }
 }
 
 /** RFC 9110 §15: reason-phrase = *( HTAB / SP / VCHAR / obs-text ). */

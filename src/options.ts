@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { Dispatcher, HeadersInit } from 'undici'
 import { SafeFetchError } from './errors.js'
 import { compilePolicy, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
+import { checkRequestHeader } from './net/forbidden-headers.js'
 import { resolveProxyOption, type ProxyOption, type ResolvedProxy } from './net/proxy.js'
 import { resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions } from './resilience/circuit-breaker.js'
 import { resolveMaxConcurrent } from './resilience/concurrency-limit.js'
@@ -284,6 +285,7 @@ export function normalizeHeaders(init: unknown, path = 'headers'): Record<string
     // The value is not quoted: it may be a credential (Authorization, Cookie, an API key).
     if (/[\r\n\0]/.test(text)) throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.${name} must be a value without CR, LF or NUL (value not shown)`)
     const key = name.toLowerCase()
+    checkRequestHeader(key, name, text, path)
     const previous = out[key]
     out[key] = previous === undefined ? text.trim() : `${previous}, ${text.trim()}`
   }
