@@ -21,6 +21,7 @@
  * - `Sec-*`: in a browser they prove the request came from the browser itself; a server-side
  *   client proves nothing by them either way, and server-side renderers legitimately forward
  *   `Sec-CH-*` client hints.
+ * `Connection: close` and `Connection: keep-alive` are allowed (only whether to reuse the socket).
  * Kept from the spec: the method-override headers (`X-HTTP-Method`, `X-HTTP-Method-Override`,
  * `X-Method-Override`) when they name a forbidden method, so TRACE/CONNECT cannot come in that way.
  */
@@ -28,6 +29,8 @@ import { SafeFetchError } from '../errors.js'
 
 /** Lower-case names; `proxy-*` is matched by prefix. */
 const FORBIDDEN = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect'])
+
+const CONNECTION_VALUES = new Set(['close', 'keep-alive'])
 
 const METHOD_OVERRIDE = new Set(['x-http-method', 'x-http-method-override', 'x-method-override'])
 /** Fetch Standard §2.2.1 forbidden methods (the same set client.ts refuses as `method`). */
@@ -44,6 +47,9 @@ export function isForbiddenRequestHeader(key: string): boolean {
  * is never quoted: it may be a credential.
  */
 export function checkRequestHeader(key: string, name: string, value: string, path: string): void {
+  // `Connection: close` / `keep-alive` only says whether to reuse the socket: undici accepts exactly
+  // these two values and manages the connection itself, so they cannot list other headers as hop-by-hop.
+  if (key === 'connection' && CONNECTION_VALUES.has(value.trim().toLowerCase())) return
   if (isForbiddenRequestHeader(key)) {
     throw new SafeFetchError(
       'ERR_INVALID_OPTION',

@@ -42,7 +42,7 @@ const FORBIDDEN = [
 ]
 const VALUES: Record<string, string> = {
   host: 'admin.example.com',
-  connection: 'close',
+  connection: 'x-secret-hop',
   'content-length': '0',
   'transfer-encoding': 'chunked',
   'keep-alive': 'timeout=5',
@@ -122,6 +122,9 @@ describe('forbidden request headers', () => {
       via: '1.1 edge',
       'x-http-method-override': 'PATCH',
     }
+    // Connection may only say close / keep-alive (whether to reuse the socket).
+    await (await client.fetch(`http://www.example.com:${vhosts.port}/close`, { headers: { Connection: 'close' } })).text()
+    seen = []
     const res = await client.fetch(`http://www.example.com:${vhosts.port}/`, { headers })
     expect(await res.text()).toBe('public www')
     expect(seen).toHaveLength(1)
