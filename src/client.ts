@@ -56,6 +56,7 @@ import type { RequestCacheMode } from './cache/cache-request.js'
 import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
 import { createSafeResponse } from './safe-response.js'
+import { joinBaseUrl } from './base-url.js'
 
 /** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
 export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache' | 'dispatcher'>, CallOptions {
@@ -426,11 +427,9 @@ function resolveTarget(input: string | URL, options: ResolvedClientOptions): URL
   const text = input.trim()
   if (ABSOLUTE.test(text)) return checkOrigin(parseUrl(text, base), options)
   // Join like axios/ky: baseUrl 'https://api/v1' + 'users' or '/users' → https://api/v1/users.
-  // (WHATWG resolution would drop the base path for '/users', a classic surprise.)
-  const basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`
-  const relative = text.replace(/^[\\/]+/, '')
-  const joined = parseUrl(`${base.origin}${basePath}${relative}`)
-  return checkOrigin(joined, options)
+  // (WHATWG resolution would drop the base path for '/users', a classic surprise.) The result must
+  // stay under the base path: '../admin' and its encodings are refused (base-url.ts).
+  return checkOrigin(joinBaseUrl(base, text), options)
 }
 
 function checkOrigin(url: URL, options: ResolvedClientOptions): URL {
