@@ -7,16 +7,19 @@ import { readFileSync } from 'node:fs'
 import { isSafeFetchError } from '../index.js'
 import { CHECK_HELP, runCheck } from './check.js'
 import { EXIT, UsageError } from './common.js'
+import { GET_HELP, runGet } from './get.js'
 
 const HELP = `Usage: safefetch <command> [options]
 
 Commands:
   check <url>...   would safefetch fetch these URLs, and if not, why (no request is made)
+  get <url>        fetch one URL with the library's defaults; --timings shows where the time went
 
 Run "safefetch <command> --help" for the options of each command.
 
 Examples:
   safefetch check http://169.254.169.254/
+  safefetch get --timings -o /dev/null https://example.com/
 `
 
 function version(): string {
@@ -34,8 +37,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'check':
         return await runCheck(rest, process.stdout)
+      case 'get':
+        return await runGet(rest)
       case 'help':
-        process.stdout.write(rest[0] === 'check' ? CHECK_HELP : HELP)
+        process.stdout.write(rest[0] === 'check' ? CHECK_HELP : rest[0] === 'get' ? GET_HELP : HELP)
         return EXIT.ok
       case '-h':
       case '--help':
@@ -49,7 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(HELP)
         return EXIT.usage
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; the command is check`)
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; the commands are check and get`)
     }
   } catch (err) {
     return reportUsage(err, command)
@@ -71,6 +76,12 @@ function reportUsage(err: unknown, command: string | undefined): number {
   process.stderr.write(`safefetch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
   return EXIT.refusedOrFailed
 }
+
+// A reader that stops early (`safefetch get … | head`) closes the pipe: stop quietly, as it asked.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok)
+  throw err
+})
 
 // Set the exit code and let the event loop drain (stdout may still be flushing to a pipe).
 main(process.argv.slice(2)).then(
