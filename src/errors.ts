@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'ERR_CLIENT_CLOSED'
   /** A client with a test `dispatcher` (MockAgent): no mock matched the request (docs/testing.md). */
   | 'ERR_MOCK_NOT_MATCHED'
+  /** A request interceptor (nock 15, msw) has patched net.Socket in this process: safefetch cannot dial (docs/testing.md). */
+  | 'ERR_NET_INTERCEPTED'
 
 export interface SafeFetchErrorDetails {
   cause?: unknown
@@ -92,6 +94,7 @@ const FINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_READ_ONLY',
   'ERR_CLIENT_CLOSED',
   'ERR_MOCK_NOT_MATCHED',
+  'ERR_NET_INTERCEPTED',
 ])
 
 /**

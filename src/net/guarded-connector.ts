@@ -17,6 +17,7 @@ import { SafeFetchError, toSafeFetchError } from '../errors.js'
 import type { TlsOptions } from '../options.js'
 import { blockedAddressError, checkAddress, type CompiledAddressPolicy } from './address-policy.js'
 import { guardedLookup } from './guarded-lookup.js'
+import { interceptedSocketsError } from './interceptors.js'
 
 export interface ConnectInfo {
   /** Milliseconds spent resolving the name (0 for literals). */
@@ -159,6 +160,12 @@ export function createGuardedConnector(options: GuardedConnectorOptions): Connec
       tryNext()
     }
 
+    // A patched net.Socket (nock 15, msw) would fail this connection obscurely: say so instead.
+    const intercepted = interceptedSocketsError(url)
+    if (intercepted !== undefined) {
+      finish(intercepted)
+      return
+    }
     guardedLookup(host, options.policy, options.lookup, url, (error, addresses) => {
       if (finished) return
       if (error !== null) finish(error)

@@ -28,6 +28,7 @@ import type { CompiledAddressPolicy } from './address-policy.js'
 import { connectInfo, stripBrackets } from './guarded-connector.js'
 import { guardedLookup } from './guarded-lookup.js'
 import { connectRequest, ipAuthority, parseConnectAnswer, proxyRefusedError, type ResolvedProxy } from './proxy.js'
+import { interceptedSocketsError } from './interceptors.js'
 
 export interface ProxyConnectorOptions {
   readonly proxy: ResolvedProxy
@@ -58,6 +59,12 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
     const host = stripBrackets(opts.hostname)
     const port = Number(opts.port) || (protocol === 'https:' ? 443 : 80)
     const url = `${protocol}//${opts.hostname}:${port}`
+    // A patched net.Socket (nock 15, msw) would fail this connection obscurely: say so instead.
+    const intercepted = interceptedSocketsError(url)
+    if (intercepted !== undefined) {
+      callback(intercepted, null)
+      return
+    }
     const sockets = new Set<Socket>()
     let finished = false
     let timer: NodeJS.Timeout | undefined
