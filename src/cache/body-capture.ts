@@ -11,8 +11,12 @@
  * `pump()` is for coalesced requests: other callers are waiting for this body, so it must not
  * depend on how fast (or whether) this caller reads. From then on the origin's stream is read
  * eagerly; chunks queue for the caller (bounded by `limit`, since pumping stops when the copy is
- * abandoned) and a caller that cancels no longer stops the read.
+ * abandoned) and a caller that cancels no longer stops the read. While the caller is behind (its
+ * queue is not empty), what the pump reads is merged into a held buffer instead of queued chunk by
+ * chunk (held-chunks.ts), so a body of tiny chunks costs its bytes, not an object per byte; the held
+ * bytes go to the queue as soon as it is empty again, or when the pump stops.
  */
+import { HeldChunks } from '../net/held-chunks.js'
 
 export interface CaptureSink {
   /** The complete body. */
@@ -33,6 +37,8 @@ export class BodyCapture {
   private delivered = 0
   private reading: Promise<void> | undefined = undefined
   private pumping: Promise<void> | undefined = undefined
+  /** Read by the pump while the caller's queue was not empty; queued when it is. */
+  private readonly behind = new HeldChunks()
 
   constructor(
     upstream: ReadableStream<Uint8Array>,
@@ -64,6 +70,7 @@ export class BodyCapture {
     if (this.reading !== undefined) await this.reading
     while (!this.finished && this.copy !== undefined) await this.readOne()
     this.pumping = undefined
+    this.flushBehind()
     // The copy was given up while the caller was gone: nobody needs the rest.
     if (this.consumerGone && !this.finished) {
       this.finished = true
@@ -101,7 +108,12 @@ export class BodyCapture {
         this.append(chunk)
         if (!this.consumerGone) {
           this.delivered++
-          this.controller.enqueue(chunk)
+          // highWaterMark 0: a negative desiredSize means chunks are queued that the caller has not read.
+          if (this.pumping !== undefined && (this.controller.desiredSize ?? 0) < 0) this.behind.add(chunk)
+          else {
+            this.flushBehind()
+            this.controller.enqueue(chunk)
+          }
         }
       },
       (err: unknown) => {
@@ -133,8 +145,16 @@ export class BodyCapture {
     this.size = size
   }
 
+  private flushBehind(): void {
+    if (this.behind.length === 0) return
+    const chunks = this.behind.take()
+    if (this.consumerGone) return
+    for (const chunk of chunks) this.controller.enqueue(chunk)
+  }
+
   private finish(): void {
     this.finished = true
+    this.flushBehind()
     const copy = this.copy
     if (copy !== undefined) {
       this.copy = undefined

@@ -4,7 +4,12 @@
  *
  * Why not `Readable.toWeb(undiciBody)`: one stream instead of two, and every limit sees each chunk
  * exactly once. Backpressure: when the stream's queue is full the undici controller is paused
- * (the socket stops being read) and resumed from `pull()`.
+ * (the socket stops being read) and resumed from `pull()`; likewise while a decoder's input is full.
+ *
+ * Memory: what is held is counted by the memory it keeps alive, not by data bytes (held-chunks.ts):
+ * undici's chunks are views of socket reads, and a tiny view pins the whole read. Chunks that would
+ * pin more than twice their bytes are copied, runs of small held chunks are merged, and the stream's
+ * queue counts a per-chunk overhead, so `maxResponseBytes` bounds memory, not just data.
  */
 import type { Transform } from 'node:stream'
 import zlib from 'node:zlib'
@@ -12,6 +17,7 @@ import type { Dispatcher } from 'undici'
 import type { BodySettle, CallSignal } from '../context.js'
 import type { LazyBody } from '../pipeline.js'
 import { SafeFetchError } from '../errors.js'
+import { CHUNK_OVERHEAD, compact, HeldChunks } from './held-chunks.js'
 
 export interface BodyLimits {
   /** Largest decoded body in bytes. */
@@ -90,8 +96,7 @@ export class ResponseBody implements LazyBody {
   private streamValue: ReadableStream<Uint8Array> | undefined
   private streamController: ReadableStreamDefaultController<Uint8Array> | undefined
   /** Chunks received before the stream was made (or while collecting). */
-  private chunks: Uint8Array[] = []
-  private bufferedBytes = 0
+  private held = new HeldChunks()
   private collector: { resolve: (bytes: Uint8Array) => void; reject: (error: SafeFetchError) => void } | undefined
   private collecting = false
   private ended = false
@@ -101,6 +106,8 @@ export class ResponseBody implements LazyBody {
   private received = 0
   private closed = false
   private paused = false
+  /** The first decoder's input buffer is full: the socket is paused until it drains. */
+  private inputBlocked = false
   private readTimer: NodeJS.Timeout | undefined
   private readonly unsubscribe: () => void
 
@@ -130,9 +137,7 @@ export class ResponseBody implements LazyBody {
       {
         start: (controller) => {
           this.streamController = controller
-          for (const chunk of this.chunks) controller.enqueue(chunk)
-          this.chunks = []
-          this.bufferedBytes = 0
+          for (const chunk of this.held.take()) controller.enqueue(chunk)
           if (this.failure !== undefined && !this.settle.cancelled) controller.error(this.failure)
           else if (this.ended) controller.close()
         },
@@ -145,7 +150,8 @@ export class ResponseBody implements LazyBody {
           this.teardown(new SafeFetchError('ERR_ABORTED', `response body from ${url} was cancelled by the caller`, { url }), false)
         },
       },
-      { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
+      // Sized by memory, not data: a queue of 1-byte chunks is full long before 64 Ki of them.
+      { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength + CHUNK_OVERHEAD },
     )
     return this.streamValue
   }
@@ -171,15 +177,15 @@ export class ResponseBody implements LazyBody {
   }
 
   private takeChunks(): Uint8Array {
-    const chunks = this.chunks
-    this.chunks = []
+    const bytes = this.held.bytes
+    const chunks = this.held.take()
     if (chunks.length === 1) return chunks[0]!
-    return Buffer.concat(chunks, this.bufferedBytes)
+    return Buffer.concat(chunks, bytes)
   }
 
   attach(controller: Dispatcher.DispatchController): void {
     this.undici = controller
-    if (this.paused) controller.pause()
+    if (this.paused || this.inputBlocked) controller.pause()
   }
 
   /** A raw chunk from the wire. */
@@ -192,7 +198,22 @@ export class ResponseBody implements LazyBody {
       return
     }
     if (this.decoders === undefined) this.startDecoders(chunk[0] ?? 0)
-    this.decoders![0]!.write(chunk)
+    const input = this.decoders![0]!
+    // The decoder queues what it has not decoded yet: copy views that would pin a socket read, and
+    // stop reading the socket while its queue is full (zlib decodes on the thread pool, slower
+    // than tiny chunks arrive).
+    if (!input.write(compact(chunk)) && !this.inputBlocked) {
+      this.inputBlocked = true
+      this.undici?.pause()
+      input.once('drain', this.onInputDrain)
+    }
+  }
+
+  private readonly onInputDrain = (): void => {
+    this.inputBlocked = false
+    if (this.closed || this.paused) return
+    this.readTimer?.refresh()
+    this.undici?.resume()
   }
 
   end(): void {
@@ -211,7 +232,7 @@ export class ResponseBody implements LazyBody {
   private readonly onReadTimeout = (): void => {
     // Paused for backpressure: the silence is the caller's, not the server's. resume() re-arms
     // the timer (refresh() reactivates a timer that has fired).
-    if (this.paused) return
+    if (this.paused || this.inputBlocked) return
     this.fail(
       new SafeFetchError('ERR_READ_TIMEOUT', `response body from ${this.url} stalled for more than ${this.limits.readTimeout} ms (timeout.read)`, { url: this.url }),
     )
@@ -255,14 +276,16 @@ export class ResponseBody implements LazyBody {
     }
     const controller = this.streamController
     if (controller !== undefined) {
-      controller.enqueue(chunk)
+      controller.enqueue(compact(chunk))
       if ((controller.desiredSize ?? 1) <= 0) this.pause()
       return
     }
-    this.chunks.push(chunk)
-    this.bufferedBytes += chunk.byteLength
-    // Nobody reads yet: hold at most what a stream's queue would, then stop reading the socket.
-    if (!this.collecting && this.bufferedBytes >= HIGH_WATER_MARK) this.pause()
+    const held = this.held
+    held.add(chunk)
+    // Nobody reads yet: hold at most what a stream's queue would (in memory kept alive), then stop
+    // reading the socket. A body being collected is bounded by maxResponseBytes: held-chunks.ts keeps
+    // its memory within about twice that.
+    if (!this.collecting && held.retained >= HIGH_WATER_MARK) this.pause()
   }
 
   private pause(): void {
@@ -277,7 +300,7 @@ export class ResponseBody implements LazyBody {
     this.paused = false
     this.readTimer?.refresh()
     this.decoders?.[this.decoders.length - 1]!.resume()
-    this.undici?.resume()
+    if (!this.inputBlocked) this.undici?.resume()
   }
 
   private close(): void {
@@ -305,7 +328,7 @@ export class ResponseBody implements LazyBody {
     this.cleanup()
     if (errorStream) {
       this.failure = error
-      this.chunks = []
+      this.held.take()
       if (this.streamController !== undefined) {
         try {
           this.streamController.error(error)

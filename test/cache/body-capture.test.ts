@@ -102,6 +102,28 @@ describe('BodyCapture', () => {
     expect(await readAll(capture.stream)).toBe(500)
   })
 
+  it('pump(): while the caller is behind, tiny chunks are merged, not queued one object per byte', async () => {
+    const { stream, state } = source(20_000, 1)
+    const { result, sink: s } = sink()
+    const capture = new BodyCapture(stream, 100_000, undefined, s)
+    capture.pump()
+    for (let i = 0; i < 500 && result.body === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(state.pulled).toBe(20_000)
+    expect(result.body?.byteLength).toBe(20_000)
+    const reader = capture.stream.getReader()
+    let chunks = 0
+    const bytes: number[] = []
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      chunks++
+      bytes.push(...next.value)
+    }
+    expect(bytes).toHaveLength(20_000)
+    expect(bytes.slice(0, 3)).toEqual([1, 2, 3])
+    expect(bytes[19_999]).toBe(20_000 % 256)
+    // 20 000 queued chunks before; now the first one plus a few 16 KiB merge buffers.
+    expect(chunks).toBeLessThan(10)
+  })
+
   it('pump(): a caller that cancels does not stop the copy others wait for', async () => {
     const { stream, state } = source(5, 100)
     const { result, sink: s } = sink()
