@@ -8,7 +8,7 @@ import { createWriteStream, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { createClient, getCallInfo, isSafeFetchError, type ClientOptions, type ErrorCode, type SafeRequestInit } from '../index.js'
+import { createClient, getCallInfo, isSafeFetchError, type CallInfo, type Client, type ClientOptions, type ErrorCode, type SafeRequestInit } from '../index.js'
 import { EXIT, POLICY_FLAGS, UsageError, cliLookup, parseBytes, parseCount, parseDuration, parseResolve, policyFromFlags, readStdin } from './common.js'
 import { startProgress } from './progress.js'
 import { formatTimings } from './timings.js'
@@ -163,7 +163,7 @@ export async function runGet(argv: readonly string[]): Promise<number> {
   // Invalid options (a bad --allow CIDR, a bad --proxy) throw ERR_INVALID_OPTION: a usage error, exit 2.
   const client = createClient(options)
   try {
-    return await fetchOnce(client.fetch(url, init), values)
+    return await fetchOnce(client, client.fetch(url, init), values)
   } finally {
     await client.close()
   }
@@ -177,7 +177,7 @@ interface OutputFlags {
   json?: boolean | undefined
 }
 
-async function fetchOnce(call: Promise<Response>, flags: OutputFlags): Promise<number> {
+async function fetchOnce(client: Client, call: Promise<Response>, flags: OutputFlags): Promise<number> {
   let res: Response | undefined
   let code: number
   let failure: { code: string; message: string } | undefined
@@ -207,8 +207,10 @@ async function fetchOnce(call: Promise<Response>, flags: OutputFlags): Promise<n
   }
   // The call record is completed when the body ends: give the library's end-of-call callbacks a turn.
   await new Promise((resolve) => setImmediate(resolve))
-  const info = res === undefined ? undefined : getCallInfo(res)
-  if (flags.timings === true && info !== undefined && res !== undefined) process.stderr.write(formatTimings(info, res.statusText))
+  // A call that failed before a response has no Response to ask: the client's recorder of recent
+  // failures (public API, newest first) holds its record, with every attempt and its timings.
+  const info: CallInfo | undefined = res === undefined ? client.recentFailures()[0]?.record : getCallInfo(res)
+  if (flags.timings === true && info !== undefined) process.stderr.write(formatTimings(info, res?.statusText))
   if (flags.json === true) {
     const summary: Record<string, unknown> = { exitCode: code }
     if (res !== undefined) {

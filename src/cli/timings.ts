@@ -23,7 +23,9 @@ function ms(value: number): string {
 }
 
 export function formatTimings(info: CallInfo, statusText?: string): string {
-  const t = info.timings
+  const last = info.attemptLog[info.attemptLog.length - 1]
+  // A call that failed mid-request has its phases on the attempt only.
+  const t: PhaseTimings = Object.keys(info.timings).length > 0 ? info.timings : (last?.timings ?? {})
   const longest = Math.max(0, ...PHASES.map(([key]) => t[key] ?? 0))
   const cells = PHASES.map(([key, label]) => {
     const v = t[key]
@@ -31,14 +33,15 @@ export function formatTimings(info: CallInfo, statusText?: string): string {
   })
   const labelWidth = Math.max(...cells.map((c) => c.label.length))
   const valueWidth = Math.max(...cells.map((c) => c.value.length))
-  const lines = cells.map((c) => `  ${c.label.padEnd(labelWidth)}  ${c.value.padStart(valueWidth)}  ${c.bar}`.trimEnd())
+  const lines = PHASES.some(([key]) => t[key] !== undefined)
+    ? cells.map((c) => `  ${c.label.padEnd(labelWidth)}  ${c.value.padStart(valueWidth)}  ${c.bar}`.trimEnd())
+    : [`  no phase timings: ${info.attempts === 0 ? 'the call ended before any request was sent' : 'no request got as far as a connection'}`]
 
-  const last = info.attemptLog[info.attemptLog.length - 1]
   const retries = info.attemptLog.filter((a) => a.attempt > 1).length
   const facts: string[] = []
   if (info.status !== undefined) facts.push(`status ${info.status}${statusText ? ` ${statusText}` : ''}`)
   if (info.errorCode !== undefined) facts.push(`error ${info.errorCode}`)
-  facts.push(`cache ${info.cache ?? 'off'}`)
+  if (info.cache !== undefined) facts.push(`cache ${info.cache}`)
   facts.push(`${info.attempts} request${info.attempts === 1 ? '' : 's'}, ${retries} retr${retries === 1 ? 'y' : 'ies'}, ${info.redirects} redirect${info.redirects === 1 ? '' : 's'}`)
   if (info.remoteAddress !== undefined) {
     const port = last?.remotePort

@@ -35,6 +35,10 @@ beforeAll(async () => {
           res.writeHead(201, 'Made It', { 'content-type': 'application/octet-stream', 'x-method': req.method ?? '', 'x-token': String(req.headers['x-token']), 'x-type': String(req.headers['content-type']), 'set-cookie': ['a=1', 'b=2'] })
           res.end(Buffer.concat(chunks))
           return
+        case '/to-metadata':
+          res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' })
+          res.end()
+          return
         case '/missing':
           res.writeHead(404, { 'content-type': 'text/plain' })
           res.end('not here\n')
@@ -147,6 +151,11 @@ describe.concurrent('safefetch get', () => {
     expect(meta.code).toBe(3)
     expect(own.connections).toBe(0)
     await own.close()
+    // Every redirect hop is checked: an allowed origin cannot bounce the call to the metadata service.
+    const bounced = await runCli(['get', ...allow, '--timings', `${server.origin}/to-metadata`])
+    expect(bounced.code).toBe(3)
+    expect(bounced.stderr).toContain('safefetch: ERR_ADDRESS_BLOCKED: 169.254.169.254 is in 169.254.0.0/16 (link-local, RFC 3927)')
+    expect(bounced.stdout.length).toBe(0)
   })
 
   it('exits 4 when the call fails: refused connection, deadline, too large a body', async () => {
@@ -154,12 +163,13 @@ describe.concurrent('safefetch get', () => {
     const port = closed.port
     await closed.close()
     const [refused, slow, large] = await Promise.all([
-      runCli(['get', ...allow, `http://127.0.0.1:${port}/`]),
+      runCli(['get', ...allow, '--timings', `http://127.0.0.1:${port}/`]),
       runCli(['get', ...allow, '--timeout', '300ms', '--retry', '0', `${silent.origin}/`]),
       runCli(['get', ...allow, '--max-bytes', '100k', `${server.origin}/binary`]),
     ])
     expect(refused.code).toBe(4)
     expect(refused.stderr).toContain('safefetch: ERR_NETWORK:')
+    expect(refused.stderr).toMatch(/retry after attempt 1: ERR_NETWORK/)
     expect(slow.code).toBe(4)
     expect(slow.stderr).toMatch(/safefetch: ERR_(DEADLINE_EXCEEDED|HEADERS_TIMEOUT):/)
     expect(large.code).toBe(4)
