@@ -41,11 +41,21 @@ export interface CacheOptions {
   /** Time limit for a stale-while-revalidate background request, in ms. Default 30 000. */
   backgroundTimeoutMs?: number
   /**
-   * How long an entry with validators (ETag / Last-Modified) is kept once stale, so it can be
-   * revalidated with a cheap 304 instead of a full download, in ms. Default 7 days (a memory store
-   * still evicts by size first).
+   * How long an entry is kept once stale, in ms: one with validators (ETag / Last-Modified) can be
+   * revalidated with a cheap 304 instead of a full download, and any entry can still answer a
+   * request that accepts stale (max-stale, force-cache, only-if-cached, `staleIfUnreachable`).
+   * Entries that may never be served stale and have no validator are not kept. Default 7 days (a
+   * memory store still evicts by size first); `0`: dropped once fresh and stale windows end.
    */
   keepStaleMs?: number
+  /**
+   * Serve a stored response stale by up to this many ms when the origin cannot be reached (connect
+   * refused or timed out, DNS failure, connection reset before the response headers, open circuit
+   * breaker) — RFC 9111 §4.2.4 allows a disconnected cache to serve stale. Never for responses that
+   * forbid stale use (no-cache, must-revalidate; in shared mode proxy-revalidate and s-maxage), never
+   * for a call that asked for validation (`no-cache`). Default `false` (off); `0` is off too.
+   */
+  staleIfUnreachable?: number | false
   /** Wall clock in epoch ms, for tests. Default `Date.now`. */
   now?: () => number
 }
@@ -59,6 +69,8 @@ export interface ResolvedCacheOptions {
   readonly signingKey: Uint8Array | undefined
   readonly backgroundTimeoutMs: number
   readonly keepStaleMs: number
+  /** ms; 0 when off. */
+  readonly staleIfUnreachable: number
   readonly now: () => number
 }
 
@@ -69,7 +81,7 @@ export const CACHE_DEFAULTS = {
   keepStaleMs: 7 * 24 * 3600 * 1000,
 } as const
 
-const KNOWN = ['mode', 'store', 'maxEntryBytes', 'partitionHeaders', 'signingKey', 'backgroundTimeoutMs', 'keepStaleMs', 'now'] as const
+const KNOWN = ['mode', 'store', 'maxEntryBytes', 'partitionHeaders', 'signingKey', 'backgroundTimeoutMs', 'keepStaleMs', 'staleIfUnreachable', 'now'] as const
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /**
  * Credential fields always treated as such. RFC 9111 §3.5 names only Authorization; Cookie and the
@@ -126,6 +138,11 @@ export function resolveCacheOptions(input: CacheOptions | boolean | undefined, p
   const backgroundTimeoutMs =
     o['backgroundTimeoutMs'] === undefined ? CACHE_DEFAULTS.backgroundTimeoutMs : positive(`${path}.backgroundTimeoutMs`, o['backgroundTimeoutMs'])
   const keepStaleMs = o['keepStaleMs'] === undefined ? CACHE_DEFAULTS.keepStaleMs : checkDuration(`${path}.keepStaleMs`, o['keepStaleMs'], true)
+  const unreachable = o['staleIfUnreachable']
+  if (unreachable !== undefined && unreachable !== false && !(typeof unreachable === 'number' && unreachable >= 0)) {
+    throw invalidOption(`${path}.staleIfUnreachable`, 'must be a number of milliseconds >= 0 (or Infinity), or false', unreachable)
+  }
+  const staleIfUnreachable = typeof unreachable === 'number' ? unreachable : 0
   const now = o['now'] ?? Date.now
   if (typeof now !== 'function') throw invalidOption(`${path}.now`, 'must be a function returning epoch milliseconds', now)
 
@@ -137,6 +154,7 @@ export function resolveCacheOptions(input: CacheOptions | boolean | undefined, p
     signingKey,
     backgroundTimeoutMs,
     keepStaleMs,
+    staleIfUnreachable,
     now: now as () => number,
   }
 }

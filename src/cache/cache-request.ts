@@ -31,6 +31,18 @@ export interface RequestPolicy {
   readonly minFresh: number | undefined
   /** Concurrent identical misses may share one origin request. */
   readonly coalesce: boolean
+  /**
+   * The request is a plain reload — mode `no-cache` or request `max-age=0` (what a browser sends on
+   * reload), not an explicit `no-cache` directive: a fresh `immutable` response skips the
+   * validation it asks for (RFC 8246 §2; private mode).
+   */
+  readonly softReload: boolean
+  /**
+   * The request is conditional (If-None-Match / If-Modified-Since) or asks for a byte range: a
+   * stored response it may use answers it as 304 / 206 / 416 (RFC 9111 §4.3.2, RFC 9110 §14);
+   * otherwise it goes to the origin untouched and its answer is not stored.
+   */
+  readonly precondition: boolean
 }
 
 /** The policy of a plain request: no mode, no Cache-Control. Shared, so the hit path allocates nothing. */
@@ -44,26 +56,24 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = Object.freeze({
   maxStale: undefined,
   minFresh: undefined,
   coalesce: true,
+  softReload: false,
+  precondition: false,
 })
 
 /**
  * The policy for a request, or undefined when the cache must stay out of the way entirely:
- * `no-store` mode, and an application's own conditional or range request — it asked the origin a
- * precise question (If-None-Match, If-Modified-Since, Range...) and gets the origin's answer.
- * Fetch does the same: such headers switch mode "default" to "no-store".
+ * `no-store` mode, and preconditions a cache must not evaluate (If-Match, If-Unmodified-Since:
+ * "not applicable to a cache", RFC 9111 §4.3.2) — the application asked the origin a precise
+ * question and gets the origin's answer. If-None-Match, If-Modified-Since and Range are answered
+ * from a stored response when one may be used (`precondition`), else passed to the origin too.
  */
 export function requestPolicy(headers: Readonly<Record<string, string>>, mode: RequestCacheMode | undefined): RequestPolicy | undefined {
   const cc = headers['cache-control']
   const pragma = headers['pragma']
-  const conditional =
-    headers['if-none-match'] !== undefined ||
-    headers['if-modified-since'] !== undefined ||
-    headers['if-match'] !== undefined ||
-    headers['if-unmodified-since'] !== undefined ||
-    headers['if-range'] !== undefined ||
-    headers['range'] !== undefined
-  if (conditional || mode === 'no-store') return undefined
-  if ((mode === undefined || mode === 'default') && cc === undefined && pragma === undefined) return DEFAULT_REQUEST_POLICY
+  if (mode === 'no-store' || headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) return undefined
+  const precondition =
+    headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined || headers['if-range'] !== undefined || headers['range'] !== undefined
+  if ((mode === undefined || mode === 'default') && cc === undefined && pragma === undefined && !precondition) return DEFAULT_REQUEST_POLICY
 
   let lookup = true
   let store = true
@@ -74,10 +84,11 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
   let maxAge: number | undefined
   let maxStale: number | undefined
   let minFresh: number | undefined
+  let explicitNoCache = false
   if (cc !== undefined) {
     const d = parseCacheControl(cc)
     if ('no-store' in d) store = false
-    if ('no-cache' in d) revalidate = true
+    if ('no-cache' in d) revalidate = explicitNoCache = true
     if ('only-if-cached' in d) {
       onlyIfCached = true
     }
@@ -92,7 +103,7 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
     if (fresh !== undefined) minFresh = fresh * 1000
   } else if (pragma !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(pragma)) {
     // §5.4: without Cache-Control, `Pragma: no-cache` means `Cache-Control: no-cache`.
-    revalidate = true
+    revalidate = explicitNoCache = true
   }
   if (onlyIfCached) {
     revalidate = false
@@ -108,8 +119,18 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
     maxAge,
     maxStale,
     minFresh,
-    coalesce: lookup && store && !revalidate && !onlyIfCached,
+    coalesce: lookup && store && !revalidate && !onlyIfCached && !precondition,
+    softReload: !explicitNoCache && (mode === 'no-cache' || maxAge === 0),
+    precondition,
   }
+}
+
+/**
+ * The policy without its reload (RFC 8246 §2: a client "SHOULD NOT issue a conditional request
+ * during the response's freshness lifetime (e.g., upon a reload)" of an `immutable` response).
+ */
+export function withoutReload(policy: RequestPolicy): RequestPolicy {
+  return { ...policy, revalidate: false, maxAge: policy.maxAge === 0 ? undefined : policy.maxAge, softReload: false }
 }
 
 /**
@@ -151,4 +172,14 @@ export function evaluate(f: Freshness, policy: RequestPolicy, now: number): Verd
 export function staleIfErrorAllows(f: Freshness, now: number): boolean {
   if (f.noStale || f.sie <= 0) return false
   return currentAge(f, now) - f.lifetime < f.sie
+}
+
+/**
+ * Whether `f` may be served although stale by up to `maxStaleness` ms (`cache.staleIfUnreachable`):
+ * never when its directives forbid stale use (§4.2.4; no-cache, must-revalidate, and in a shared
+ * cache proxy-revalidate and s-maxage — `noStale`).
+ */
+export function staleWithin(f: Freshness, now: number, maxStaleness: number): boolean {
+  if (f.noStale || !(maxStaleness > 0)) return false
+  return currentAge(f, now) - f.lifetime <= maxStaleness
 }

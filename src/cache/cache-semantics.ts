@@ -6,7 +6,9 @@
  *
  * http-cache-semantics (CachePolicy 4.3) decides storability, the part it gets right, once its
  * inputs are corrected: directive names lower-cased (it keys them case-sensitively), the real
- * status code and `shared` passed explicitly (it defaults to status 200 and shared). Freshness, age
+ * status code and `shared` passed explicitly (it defaults to status 200 and shared), a final
+ * status outside its list mapped to one it accepts (it refuses them all; §3 does not), and
+ * `no-store` dropped under `must-understand` for an understood status (§5.2.2.3). Freshness, age
  * and the 304 update are computed here because its versions are wrong where it matters:
  * - it rewrites `Date` on the stored response; we keep the origin's (RFC 9110 §6.6.1);
  * - it reads `Expires` with Date.parse (accepts non-HTTP-date forms); an invalid Expires is
@@ -58,6 +60,31 @@ export function firstValue(headers: ResponseHeaders | Readonly<Record<string, st
 }
 
 /**
+ * Statuses this cache understands (RFC 9111 §3: "the cache understands the response status code"
+ * is required for 206, 304 and `must-understand` responses): the final statuses of RFC 9110 §15
+ * whose semantics do not stop a stored copy from answering a later GET. Not 206 (a partial body is
+ * never stored: it would have to be combined, §3.4) and not 304 (it has no body to reuse).
+ */
+const UNDERSTOOD: ReadonlySet<number> = new Set([
+  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308,
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426,
+  500, 501, 502, 503, 504, 505,
+])
+
+/**
+ * What http-cache-semantics is told the status is. It refuses every status outside its own list
+ * (which is close to the heuristically cacheable one), while RFC 9111 §3 only asks that the status
+ * be final, and "understood" only for 206, 304 and must-understand. For a final status outside its
+ * list we pass 307: a status it accepts but that is *not* heuristically cacheable, so the rest of
+ * its rule still holds — such a response is storable only with explicit freshness (`max-age`,
+ * `s-maxage` in a shared cache, `Expires`) or `public`, never on heuristics (RFC 9110 §15.1).
+ */
+function statusForPolicy(status: number): number {
+  if (HEURISTICALLY_CACHEABLE.has(status) || status === 302 || status === 303 || status === 307) return status
+  return 307
+}
+
+/**
  * May this response be stored? RFC 9111 §3 via CachePolicy.storable(), with corrected inputs.
  * `credentials`: the request carries credentials other than Authorization (Cookie, API keys); a
  * shared cache then applies the §3.5 rule as if it carried Authorization.
@@ -73,6 +100,8 @@ export function isStorable(
   credentials = false,
 ): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
+  // §3: "the response status code is final"; 206 and 304 are never stored (not understood here).
+  if (status < 200 || status > 599 || status === 206 || status === 304) return false
   if (parseTokenList(responseHeaders['vary']).includes('*')) return false
   const req: Record<string, string> = {}
   const reqCc = requestHeaders['cache-control']
@@ -82,12 +111,23 @@ export function isStorable(
   if (authorization !== undefined || credentials) req['authorization'] = authorization ?? 'credentials'
   const res: Record<string, string> = {}
   const cc = responseHeaders['cache-control']
-  if (cc !== undefined) res['cache-control'] = formatDirectives(parseCacheControl(cc))
+  if (cc !== undefined) {
+    const directives = parseCacheControl(cc)
+    if ('must-understand' in directives) {
+      // §5.2.2.3: a cache that does not understand the status "MUST NOT store the response"; one
+      // that does understand it ignores no-store ("must-understand ... overrides no-store").
+      if (!UNDERSTOOD.has(status)) return false
+      const { 'no-store': _ignored, ...rest } = directives
+      res['cache-control'] = formatDirectives(rest)
+    } else {
+      res['cache-control'] = formatDirectives(directives)
+    }
+  }
   for (const name of ['expires', 'pragma'] as const) {
     const value = fieldValue(responseHeaders[name])
     if (value !== undefined) res[name] = value
   }
-  const policy = new CachePolicy({ method, url: '/', headers: req }, { status, headers: res }, { shared: mode === 'shared' })
+  const policy = new CachePolicy({ method, url: '/', headers: req }, { status: statusForPolicy(status), headers: res }, { shared: mode === 'shared' })
   return policy.storable()
 }
 
@@ -213,6 +253,11 @@ export function hasContentCoding(headers: ResponseHeaders): boolean {
   const value = headers['content-encoding']
   if (value === undefined) return false
   return parseTokenList(value).some((coding) => coding !== 'identity')
+}
+
+/** RFC 8246: the response will not change during its freshness lifetime. */
+export function isImmutable(headers: ResponseHeaders): boolean {
+  return 'immutable' in responseDirectives(headers)
 }
 
 export function hasValidators(headers: ResponseHeaders): boolean {

@@ -132,3 +132,49 @@ export function responseFromRecord(record: ResponseRecord, url: URL, now: number
 export function gatewayTimeout(url: URL): RawResponse {
   return { status: 504, statusText: 'Gateway Timeout', headers: { 'content-length': '0' }, body: null, url }
 }
+
+/**
+ * The fields a 304 made from a stored response carries: RFC 9110 §15.4.5 — "Content-Location,
+ * Date, ETag, and Vary; Cache-Control and Expires" as a 200 would have them — plus Last-Modified
+ * (a validator "useful if the response does not have an ETag field") and Age (RFC 9111 §5.1).
+ */
+const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'last-modified', 'vary'] as const
+
+/** RFC 9111 §4.3.2: a 304 answering the caller's own conditional request from a stored response. */
+export function notModifiedFromRecord(record: ResponseRecord, url: URL, now: number): RawResponse {
+  const headers: ResponseHeaders = {}
+  for (const name of NOT_MODIFIED_FIELDS) {
+    const value = record.headers[name]
+    if (value !== undefined) headers[name] = value
+  }
+  headers['age'] = String(Math.floor(currentAge(record, now) / 1000))
+  return { status: 304, statusText: 'Not Modified', headers, body: null, url }
+}
+
+/**
+ * RFC 9110 §15.3.7: bytes `start`..`end` (inclusive) of a stored complete response as a 206, with
+ * Content-Range and the part's Content-Length; the body is a view of the stored bytes, not a copy.
+ */
+export function partialFromRecord(record: ResponseRecord, url: URL, now: number, start: number, end: number): RawResponse {
+  const body = record.body ?? new Uint8Array(0)
+  const headers: ResponseHeaders = { ...record.headers }
+  headers['content-range'] = `bytes ${start}-${end}/${body.byteLength}`
+  headers['content-length'] = String(end - start + 1)
+  headers['age'] = String(Math.floor(currentAge(record, now) / 1000))
+  return new HitResponse(206, 'Partial Content', headers, url, new StoredBody(body.subarray(start, end + 1)))
+}
+
+/** RFC 9110 §15.5.17: no byte of the stored representation is in the requested range. */
+export function rangeNotSatisfiable(record: ResponseRecord, url: URL, now: number): RawResponse {
+  const length = record.body?.byteLength ?? 0
+  const headers: ResponseHeaders = {
+    'content-range': `bytes */${length}`,
+    'content-length': '0',
+    date: new Date(now).toUTCString(),
+  }
+  for (const name of ['etag', 'last-modified'] as const) {
+    const value = record.headers[name]
+    if (value !== undefined) headers[name] = value
+  }
+  return { status: 416, statusText: 'Range Not Satisfiable', headers, body: null, url }
+}

@@ -16,7 +16,7 @@ import type { CacheStatus } from '../context.js'
 import { BodyCapture } from './body-capture.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { carriesCredentials, parseVary } from './cache-key.js'
-import { currentAge, staleIfErrorAllows, type RequestPolicy } from './cache-request.js'
+import { currentAge, staleIfErrorAllows, staleWithin, type RequestPolicy } from './cache-request.js'
 import {
   computeFreshness,
   conditionalHeaders,
@@ -37,6 +37,14 @@ import type { HttpCache, Lookup } from './http-cache.js'
 
 /** Failures a stale response may stand in for (no response was obtained from the origin). */
 const STALE_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...ORIGIN_FAILURE_CODES, 'ERR_CIRCUIT_OPEN'])
+
+/**
+ * The origin could not be reached at all (`cache.staleIfUnreachable`): connection refused or reset
+ * before any response (ERR_NETWORK — the exchange only throws when no response headers came), DNS
+ * failure, connect timeout, open circuit. Not a slow or malformed answer, TLS failure or a refused
+ * address: the origin (or something claiming to be it) was reached.
+ */
+const UNREACHABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_NETWORK', 'ERR_DNS', 'ERR_CONNECT_TIMEOUT', 'ERR_CIRCUIT_OPEN'])
 
 export interface Outcome {
   readonly response: RawResponse
@@ -68,8 +76,14 @@ export async function exchange(
   try {
     response = await next(sent, ctx)
   } catch (err) {
-    const code = (err as { code?: unknown }).code
-    if (fallback !== undefined && STALE_ON.has(code as ErrorCode) && staleIfErrorAllows(fallback, now())) return serveStale(fallback, req, now())
+    const code = (err as { code?: unknown }).code as ErrorCode
+    if (fallback !== undefined && STALE_ON.has(code)) {
+      const at = now()
+      if (staleIfErrorAllows(fallback, at)) return serveStale(fallback, req, at)
+      // RFC 9111 §4.2.4: "a cache MUST NOT generate a stale response unless it is disconnected or
+      // doing so is explicitly permitted" — an unreachable origin is the disconnected case.
+      if (UNREACHABLE.has(code) && staleWithin(fallback, at, cache.options.staleIfUnreachable)) return serveStale(fallback, req, at)
+    }
     throw err
   }
   const responseTime = now()
@@ -168,12 +182,16 @@ function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
 }
 
 /**
- * How long to keep an entry: while fresh, plus its stale windows, plus `keepStaleMs` when it has
- * validators (kept past freshness so it can be revalidated with a 304; evicted by size, not age).
+ * How long to keep an entry: while fresh, plus its stale windows, plus `keepStaleMs` — past
+ * freshness an entry with validators can be revalidated with a 304, and any entry may still be
+ * served stale to a request that accepts it (`max-stale`, RFC 9111 §5.2.1.2; `force-cache`,
+ * `only-if-cached`; `cache.staleIfUnreachable`, §4.2.4). Evicted by size before age. An entry that
+ * may never be served stale (no-cache, must-revalidate...) and has no validator is useless once
+ * stale: it goes when its freshness does.
  */
 export function storeTtl(r: ResponseRecord, cache: HttpCache, now: number): number {
   const useful = r.lifetime + Math.max(r.swr, r.sie) - currentAge(r, now)
-  if (!hasValidators(r.headers)) return useful
+  if (r.noStale && !hasValidators(r.headers)) return useful
   return Math.max(0, useful) + cache.options.keepStaleMs
 }
 

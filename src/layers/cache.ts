@@ -15,12 +15,13 @@
 import { CallContext, type CallRecord } from '../context.js'
 import { SafeFetchError } from '../errors.js'
 import { discardBody, type Handler, type Layer, type OutboundRequest, type RawResponse } from '../pipeline.js'
-import { evaluate, requestPolicy, DEFAULT_REQUEST_POLICY, type RequestCacheMode, type RequestPolicy } from '../cache/cache-request.js'
+import { evaluate, requestPolicy, withoutReload, DEFAULT_REQUEST_POLICY, type RequestCacheMode, type RequestPolicy } from '../cache/cache-request.js'
 import type { ResolvedCacheOptions } from '../cache/cache-options.js'
 import type { ResponseRecord } from '../cache/cache-store.js'
-import { hasContentCoding } from '../cache/cache-semantics.js'
+import { hasContentCoding, isImmutable } from '../cache/cache-semantics.js'
 import { addressesAllowed } from '../cache/entry-addresses.js'
-import { gatewayTimeout, responseFromRecord } from '../cache/hit-response.js'
+import { gatewayTimeout, notModifiedFromRecord, partialFromRecord, rangeNotSatisfiable, responseFromRecord } from '../cache/hit-response.js'
+import { evaluatePreconditions } from '../cache/preconditions.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
 import { exchange } from '../cache/origin-exchange.js'
 
@@ -72,12 +73,24 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
     if (stored !== undefined && !addressesAllowed(addressPolicy, stored.addresses)) stored = undefined
     if (stored !== undefined) {
       const now = cache.options.now()
-      const verdict = evaluate(stored, policy, now)
-      if (verdict === 'fresh') {
+      let verdict = evaluate(stored, policy, now)
+      // RFC 8246 §2: a reload does not revalidate a fresh immutable response (private mode: a
+      // shared cache serves many users, whose reloads are not the origin's concern).
+      if (verdict === 'revalidate' && policy.softReload && cache.options.mode === 'private' && isImmutable(stored.headers)) {
+        if (evaluate(stored, withoutReload(policy), now) === 'fresh') verdict = 'fresh'
+      }
+      if (policy.precondition) {
+        // RFC 9111 §4.3.2: conditions are evaluated against a stored response the cache would use
+        // as it is (fresh, or stale where the request allows it); anything else goes to the origin.
+        const answer = verdict === 'fresh' || verdict === 'stale' ? answerPrecondition(stored, req, now) : undefined
+        if (answer !== undefined) {
+          ctx.record.cache = verdict === 'fresh' ? 'hit' : 'stale'
+          return answer
+        }
+      } else if (verdict === 'fresh') {
         ctx.record.cache = 'hit'
         return responseFromRecord(stored, req.url, now, method === 'GET')
-      }
-      if (verdict !== 'revalidate') {
+      } else if (verdict !== 'revalidate') {
         ctx.record.cache = 'stale'
         // Validated with a GET only: a HEAD's answer has no body to store.
         if (verdict === 'stale-while-revalidate' && method === 'GET') revalidateInBackground(next, req, ctx, cache, found, stored)
@@ -87,6 +100,12 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
     if (policy.onlyIfCached) {
       ctx.record.cache = 'miss'
       return gatewayTimeout(req.url)
+    }
+    if (policy.precondition) {
+      // Not answerable here: the origin answers the application's own question, and that answer
+      // (a 304 or 206 for the application, or a response to its conditions) is not stored.
+      ctx.record.cache = 'bypass'
+      return next(req, ctx)
     }
     if (method === 'HEAD') {
       // HEAD is answered from a usable stored GET response, else by the origin (not stored).
@@ -114,6 +133,23 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
     // Nothing we may reuse came of it (not storable, another variant, must revalidate): go alone.
     return fromOrigin(next, req, ctx, cache, found, stored, policy)
   }
+
+/** The stored response shaped by the request's conditions or range; undefined: ask the origin. */
+function answerPrecondition(stored: ResponseRecord, req: OutboundRequest, now: number): RawResponse | undefined {
+  const result = evaluatePreconditions(req.method, req.headers, stored, now)
+  switch (result.kind) {
+    case 'full':
+      return responseFromRecord(stored, req.url, now, req.method === 'GET')
+    case 'not-modified':
+      return notModifiedFromRecord(stored, req.url, now)
+    case 'range':
+      return partialFromRecord(stored, req.url, now, result.start, result.end)
+    case 'unsatisfiable':
+      return rangeNotSatisfiable(stored, req.url, now)
+    case 'origin':
+      return undefined
+  }
+}
 
 async function fromOrigin(
   next: Handler,

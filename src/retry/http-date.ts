@@ -5,20 +5,25 @@
  *   IMF-fixdate  Sun, 06 Nov 1994 08:49:37 GMT   (the preferred format)
  *   rfc850-date  Sunday, 06-Nov-94 08:49:37 GMT  (obsolete)
  *   asctime-date Sun Nov  6 08:49:37 1994        (obsolete, always UTC)
+ *
+ * The grammar says "HTTP-date is case sensitive", but the same section asks recipients to be
+ * robust ("Recipients of timestamp values are encouraged to be robust in parsing timestamps"), and
+ * origins do send `sun, 06 nov 1994 08:49:37 gmt` or `GMT` in other cases: day and month names
+ * and `GMT` are matched case-insensitively. Everything else (digit counts, separators, ranges,
+ * the zone being GMT) stays strict, so a non-date is still not a date.
  */
 
 const MONTHS: Readonly<Record<string, number>> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+  jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11,
 }
 
-// §5.6.7: "HTTP-date is case sensitive", so the patterns are too.
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
 const DAY_L = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'
 const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)'
 const TIME = '(\\d{2}):(\\d{2}):(\\d{2})'
-const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`)
-const RFC850_DATE = new RegExp(`^${DAY_L}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`)
-const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`)
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`, 'i')
+const RFC850_DATE = new RegExp(`^${DAY_L}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`, 'i')
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`, 'i')
 
 /**
  * Milliseconds since the epoch, or undefined when `value` is not an HTTP-date.
@@ -45,7 +50,7 @@ function fullYear(twoDigits: number, now: number): number {
 }
 
 function build(year: number, monthName: string, day: number, hh: string, mm: string, ss: string): number | undefined {
-  const month = MONTHS[monthName]!
+  const month = MONTHS[monthName.toLowerCase()]!
   const hour = Number(hh)
   const minute = Number(mm)
   const second = Number(ss)

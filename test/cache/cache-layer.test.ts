@@ -112,16 +112,24 @@ describe('cache layer: storing and freshness', () => {
     expect((await h.fetch(URL1)).record.cache).toBe('hit')
   })
 
-  it('does not store no-store responses, or responses with statuses it does not understand', async () => {
+  it('does not store no-store responses, nor a status it does not understand under must-understand; stores a 500 with max-age (RFC 9111 §3, §5.2.2.3)', async () => {
     const origin = fakeOrigin((req) =>
-      req.url.pathname === '/ns' ? { headers: { 'cache-control': 'no-store, max-age=60' }, body: 'x' } : { status: 500, headers: { 'cache-control': 'max-age=60' }, body: 'x' },
+      req.url.pathname === '/ns'
+        ? { headers: { 'cache-control': 'no-store, max-age=60' }, body: 'x' }
+        : req.url.pathname === '/599'
+          ? { status: 599, headers: { 'cache-control': 'must-understand, max-age=60' }, body: 'x' }
+          : { status: 500, headers: { 'cache-control': 'max-age=60' }, body: 'x' },
     )
     const h = harness(origin)
     await h.fetch('http://origin.test/ns')
     await h.fetch('http://origin.test/ns')
+    await h.fetch('http://origin.test/599')
+    await h.fetch('http://origin.test/599')
     await h.fetch('http://origin.test/500')
-    await h.fetch('http://origin.test/500')
-    expect(origin.count).toBe(4)
+    const again = await h.fetch('http://origin.test/500')
+    expect(again.record.cache).toBe('hit')
+    expect(again.response.status).toBe(500)
+    expect(origin.count).toBe(5)
   })
 
   it('does not store the hop-by-hop, Proxy-* and Connection-listed fields (RFC 9111 §3.1)', async () => {

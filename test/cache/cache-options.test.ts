@@ -16,6 +16,13 @@ describe('resolveCacheOptions', () => {
     expect(a.store.inProcess).toBe(true)
   })
 
+  it('staleIfUnreachable: off by default and for false / 0; else milliseconds', () => {
+    expect(resolveCacheOptions({})).toMatchObject({ staleIfUnreachable: 0 })
+    expect(resolveCacheOptions({ staleIfUnreachable: false })).toMatchObject({ staleIfUnreachable: 0 })
+    expect(resolveCacheOptions({ staleIfUnreachable: 60_000 })).toMatchObject({ staleIfUnreachable: 60_000 })
+    expect(resolveCacheOptions({ staleIfUnreachable: Infinity })).toMatchObject({ staleIfUnreachable: Infinity })
+  })
+
   it('false turns caching off; true means the defaults', () => {
     expect(resolveCacheOptions(false)).toBe(false)
     expect(resolveCacheOptions(true)).toMatchObject({ mode: 'shared' })
@@ -38,6 +45,8 @@ describe('resolveCacheOptions', () => {
     [{ signingKey: 42 }, 'cache.signingKey must be a string or a Uint8Array of at least 16 bytes, got 42'],
     [{ backgroundTimeoutMs: 0 }, 'cache.backgroundTimeoutMs must be a positive number of milliseconds, got 0'],
     [{ keepStaleMs: -5 }, 'cache.keepStaleMs must be a number of milliseconds >= 0 (or Infinity), got -5'],
+    [{ staleIfUnreachable: -1 }, 'cache.staleIfUnreachable must be a number of milliseconds >= 0 (or Infinity), or false, got -1'],
+    [{ staleIfUnreachable: true }, 'cache.staleIfUnreachable must be a number of milliseconds >= 0 (or Infinity), or false, got true'],
     [{ now: 5 }, 'cache.now must be a function returning epoch milliseconds, got 5'],
     [{ mdoe: 'shared' }, 'cache.mdoe is not a known option'],
     ['yes', 'cache must be an object or false, got "yes"'],

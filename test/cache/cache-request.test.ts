@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_REQUEST_POLICY, evaluate, requestPolicy, staleIfErrorAllows, type RequestCacheMode, type RequestPolicy, type Verdict } from '../../src/cache/cache-request.js'
+import { DEFAULT_REQUEST_POLICY, evaluate, requestPolicy, staleIfErrorAllows, staleWithin, withoutReload, type RequestCacheMode, type RequestPolicy, type Verdict } from '../../src/cache/cache-request.js'
 import type { Freshness } from '../../src/cache/cache-semantics.js'
 
 describe('requestPolicy', () => {
@@ -9,14 +9,32 @@ describe('requestPolicy', () => {
   })
 
   it.each([
-    ['if-none-match', '"x"'],
-    ['if-modified-since', 'Sun, 06 Nov 1994 08:49:37 GMT'],
     ['if-match', '"x"'],
     ['if-unmodified-since', 'Sun, 06 Nov 1994 08:49:37 GMT'],
+  ])('bypasses the cache for an application’s own %s (not applicable to a cache, RFC 9111 §4.3.2)', (name, value) => {
+    expect(requestPolicy({ [name]: value }, undefined)).toBeUndefined()
+    expect(requestPolicy({ [name]: value, 'if-none-match': '"y"' }, undefined)).toBeUndefined()
+  })
+
+  it.each([
+    ['if-none-match', '"x"'],
+    ['if-modified-since', 'Sun, 06 Nov 1994 08:49:37 GMT'],
     ['if-range', '"x"'],
     ['range', 'bytes=0-1'],
-  ])('bypasses the cache for an application’s own %s', (name, value) => {
-    expect(requestPolicy({ [name]: value }, undefined)).toBeUndefined()
+  ])('an application’s own %s is a precondition the cache may answer (RFC 9111 §4.3.2), never coalesced', (name, value) => {
+    expect(requestPolicy({ [name]: value }, undefined)).toMatchObject({ lookup: true, precondition: true, coalesce: false })
+  })
+
+  it.each([
+    ['mode no-cache', {}, 'no-cache', true],
+    ['request max-age=0', { 'cache-control': 'max-age=0' }, undefined, true],
+    ['mode no-cache + max-age=0', { 'cache-control': 'max-age=0' }, 'no-cache', true],
+    ['request no-cache (a forced reload)', { 'cache-control': 'no-cache' }, undefined, false],
+    ['Pragma: no-cache', { pragma: 'no-cache' }, undefined, false],
+    ['mode no-cache + request no-cache', { 'cache-control': 'no-cache' }, 'no-cache', false],
+    ['request max-age=5', { 'cache-control': 'max-age=5' }, undefined, false],
+  ] as [string, Record<string, string>, RequestCacheMode | undefined, boolean][])('%s is a soft reload: %s (RFC 8246 §2)', (_name, headers, mode, soft) => {
+    expect(requestPolicy(headers, mode)?.softReload).toBe(soft)
   })
 
   const table: [string, Record<string, string>, RequestCacheMode | undefined, Partial<RequestPolicy> | undefined][] = [
@@ -73,5 +91,18 @@ describe('evaluate: may this stored response be used? (RFC 9111 §4, §4.2.4; RF
     expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 121_000)).toBe(false)
     expect(staleIfErrorAllows(entry({ sie: 60_000, noStale: true }), T + 100_000)).toBe(false)
     expect(staleIfErrorAllows(entry(), T + 100_000)).toBe(false)
+  })
+
+  it('staleIfUnreachable: stale by up to the window, never for noStale entries, off at 0 (RFC 9111 §4.2.4)', () => {
+    expect(staleWithin(entry(), T + 100_000, 60_000)).toBe(true)
+    expect(staleWithin(entry(), T + 121_000, 60_000)).toBe(false)
+    expect(staleWithin(entry({ noStale: true }), T + 100_000, 60_000)).toBe(false)
+    expect(staleWithin(entry(), T + 100_000, 0)).toBe(false)
+    expect(staleWithin(entry(), T + 10_000_000, Infinity)).toBe(true)
+  })
+
+  it('withoutReload drops a reload’s revalidation and max-age=0 only (RFC 8246 §2)', () => {
+    const reload = policy({ 'cache-control': 'max-age=0, min-fresh=5' }, 'no-cache')
+    expect(withoutReload(reload)).toMatchObject({ revalidate: false, maxAge: undefined, minFresh: 5000, softReload: false })
   })
 })

@@ -6,7 +6,7 @@
  */
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import type { Client, ClientOptions } from '../../src/index.js'
+import { getCallInfo, type Client, type ClientOptions } from '../../src/index.js'
 import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { until } from './support.js'
 
@@ -204,15 +204,17 @@ describe('revalidation', () => {
     expect(origin.count('/must-revalidate')).toBe(2)
   })
 
-  it('an application conditional request goes to the origin untouched', async () => {
+  it('an application conditional request the fresh entry does not answer goes to the origin untouched', async () => {
     const url = origin.route('/own-conditional', (req, res, n) => {
       if (req.headers['if-none-match'] === '"own"') return reply(res, { etag: '"own"' }, '', 304)
-      reply(res, { etag: '"own"', 'cache-control': 'max-age=600' }, `own ${n}`)
+      reply(res, { etag: '"stored"', 'cache-control': 'max-age=600' }, `own ${n}`)
     })
     const c = client()
     await get(c, url)
     const conditional = await c.fetch(url, { headers: { 'if-none-match': '"own"' } })
     expect(conditional.status).toBe(304)
+    expect(getCallInfo(conditional)?.cache).toBe('bypass')
+    expect(origin.requests('/own-conditional')[1]!.headers['if-none-match']).toBe('"own"')
     expect(origin.count('/own-conditional')).toBe(2)
   })
 })

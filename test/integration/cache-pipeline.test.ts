@@ -88,11 +88,14 @@ describe('what is stored', () => {
     expect(await get(c, url)).toMatchObject({ cache: 'miss', text: 'ns 2' })
   })
 
-  it('does not store a 5xx even with max-age', async () => {
+  it('stores a 503 with max-age (RFC 9111 §3: any final status), not a 503 without explicit freshness', async () => {
     const url = origin.route('/5xx', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `down ${n}`, 503))
+    const plain = origin.route('/5xx-plain', (_req, res, n) => reply(res, { 'last-modified': 'Sun, 06 Nov 1994 08:49:37 GMT' }, `down ${n}`, 503))
     const c = client({ retry: false })
     await get(c, url)
-    expect(await get(c, url)).toMatchObject({ status: 503, text: 'down 2' })
+    expect(await get(c, url)).toMatchObject({ status: 503, text: 'down 1', cache: 'hit' })
+    await get(c, plain)
+    expect(await get(c, plain)).toMatchObject({ status: 503, text: 'down 2', cache: 'miss' })
   })
 })
 
