@@ -8,9 +8,9 @@
  */
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
+import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
 import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
-import { startHttpServer } from '../helpers/servers.js'
+import { fakeLookup, startHttpServer } from '../helpers/servers.js'
 import { get as fetchAll, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { rejectsWith } from './support.js'
 
@@ -489,5 +489,29 @@ describe.each([
       expect(await get(c, url)).toMatchObject({ text: 'v1', cache: 'hit' })
       expect(origin.count(p)).toBe(1)
     })
+  })
+})
+
+describe('every answer made from a stored response is judged against the reading client’s address policy', () => {
+  it('conditional 304, 206, 416, max-stale and staleIfUnreachable answers are refused to a client that may not reach the origin', async () => {
+    const store = memoryStore()
+    const p = path('address-judged')
+    origin.route(p, (_req, res) => reply(res, { 'cache-control': 'max-age=10', etag: '"a"' }, 'abcdefghij'))
+    // A name, so the URL policy lets both clients through and the cache's own check decides.
+    const lookup = fakeLookup({ 'origin.test': ['127.0.0.1'] })
+    const url = `http://origin.test:${origin.server.port}${p}`
+    // Allowed to reach 127.0.0.1 (the fixture's policy): stores the entry.
+    const loose = fixture.client({ retry: false, lookup }, { store })
+    await get(loose, url)
+    expect(await get(loose, url, { headers: { 'if-none-match': '"a"' } })).toMatchObject({ status: 304, cache: 'hit' })
+    expect(await get(loose, url, { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, cache: 'hit' })
+    // The default policy refuses loopback: nothing stored by the other client may answer it.
+    const strict = fixture.client({ retry: false, lookup, policy: {} }, { store, staleIfUnreachable: 600_000 })
+    for (const headers of [{ 'if-none-match': '"a"' }, { range: 'bytes=0-1' }, { range: 'bytes=50-' }, { 'cache-control': 'max-stale' }]) {
+      await rejectsWith(strict.fetch(url, { headers }), 'ERR_ADDRESS_BLOCKED')
+    }
+    clock.advance(30)
+    await rejectsWith(strict.fetch(url, { headers: { 'cache-control': 'max-stale=600' } }), 'ERR_ADDRESS_BLOCKED')
+    expect(await get(strict, url, { cache: 'only-if-cached' })).toMatchObject({ status: 504 })
   })
 })
