@@ -52,11 +52,11 @@ import { clientLogger, closeObserveState, createObserveState, needsAttemptLayer,
 import type { Logger } from 'pino'
 import { cacheLayer } from './layers/cache.js'
 import { HttpCache } from './cache/http-cache.js'
-import type { RequestCacheMode } from './cache/cache-request.js'
 import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
 import { createSafeResponse } from './safe-response.js'
 import { joinBaseUrl } from './base-url.js'
+import { withRequestFields } from './request-input.js'
 
 /** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
 export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache' | 'dispatcher'>, CallOptions {
@@ -241,8 +241,8 @@ export function createClient(input: ClientOptions = {}): Client {
     let options: ResolvedCallOptions
     let req: OutboundRequest
     try {
-      // A Request's own cache mode counts when init does not set one.
-      if (input instanceof Request && input.cache !== 'default' && init?.cache === undefined) init = { ...init, cache: input.cache as RequestCacheMode }
+      // A Request's own fields (redirect, cache, signal) count when init does not set them.
+      init = withRequestFields(input, init)
       options = hasCallOverrides(init) ? resolveCallOptions(init!, clientOptions) : clientOptions
       req = await buildRequest(input, init, clientOptions, options)
     } catch (err) {
@@ -254,7 +254,7 @@ export function createClient(input: ClientOptions = {}): Client {
     if (clientOptions.dispatcher !== undefined) record.transport = 'mock'
     const total = options.timeout.total
     const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, generation.logger)
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
+    const signal = init?.signal
     let stopListening: (() => void) | undefined
     if (signal) {
       const onAbort = (): void => {
@@ -462,7 +462,8 @@ async function buildRequest(
   } else if (input instanceof Request) {
     url = resolveTarget(input.url, clientOptions)
     method = normalizeMethod(init?.method ?? input.method)
-    headers = mergeHeaders(mergeHeaders(clientOptions.headers, input.headers, 'request.headers'), init?.headers)
+    // As in `new Request(request, init)`: init's headers replace the Request's, they are not merged.
+    headers = init?.headers !== undefined ? mergeHeaders(clientOptions.headers, init.headers) : mergeHeaders(clientOptions.headers, input.headers, 'request.headers')
     body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
   } else {
     throw new SafeFetchError('ERR_URL_INVALID', `input must be a URL string, a URL or a Request, got ${describe(input)}`)

@@ -47,9 +47,22 @@ export function createProxyTransport(dispatcher: Dispatcher, options: ProxyTrans
   }
 }
 
+/**
+ * The proxy headers an absolute-form request may carry. A forward proxy passes a request's
+ * end-to-end headers on to the destination, so a `proxy.headers` entry like `x-proxy-token` would
+ * reach the origin: only Proxy-Authorization, which the proxy consumes (RFC 9110 §11.7.2), goes on
+ * forwarded requests. Every proxy header still goes on CONNECT, which only the proxy reads. undici
+ * refuses a `Connection` header that lists other fields, so they cannot be marked hop-by-hop instead.
+ */
+function forwardedProxyHeaders(proxy: ResolvedProxy): Readonly<Record<string, string>> {
+  const credentials = proxy.headers['proxy-authorization']
+  return credentials === undefined ? {} : { 'proxy-authorization': credentials }
+}
+
 /** Resolves and judges a plain-http target, then addresses the checked IP through the proxy. */
 function forwardRoute(options: ProxyTransportOptions): Route {
   const { proxy, policy, lookup, connectTimeout } = options
+  const proxyHeaders = forwardedProxyHeaders(proxy)
   return (req: OutboundRequest, _ctx: CallContext, urlText: string): Promise<DispatchTarget> =>
     new Promise<DispatchTarget>((resolve, reject) => {
       const url = req.url
@@ -75,7 +88,7 @@ function forwardRoute(options: ProxyTransportOptions): Route {
         resolve({
           origin: `http://${authority}`,
           path: `http://${authority}${url.pathname}${url.search}`,
-          headers: { ...req.headers, ...proxy.headers, host: req.headers.host ?? url.host },
+          headers: { ...req.headers, ...proxyHeaders, host: req.headers.host ?? url.host },
           dnsMs: isIP(host) === 0 ? performance.now() - started : 0,
         })
       })

@@ -25,7 +25,8 @@ export interface ResolvedProxy {
   readonly display: string
   /**
    * Headers for the proxy (lower-case names): `proxy-authorization` from the URL's userinfo plus
-   * `proxy.headers`. Sent on every CONNECT and on every absolute-form request.
+   * `proxy.headers`. All are sent on every CONNECT; an absolute-form (plain-http) request carries
+   * only `proxy-authorization`, since the proxy forwards the other headers to the destination.
    */
   readonly headers: Readonly<Record<string, string>>
 }

@@ -33,6 +33,8 @@ export interface ForwardProxy {
   readonly origin: string
   readonly port: number
   readonly log: ProxyRecord[]
+  /** The headers of each request in `log` (same index), as the proxy received them. */
+  readonly headers: http.IncomingHttpHeaders[]
   /** Names (not IP literals) the proxy was asked to reach: must stay empty. */
   readonly names: string[]
   /** TCP connections accepted from clients. */
@@ -55,6 +57,7 @@ function splitAuthority(authority: string): { host: string; port: number } | und
 
 export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<ForwardProxy> {
   const log: ProxyRecord[] = []
+  const headerLog: http.IncomingHttpHeaders[] = []
   const names: string[] = []
   const sockets = new Set<net.Socket>()
 
@@ -70,6 +73,7 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
       host: req.headers.host,
       proxyAuthorization: req.headers['proxy-authorization'],
     })
+    headerLog.push(req.headers)
     if (!authorized(req.headers)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-type': 'text/plain' })
       res.end('proxy auth required')
@@ -111,6 +115,7 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
       host: req.headers.host,
       proxyAuthorization: req.headers['proxy-authorization'],
     })
+    headerLog.push(req.headers)
     client.on('error', () => {})
     const answer = (status: number, extra = ''): void => {
       client.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Refused'}\r\n${extra}content-length: 0\r\n\r\n`)
@@ -159,6 +164,7 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
         origin: `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}`,
         port,
         log,
+        headers: headerLog,
         names,
         connections: 0,
         close: () =>
