@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici'
 import type { ResolvedClientOptions } from './options.js'
 import type { HttpCache } from './cache/http-cache.js'
+import type { RedactRules } from './observe/redact.js'
 
 export interface ClientRuntime {
   /** The options generation the call started with. */
@@ -14,4 +15,9 @@ export interface ClientRuntime {
   readonly dispatcher: Dispatcher
   /** The client's HTTP cache (kept across configure()); undefined when caching is off. */
   readonly cache: HttpCache | undefined
+  /**
+   * The client's redaction rules, for text built below the observe layer (attempt URLs, error
+   * messages), also in work without an observe layer of its own (background revalidation).
+   */
+  readonly observe?: { readonly redact: RedactRules }
 }

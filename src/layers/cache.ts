@@ -24,6 +24,7 @@ import { gatewayTimeout, notModifiedFromRecord, partialFromRecord, rangeNotSatis
 import { evaluatePreconditions } from '../cache/preconditions.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
 import { exchange } from '../cache/origin-exchange.js'
+import { scrubCallError } from './observe.js'
 
 /** What this layer reads from the call's options and the client's runtime. */
 interface CacheCallOptions {
@@ -223,6 +224,8 @@ function revalidateInBackground(next: Handler, req: OutboundRequest, ctx: CallCo
       else discardBody(outcome.response)
     })
     .catch((err: unknown) => {
+      // Its error text was built without the client's redaction rules (no observe layer above it).
+      scrubCallError(err, ctx)
       ctx.logger?.debug({ err, url: ctx.record.url }, 'background revalidation failed')
     })
     .finally(() => {

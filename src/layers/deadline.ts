@@ -14,7 +14,7 @@ export const deadlineLayer: Layer = (next: Handler): Handler =>
     const total = ctx.options.timeout.total
     if (total === 0) return next(req, ctx)
     const timer = setTimeout(() => {
-      const shown = redactUrl(req.url, ctx.observation?.state.redact)
+      const shown = redactUrl(req.url, ctx.client.observe?.redact)
       ctx.signal.abort(
         new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${req.method} ${shown} did not complete within ${total} ms (timeout.total)`, {
           url: shown,

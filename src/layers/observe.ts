@@ -132,6 +132,15 @@ export function finishCall(ctx: CallContext, response: FinishedResponse | undefi
   publishEnd(state, record, failure)
 }
 
+/**
+ * For errors of work a call started but that is not the call itself (a background revalidation):
+ * scrubs them in place of the call's secrets before they are logged.
+ */
+export function scrubCallError(error: unknown, ctx: CallContext): void {
+  const observation = ctx.observation
+  if (observation !== undefined) scrubError(error, callSecrets(observation))
+}
+
 /** Every secret the call carried: in its URL, its redirect hops' URLs and its secret headers. */
 function callSecrets(observation: CallObservation): string[] {
   const rules = observation.state.redact

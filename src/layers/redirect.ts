@@ -26,7 +26,7 @@ const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'con
 export const redirectLayer: Layer = (next: Handler): Handler =>
   async function redirect(first: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     const options = ctx.options.redirect
-    const rules = ctx.observation?.state.redact
+    const rules = ctx.client.observe?.redact
     let req = first
     for (let hop = 0; ; hop++) {
       ctx.hop = hop

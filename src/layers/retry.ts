@@ -92,7 +92,7 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
           last.retryDelayMs = verdict.delayMs
         }
         ctx.logger?.warn(
-          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.observation?.state.redact) },
+          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.client.observe?.redact) },
           'retrying',
         )
         publishRetry(ctx.record, {

@@ -41,7 +41,7 @@ export function createProxyTransport(dispatcher: Dispatcher, options: ProxyTrans
     return exchange.then((response) => {
       if (response.status !== 407) return response
       discardBody(response)
-      const url = redactUrl(req.url, ctx.observation?.state.redact)
+      const url = redactUrl(req.url, ctx.client.observe?.redact)
       throw proxyRefusedError(proxy, `${req.method} ${url}`, { status: 407, reason: response.statusText }, url)
     })
   }

@@ -13,6 +13,7 @@
  */
 import { isIP } from 'node:net'
 import { SafeFetchError } from '../errors.js'
+import { redactUrlText } from '../observe/redact.js'
 
 /** `'http://user:pass@proxy.internal:3128'`, a URL, or the URL with extra headers for the proxy. */
 export type ProxyOption = string | URL | { url: string | URL; headers?: Readonly<Record<string, string>> }
@@ -44,7 +45,8 @@ function invalid(path: string, expected: string, got: unknown): SafeFetchError {
 function show(value: unknown): string {
   if (value instanceof URL) return JSON.stringify(withoutCredentials(value))
   if (typeof value === 'string') {
-    const safe = value.replace(/\/\/[^/?#]*@/, '//')
+    // The textual rule for URLs that may not parse: `http:\\u:pw@h` and `http:/u:pw@h` too.
+    const safe = redactUrlText(value)
     return JSON.stringify(safe.length > 80 ? `${safe.slice(0, 80)}…` : safe)
   }
   if (value === null) return 'null'

@@ -361,7 +361,7 @@ export function createTransport(dispatcher: Dispatcher, route?: Route, mock = fa
   subscribeOnce()
   return function transport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     ctx.signal.throwIfAborted()
-    const urlText = redactUrl(req.url, ctx.observation?.state.redact)
+    const urlText = redactUrl(req.url, ctx.client.observe?.redact)
     const record: AttemptRecord = { attempt: ctx.attempt, hop: ctx.hop, url: urlText, timings: {} }
     ctx.record.attemptLog.push(record)
     return new Promise<RawResponse>((resolve, reject) => {
