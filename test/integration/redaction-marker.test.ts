@@ -311,7 +311,10 @@ function strings(value: unknown, out: string[] = [], seen = new Set<unknown>(), 
   if (value === null || typeof value !== 'object' || seen.has(value) || depth > 12) return out
   seen.add(value)
   if (value instanceof Map) {
-    for (const [k, v] of value) strings(k, out, seen, depth + 1), strings(v, out, seen, depth + 1)
+    for (const [k, v] of value) {
+      strings(k, out, seen, depth + 1)
+      strings(v, out, seen, depth + 1)
+    }
     return out
   }
   for (const key of Object.getOwnPropertyNames(value)) {
