@@ -1,8 +1,18 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+const src = (file: string): string => fileURLToPath(new URL(`./src/${file}`, import.meta.url))
+
 export default defineConfig({
+  // The examples import the package by name, as users do; here the names mean the sources.
+  resolve: {
+    alias: [
+      { find: /^safefetch$/, replacement: src('index.ts') },
+      { find: /^safefetch\/testing$/, replacement: src('testing.ts') },
+    ],
+  },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     setupFiles: ['test/helpers/tripwire.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -143,7 +143,8 @@ export function resolveCacheOptions(input: CacheOptions | boolean | undefined, p
     throw invalidOption(`${path}.staleIfUnreachable`, 'must be a number of milliseconds >= 0 (or Infinity), or false', unreachable)
   }
   const staleIfUnreachable = typeof unreachable === 'number' ? unreachable : 0
-  const now = o['now'] ?? Date.now
+  // Date.now is read on every call, not once here: fake timers installed after createClient() apply.
+  const now = o['now'] ?? wallClock
   if (typeof now !== 'function') throw invalidOption(`${path}.now`, 'must be a function returning epoch milliseconds', now)
 
   return {
@@ -164,4 +165,8 @@ function positive(path: string, value: unknown): number {
     throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be a positive number of milliseconds, got ${describeValue(value)}`)
   }
   return value
+}
+
+function wallClock(): number {
+  return Date.now()
 }
