@@ -26,6 +26,16 @@ export function primaryKey(mode: CacheMode, method: string, url: URL): string {
   return `${KEY_FORMAT}|${mode === 'shared' ? 's' : 'p'}|${method}|${href}`
 }
 
+/**
+ * Where the URL's generation lives (signed stores only): `v1|gen|GET|<url>`, one per URL for both
+ * cache modes. invalidate() replaces it; every signed entry names the generation it was written
+ * under, so an entry captured before an invalidation and written back later is a miss.
+ */
+export function generationKey(primary: string): string {
+  // primary = `v1|<s|p>|GET|<url>`: drop the mode, keep method and URL.
+  return `${KEY_FORMAT}|gen|${primary.slice(KEY_FORMAT.length + 3)}`
+}
+
 export function variantKey(primary: string, gen: string, secondary: string): string {
   return `${primary}#${gen}#${secondary}`
 }

@@ -40,6 +40,11 @@ export interface ResponseRecord extends Freshness {
   readonly addresses: readonly string[]
   /** The complete body; null for a response without one. Never mutated. */
   readonly body: Uint8Array | null
+  /**
+   * Signed stores: the URL's generation when the record was written (generationKey()); a record of
+   * an older generation (captured before an invalidate() and written back) is a miss.
+   */
+  readonly urlGen?: string
   /** HMAC-SHA256 (base64url) over the key and the record, when a signing key is configured. */
   readonly sig?: string
 }
@@ -56,10 +61,12 @@ export interface VaryIndexRecord {
   readonly keys: readonly string[]
   /** Epoch ms after which no listed variant is still alive. */
   readonly expires: number
+  /** Signed stores: the URL's generation, as for responses. */
+  readonly urlGen?: string
   readonly sig?: string
 }
 
-/** The current namespace token; replaced by invalidateAll(). */
+/** The current namespace token (replaced by invalidateAll()); also a URL's generation token (invalidate()). */
 export interface NamespaceRecord {
   readonly v: 1
   readonly kind: 'ns'

@@ -42,9 +42,11 @@ export function encodeMeta(record: CacheRecord, withSig: boolean): string {
         sie: record.sie,
         noStale: record.noStale,
       }
+      if (record.urlGen !== undefined) meta['urlGen'] = record.urlGen
       break
     case 'vary':
       meta = { v: record.v, kind: record.kind, ns: record.ns, gen: record.gen, vary: record.vary, keys: record.keys, expires: record.expires }
+      if (record.urlGen !== undefined) meta['urlGen'] = record.urlGen
       break
     case 'ns':
       meta = { v: record.v, kind: record.kind, ns: record.ns }
@@ -82,6 +84,7 @@ export function decodeRecord(bytes: Uint8Array): CacheRecord | undefined {
   if (!isCurrentRecord(meta)) return undefined
   const m = meta as unknown as Record<string, unknown>
   const sig = typeof m['sig'] === 'string' ? { sig: m['sig'] } : {}
+  const urlGen = typeof m['urlGen'] === 'string' ? { urlGen: m['urlGen'] } : {}
   switch (meta.kind) {
     case 'response': {
       if (typeof m['status'] !== 'number' || typeof m['url'] !== 'string' || m['headers'] === null || typeof m['headers'] !== 'object') return undefined
@@ -104,6 +107,7 @@ export function decodeRecord(bytes: Uint8Array): CacheRecord | undefined {
         swr: Number(m['swr']),
         sie: Number(m['sie']),
         noStale: m['noStale'] === true,
+        ...urlGen,
         ...sig,
       }
       return record
@@ -118,6 +122,7 @@ export function decodeRecord(bytes: Uint8Array): CacheRecord | undefined {
         vary: m['vary'] as string[],
         keys: m['keys'] as string[],
         expires: Number(m['expires']),
+        ...urlGen,
         ...sig,
       }
     case 'ns':

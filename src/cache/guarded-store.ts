@@ -17,6 +17,8 @@ export class GuardedStore {
   readonly sync: boolean
   /** Signing key, only for stores whose records leave the process. */
   private readonly secret: Uint8Array | undefined
+  /** Records are signed (and so carry URL generations, see http-cache.ts). */
+  readonly signed: boolean
   private failing = false
 
   constructor(
@@ -26,6 +28,7 @@ export class GuardedStore {
   ) {
     this.sync = store.getSync !== undefined
     this.secret = store.inProcess === true ? undefined : signingKey
+    this.signed = this.secret !== undefined
   }
 
   async read(key: string): Promise<Read> {

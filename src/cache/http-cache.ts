@@ -8,13 +8,19 @@
  * at once, in every process sharing the store, without scanning keys. The token is read in
  * parallel with the entry (one round trip with Redis auto-pipelining). If the token record is ever
  * lost, a new random one is written — losing it can only cause misses, never resurrect entries.
+ *
+ * URL generations (signed stores only): a signature proves who wrote an entry, not that it is still
+ * current — an entry captured from Redis before invalidate(url) and written back afterwards would
+ * verify. So each URL has a generation record (generationKey()), read with the entry in the same
+ * round trip; every signed record names the generation it was written under, invalidate() replaces
+ * the generation, and a record naming another one (or any record while there is none) is a miss.
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SafeFetchError } from '../errors.js'
 import type { ResponseHeaders } from '../pipeline.js'
 import { firstValue } from './cache-semantics.js'
-import { NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, variantKey } from './cache-key.js'
+import { generationKey, NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, variantKey } from './cache-key.js'
 import type { ResolvedCacheOptions } from './cache-options.js'
 import type { CacheStore, ResponseRecord, VaryIndexRecord } from './cache-store.js'
 import { Flights } from './coalescing.js'
@@ -31,6 +37,11 @@ export interface Lookup {
   readonly partition: string | undefined
   /** The stored response selected for the request, if any. */
   readonly record: ResponseRecord | undefined
+  /**
+   * Signed stores: the URL's current generation (undefined: none yet, or a store without signing).
+   * Records must name it to be read, and are written with it.
+   */
+  readonly urlGen?: string | undefined
 }
 
 /**
@@ -117,7 +128,8 @@ export class HttpCache {
    */
   lookup(primary: string, headers: Readonly<Record<string, string>>, withRecord = true): Lookup | Promise<Lookup> {
     const partition = this.options.mode === 'private' ? partitionOf(headers, this.options.partitionHeaders) : undefined
-    if (this.store.sync) {
+    // Signed stores are remote by definition (in-process stores are never signed): no sync path.
+    if (this.store.sync && !this.store.signed) {
       const ns = this.store.readSync(NAMESPACE_KEY)
       // No namespace yet (first use) or a failing store: take the async path, which creates it.
       if (ns !== undefined && ns !== FAILED && ns.kind === 'ns') {
@@ -132,14 +144,25 @@ export class HttpCache {
   }
 
   private async lookupAsync(primary: string, headers: Readonly<Record<string, string>>, withRecord: boolean, partition: string | undefined): Promise<Lookup> {
+    // Issued together: with Redis auto-pipelining, one round trip.
     const nsRead = this.namespace()
+    const genRead = this.store.signed ? this.store.read(generationKey(primary)) : undefined
     const read = withRecord ? this.store.read(primary) : undefined
     const ns = await nsRead
+    const gen = await genRead
     const found = await read
-    if (ns === undefined) return { primary, ns, partition, record: undefined }
-    const variant = this.variantOf(found, ns, primary, headers, partition)
-    const record = typeof variant === 'string' ? this.selectVariant(await this.store.read(variant), ns, headers, partition) : variant
-    return { primary, ns, partition, record }
+    const urlGen = gen !== undefined && gen !== FAILED && gen.kind === 'ns' ? gen.ns : undefined
+    if (ns === undefined) return { primary, ns, partition, record: undefined, urlGen }
+    const variant = this.current(found, urlGen) ? this.variantOf(found, ns, primary, headers, partition) : undefined
+    const selected = typeof variant === 'string' ? await this.store.read(variant) : variant
+    const record = typeof variant === 'string' ? (this.current(selected, urlGen) ? this.selectVariant(selected, ns, headers, partition) : undefined) : variant
+    return { primary, ns, partition, record, urlGen }
+  }
+
+  /** Signed stores: the record was written under the URL's current generation (there must be one). */
+  private current(found: Read, urlGen: string | undefined): boolean {
+    if (!this.store.signed || found === undefined || found === FAILED) return true
+    return found.kind !== 'ns' && urlGen !== undefined && found.urlGen === urlGen
   }
 
   /**
@@ -159,10 +182,10 @@ export class HttpCache {
     return found.secondary === secondaryKey(headers, found.vary, partition) ? found : undefined
   }
 
-  /** Stores a response record (in the background; failures are logged once per outage). */
-  save(primary: string, record: ResponseRecord, ttlMs: number): void {
+  /** Stores a response record found missing or stale by `found` (in the background; failures are logged once per outage). */
+  save(found: Pick<Lookup, 'primary' | 'urlGen'>, record: ResponseRecord, ttlMs: number): void {
     if (!(ttlMs > 0)) return
-    this.track(this.write(primary, record, ttlMs))
+    this.track(this.writeCurrent(found, record, ttlMs))
   }
 
   /**
@@ -211,7 +234,19 @@ export class HttpCache {
 
   // ---- internals ----
 
-  private async write(primary: string, record: ResponseRecord, ttlMs: number): Promise<void> {
+  /** Signed stores: stamps the record with the URL's generation, creating one when there is none. */
+  private async writeCurrent(found: Pick<Lookup, 'primary' | 'urlGen'>, record: ResponseRecord, ttlMs: number): Promise<void> {
+    if (!this.store.signed) return this.write(found.primary, record, ttlMs)
+    let urlGen = found.urlGen
+    if (urlGen === undefined) {
+      urlGen = token()
+      // No TTL of our own: the store bounds it (redisStore maxTtlMs); losing it only causes misses.
+      if ((await this.store.put(generationKey(found.primary), { v: 1, kind: 'ns', ns: urlGen }, Infinity)) !== undefined) return
+    }
+    return this.write(found.primary, { ...record, urlGen }, ttlMs, urlGen)
+  }
+
+  private async write(primary: string, record: ResponseRecord, ttlMs: number, urlGen?: string): Promise<void> {
     if (record.secondary === '') {
       await this.store.put(primary, record, ttlMs)
       return
@@ -219,7 +254,7 @@ export class HttpCache {
     // A variant: store it, then list it in the URL's index (kept if it belongs to this namespace).
     const current = await this.store.read(primary)
     if (current === FAILED) return
-    const index = current?.kind === 'vary' && current.ns === record.ns ? current : undefined
+    const index = current?.kind === 'vary' && current.ns === record.ns && current.urlGen === urlGen ? current : undefined
     const gen = index?.gen ?? token()
     const key = variantKey(primary, gen, record.secondary)
     const keys = index === undefined ? [] : index.keys.filter((k) => k !== key)
@@ -228,13 +263,20 @@ export class HttpCache {
     const now = this.options.now()
     const expires = Math.max(index?.expires ?? 0, now + ttlMs)
     if ((await this.store.put(key, record, ttlMs)) !== undefined) return
-    const next: VaryIndexRecord = { v: 1, kind: 'vary', ns: record.ns, gen, vary: record.vary, keys, expires }
+    const next: VaryIndexRecord = { v: 1, kind: 'vary', ns: record.ns, gen, vary: record.vary, keys, expires, ...(urlGen === undefined ? {} : { urlGen }) }
     await this.store.put(primary, next, expires - now)
     for (const old of dropped) await this.store.remove(old)
   }
 
-  /** Deletes both modes' records of a URL; returns the store error, if any. */
+  /**
+   * Deletes both modes' records of a URL; returns the store error, if any. Signed stores: first a
+   * new generation, so a deleted record written back by someone holding a copy stays a miss.
+   */
   private async invalidateUrl(url: URL): Promise<unknown> {
+    if (this.store.signed) {
+      const failure = await this.store.put(generationKey(primaryKey('shared', 'GET', url)), { v: 1, kind: 'ns', ns: token() }, Infinity)
+      if (failure !== undefined) return failure
+    }
     const failures = await Promise.all((['shared', 'private'] as const).map((mode) => this.invalidateKey(primaryKey(mode, 'GET', url))))
     return failures.find((failure) => failure !== undefined)
   }

@@ -97,7 +97,7 @@ export async function exchange(
       const addresses = address === undefined ? undefined : mergeAddresses(stored.addresses, address)
       const mode = rulesFor(cache, found)
       const updated = refreshed(stored, response, requestTime, responseTime, addresses ?? stored.addresses, mode)
-      if (found.ns !== undefined && addresses !== undefined) cache.save(found.primary, updated, storeTtl(updated, cache, responseTime))
+      if (found.ns !== undefined && addresses !== undefined) cache.save(found, updated, storeTtl(updated, cache, responseTime))
       const served = responseFromRecord(updated, req.url, responseTime, true)
       // A cookie the 304 sets is this caller's own (it is only kept out of the shared entry).
       const cookie = response.headers['set-cookie']
@@ -232,7 +232,7 @@ function storeResponse(
   const build = (body: Uint8Array | null): ResponseRecord =>
     record(ns ?? '', secondary, vary, response.url.href, response.status, response.statusText, headers, [address], body, freshness)
   const save = (r: ResponseRecord): void => {
-    if (ns !== undefined) cache.save(found.primary, r, storeTtl(r, cache, options.now()))
+    if (ns !== undefined) cache.save(found, r, storeTtl(r, cache, options.now()))
   }
   if (storeTtl(build(null), cache, responseTime) <= 0) return { response, status: 'miss', shared: undefined }
 

@@ -119,6 +119,40 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
     await c.cache.close()
   })
 
+  it('a captured signed entry written back after invalidate() is a miss (issue 9 item 8)', async () => {
+    const prefix = `replay${++n}:`
+    const origin = fakeOrigin((req, i) => ({ headers: { 'cache-control': 'max-age=600', ...(req.url.pathname === '/varied' ? { vary: 'accept' } : {}) }, body: `v${i}` }))
+    const a = client(prefix, origin, { signingKey })
+    const b = client(prefix, origin, { signingKey })
+    const { Redis } = await import('ioredis')
+    const raw = new Redis(redis.url)
+    const snapshot = async (): Promise<Map<string, Buffer>> => {
+      const keys = await raw.keys(`${prefix}*`)
+      const values = new Map<string, Buffer>()
+      for (const key of keys) values.set(key, (await raw.getBuffer(key))!)
+      return values
+    }
+    for (const path of ['/plain', '/varied']) {
+      const url = `http://origin.test${path}`
+      const first = await a.get(url)
+      expect((await a.get(url)).status).toBe('hit')
+      // The attacker captures every entry of the URL (response, vary index, variants)...
+      const captured = await snapshot()
+      await a.cache.invalidate(url)
+      // ...and writes them back (the namespace and generation records keep their new values).
+      const after = await snapshot()
+      for (const [key, value] of captured) if (!after.has(key) || !/\|(ns|gen)\|?/.test(key)) await raw.set(key, value)
+      const again = await a.get(url)
+      expect(again.status, `${path} replayed`).toBe('miss')
+      expect(again.text).not.toBe(first.text)
+      // Another process sharing the store never sees the replayed copy either (only the new one).
+      expect((await b.get(url)).text).toBe(again.text)
+    }
+    raw.disconnect()
+    await a.cache.close()
+    await b.cache.close()
+  })
+
   it('entries written with another key, or unsigned, are misses', async () => {
     const prefix = `sig${++n}:`
     const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600' }, body: 'x' }))
