@@ -38,10 +38,27 @@ export interface RedisStoreOptions {
   prefix?: string
   /** Longest wait for one Redis command, in ms; past it the lookup is a miss. Default 250. */
   commandTimeoutMs?: number
+  /**
+   * Longest time any key is kept, in ms: every TTL (a response's freshness + stale windows +
+   * `keepStaleMs`, and the namespace and generation records, which have none of their own) is cut
+   * to it, so a `max-age=315360000` response does not sit in Redis for ten years. Default one day
+   * (86 400 000). `false`: no cap (records without a TTL then never expire; rely on `maxmemory`
+   * eviction). `0` is refused.
+   */
+  maxTtlMs?: number | false
+  /**
+   * Largest value written, in bytes (the encoded record: body plus metadata). A larger record is
+   * not stored (and an older value under its key is deleted): the response is still served, from
+   * the origin. Default 1 MiB, which keeps single Redis commands short; the cache's own
+   * `maxEntryBytes` (5 MiB) still applies first. `false`: no cap. `0` is refused.
+   */
+  maxValueBytes?: number | false
 }
 
 export const DEFAULT_REDIS_PREFIX = 'safefetch:'
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250
+export const DEFAULT_REDIS_MAX_TTL_MS = 86_400_000
+export const DEFAULT_REDIS_MAX_VALUE_BYTES = 1024 * 1024
 
 interface OwnedClient extends RedisLikeClient {
   connect(): Promise<void>
@@ -60,6 +77,9 @@ class RedisStore implements CacheStore {
     private readonly url: string | undefined,
     private readonly prefix: string,
     private readonly timeoutMs: number,
+    /** Infinity when uncapped. */
+    private readonly maxTtlMs: number,
+    private readonly maxValueBytes: number,
   ) {
     this.client = given
   }
@@ -74,8 +94,10 @@ class RedisStore implements CacheStore {
     const client = this.client ?? (await this.connect())
     const bytes = encodeRecord(record)
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    if (!(ttlMs > 0)) await this.bounded(client.del(this.prefix + key), 'DEL')
-    else if (Number.isFinite(ttlMs)) await this.bounded(client.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs))), 'SET')
+    const ttl = Math.min(ttlMs, this.maxTtlMs)
+    // Too large: not stored, and the older value goes too (the key's response has changed).
+    if (!(ttl > 0) || bytes.byteLength > this.maxValueBytes) await this.bounded(client.del(this.prefix + key), 'DEL')
+    else if (Number.isFinite(ttl)) await this.bounded(client.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttl))), 'SET')
     else await this.bounded(client.set(this.prefix + key, value), 'SET')
   }
 
@@ -176,5 +198,13 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new SafeFetchError('ERR_INVALID_OPTION', `redisStore.commandTimeoutMs must be a positive number of milliseconds, got ${describeValue(timeout)}`)
   }
-  return new RedisStore(client, url, prefix, timeout)
+  const maxTtl = options.maxTtlMs ?? DEFAULT_REDIS_MAX_TTL_MS
+  if (maxTtl !== false && (typeof maxTtl !== 'number' || Number.isNaN(maxTtl) || maxTtl <= 0)) {
+    throw new SafeFetchError('ERR_INVALID_OPTION', `redisStore.maxTtlMs must be a positive number of milliseconds or false, got ${describeValue(maxTtl)}`)
+  }
+  const maxValue = options.maxValueBytes ?? DEFAULT_REDIS_MAX_VALUE_BYTES
+  if (maxValue !== false && (typeof maxValue !== 'number' || !Number.isInteger(maxValue) || maxValue <= 0)) {
+    throw new SafeFetchError('ERR_INVALID_OPTION', `redisStore.maxValueBytes must be a positive integer or false, got ${describeValue(maxValue)}`)
+  }
+  return new RedisStore(client, url, prefix, timeout, maxTtl === false ? Infinity : maxTtl, maxValue === false ? Infinity : maxValue)
 }
