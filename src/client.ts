@@ -8,6 +8,7 @@
 import type { Agent } from 'undici'
 import { CallContext, type CallRecord } from './context.js'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
+import { onUserAbort } from './user-signal.js'
 import { createAgent, closeAgent } from './net/agent.js'
 import { ACCEPT_ENCODING } from './net/response-body.js'
 import { createTransport } from './net/transport.js'
@@ -261,10 +262,8 @@ export function createClient(input: ClientOptions = {}): Client {
         ctx.signal.abort(new SafeFetchError('ERR_ABORTED', `${req.method} ${record.url} was aborted by the caller's signal`, { url: record.url, cause: signal.reason }))
       }
       if (signal.aborted) onAbort()
-      else {
-        signal.addEventListener('abort', onAbort, { once: true })
-        stopListening = () => signal.removeEventListener('abort', onAbort)
-      }
+      // One listener per signal, however many calls share it (user-signal.ts).
+      else stopListening = onUserAbort(signal, onAbort)
     }
     if (ctx.signal.aborted) {
       release(generation)
