@@ -25,6 +25,7 @@ import type { ResolvedCacheOptions } from './cache-options.js'
 import type { CacheStore, ResponseRecord, VaryIndexRecord } from './cache-store.js'
 import { Flights } from './coalescing.js'
 import { FAILED, GuardedStore, type Read } from './guarded-store.js'
+import { redactUrlText } from '../observe/redact.js'
 
 /** Variant keys listed per index, oldest dropped (and deleted) first. */
 export const MAX_VARIANTS = 32
@@ -79,8 +80,9 @@ export class HttpCache {
     let target: URL
     try {
       target = typeof url === 'string' ? new URL(url) : url
-    } catch (err) {
-      throw new SafeFetchError('ERR_URL_INVALID', `cache.invalidate() needs an absolute URL, got ${JSON.stringify(String(url))}`, { cause: err })
+    } catch {
+      // Shown by the textual rule (userinfo, query); Node's parse error is left off: it quotes the raw input.
+      throw new SafeFetchError('ERR_URL_INVALID', `cache.invalidate() needs an absolute URL, got ${JSON.stringify(redactUrlText(String(url)))}`)
     }
     const failure = await this.invalidateUrl(target)
     if (failure !== undefined) throw storeError('invalidate', failure)

@@ -33,7 +33,8 @@ const REDACTED = 'REDACTED'
 export type RedactPathRule = RegExp | ((pathname: string) => string)
 
 export type CompiledPathRule =
-  | { readonly kind: 'regexp'; readonly re: RegExp }
+  /** `lead`: the characters a matching path can have right after its first `/` (a cheap pre-check). */
+  | { readonly kind: 'regexp'; readonly re: RegExp; readonly lead?: string }
   | { readonly kind: 'function'; readonly fn: (pathname: string) => string }
 
 const DEFAULT_PATHS = new RegExp(
@@ -54,7 +55,8 @@ const DEFAULT_PATHS = new RegExp(
   'dg',
 )
 
-export const DEFAULT_PATH_RULES: readonly CompiledPathRule[] = [{ kind: 'regexp', re: DEFAULT_PATHS }]
+/** First letters of the default shapes: /services /workflows /triggers /trigger /file /bot /api /webhookb2 /hooks /build_hooks. */
+export const DEFAULT_PATH_RULES: readonly CompiledPathRule[] = [{ kind: 'regexp', re: DEFAULT_PATHS, lead: 'swtfbah' }]
 
 /** Validates `redact.paths` once per client; RegExps are copied with the flags we need (`d`, `g`). */
 export function compilePathRules(input: unknown, path: string): CompiledPathRule[] {
@@ -129,7 +131,10 @@ function applyFunction(fn: (pathname: string) => string, path: string, found: st
 
 function applyRules(path: string, rules: readonly CompiledPathRule[], found: string[] | undefined): string {
   let out = path
-  for (const rule of rules) out = rule.kind === 'regexp' ? applyRegExp(rule.re, out, found) : applyFunction(rule.fn, out, found)
+  for (const rule of rules) {
+    if (rule.kind === 'function') out = applyFunction(rule.fn, out, found)
+    else if (rule.lead === undefined || rule.lead.includes(out.charAt(1))) out = applyRegExp(rule.re, out, found)
+  }
   return out
 }
 

@@ -45,7 +45,7 @@ interface Case {
   url(env: Env, marker: string): string
   init?(marker: string): SafeRequestInit
   /** Runs before the call (e.g. registers a Location). */
-  setup?(env: Env, marker: string): void
+  setup?(env: Env, marker: string, client: Client): void
   /** Calls the URL this many times (a cache hit, a background revalidation). Default 1. */
   repeat?: number
 }
@@ -160,6 +160,14 @@ const CASES: Case[] = [
   { name: 'store key read with another signing key', client: 'redisReader', outcome: 'ok', url: (e) => storedUrl(e) },
   // --- proxies with credentials ------------------------------------------------------------------
   { name: 'proxied call, credentials in the proxy URL', client: 'proxied', outcome: 'ok', url: (e, m) => `${e.origin}/echo?token=${m}` },
+  // --- refusals by the resilience layer ----------------------------------------------------------
+  {
+    name: 'disabled origin',
+    client: 'strict',
+    outcome: 'ERR_DISABLED',
+    url: (e, m) => `${e.origin}/services/T1/B1/${m}?token=${m}`,
+    setup: (e, _m, client) => client.disable(e.origin, 'maintenance'),
+  },
   { name: 'proxy refuses (407)', client: 'proxyRefused', outcome: 'ERR_NETWORK', url: (e, m) => `${e.origin}/services/T1/B1/${m}?token=${m}` },
 ]
 
@@ -230,8 +238,8 @@ const locations = new Map<string, string>()
 
 async function runCase(env: Env, c: Case, index: number): Promise<void> {
   const marker = markerOf(index)
-  c.setup?.(env, marker)
   const client = clients.get(c.client)!
+  c.setup?.(env, marker, client)
   const rawUrl = c.url(env, marker)
   const init = c.init?.(marker)
   for (let i = 0; i < (c.repeat ?? 1); i++) {
@@ -285,6 +293,11 @@ beforeAll(async () => {
       configErrors.push(err)
     }
   }
+  // The cache API's own refusal of a URL that does not parse.
+  await clients
+    .get('main')!
+    .cache.invalidate(`http://u:${bad}@exa mple.test/?token=${bad}`)
+    .catch((err: unknown) => configErrors.push(err))
   const env: Env = { origin: server.origin, port: server.port, refusedPort, locations }
   for (const [index, c] of CASES.entries()) {
     if (!clients.has(c.client)) continue
@@ -356,7 +369,7 @@ describe('a marker secret in every place appears in no output (issue 9 item 5)',
     }
     expect(seen).toContain(markerOf(caseIndex('Location with a query secret')))
     expect(proxy.log.length).toBeGreaterThan(0)
-    expect(configErrors).toHaveLength(3)
+    expect(configErrors).toHaveLength(4)
   })
 
   it.runIf(hasRedis)('the signature check really failed (and logged)', () => {
