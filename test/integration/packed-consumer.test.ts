@@ -1,0 +1,78 @@
+/**
+ * Issue 10's "done when", against the package as users get it: the sources are built and packed
+ * with `npm pack`, the tarball is extracted into a consumer project (TypeScript strict), and that
+ * project's own vitest run mocks https://api.example.com/repos/x with MockAgent through a client
+ * with cache and retries on, sees a mocked 503 retried, an unmatched request fail with
+ * ERR_MOCK_NOT_MATCHED, and http://10.0.0.1/ refused. The consumer's test
+ * (test/fixtures/consumer/repos.spec.ts) uses no network namespace and no tripwire of ours.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { consumerProject, packPackage, REPO, run, type PackedPackage } from '../helpers/packed.js'
+
+const CONSUMER_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['ES2023'],
+    types: ['node'],
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    // Our own declaration files are checked too (they name @opentelemetry/api's types, so the
+    // consumer has that optional peer installed, as a user of `tracer`/`meter` does).
+    skipLibCheck: false,
+    noEmit: true,
+  },
+  include: ['test'],
+}
+
+let packed: PackedPackage
+let project: string
+
+beforeAll(async () => {
+  packed = await packPackage()
+  const spec = await readFile(join(REPO, 'test/fixtures/consumer/repos.spec.ts'), 'utf8')
+  project = await consumerProject(
+    packed,
+    {
+      'package.json': JSON.stringify({ name: 'consumer', private: true, type: 'module', devDependencies: { safefetch: '0.1.0', undici: '^7', vitest: '*' } }),
+      'tsconfig.json': JSON.stringify(CONSUMER_TSCONFIG),
+      'vitest.config.mjs': "export default { test: { include: ['test/**/*.spec.ts'], maxWorkers: 1, testTimeout: 20000 } }\n",
+      'test/repos.spec.ts': spec,
+    },
+    ['typescript', 'vitest', '@types/node', '@opentelemetry/api'],
+  )
+}, 240_000)
+
+afterAll(async () => {
+  await packed?.remove()
+})
+
+describe('the packed package in a consumer project', () => {
+  test('the tarball ships both entry points, their types and docs/testing.md', () => {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/testing.js', 'dist/testing.d.ts', 'docs/testing.md', 'package.json']) {
+      expect(packed.files).toContain(file)
+    }
+    expect(packed.files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
+  })
+
+  test('the consumer test type-checks with tsc --strict', async () => {
+    const tsc = await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, timeoutMs: 120_000 })
+    expect(`${tsc.stdout}${tsc.stderr}`).toBe('')
+    expect(tsc.code).toBe(0)
+  }, 150_000)
+
+  test("the consumer's vitest run passes: mocked JSON with cache and retries, a retried 503, the unmatched error, 10.0.0.1 refused", async () => {
+    const vitest = await run(process.execPath, [join(project, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=verbose'], {
+      cwd: project,
+      timeoutMs: 120_000,
+      env: { CI: 'true', NO_COLOR: '1' },
+    })
+    const output = `${vitest.stdout}${vitest.stderr}`
+    expect(vitest.code, output).toBe(0)
+    expect(output).toMatch(/Tests\s+5 passed \(5\)/)
+  }, 150_000)
+})
