@@ -148,6 +148,13 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
       // Another process sharing the store never sees the replayed copy either (only the new one).
       expect((await b.get(url)).text).toBe(again.text)
     }
+    // invalidateAll(): the namespace token every record names is replaced; replayed records stay misses.
+    const url = 'http://origin.test/all'
+    await a.get(url)
+    const captured = await snapshot()
+    await a.cache.invalidateAll()
+    for (const [key, value] of captured) if (!/\|(ns|gen)\|?/.test(key)) await raw.set(key, value)
+    expect((await a.get(url)).status).toBe('miss')
     raw.disconnect()
     await a.cache.close()
     await b.cache.close()

@@ -85,6 +85,9 @@ describe.skipIf(!canRun)('cache entries are judged against the reading client ad
         expect(await r.text()).toBe('')
       } else await rejectsWith(attempt, 'ERR_ADDRESS_BLOCKED')
     }
+    // HEAD is answered from a stored GET only when that GET may be read.
+    await rejectsWith(b.fetch(url('/shared'), { method: 'HEAD' }), 'ERR_ADDRESS_BLOCKED')
+    expect(getCallInfo(await a.fetch(url('/shared'), { method: 'HEAD' }))?.cache).toBe('hit')
     expect(counts.get('/shared')).toBe(1)
   })
 
