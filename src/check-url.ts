@@ -13,7 +13,7 @@
 import { lookup as dnsLookup } from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
-import { allowSuggestion, checkAddress, reopenedByAllowPrivate, type AddressVerdict } from './net/address-policy.js'
+import { allowSuggestion, checkAddress, compileAddressPolicy, reopenedByAllowPrivate, type AddressVerdict } from './net/address-policy.js'
 import { guardedLookup } from './net/guarded-lookup.js'
 import { compilePolicy, literalAddress, parseUrl, redactUrl, urlRefusal, type PolicyOptions, type UrlRefusal } from './net/url-policy.js'
 
@@ -30,13 +30,18 @@ export interface PolicyChange {
 export interface AddressCheck {
   readonly address: string
   readonly allowed: boolean
+  /**
+   * Allowed only: true when the address is in a special-purpose range that the policy opened
+   * (`allow` or `allowPrivate`); `cidr`, `range`, `name`, `reference` then name that row.
+   */
+  readonly opened?: boolean
   /** Refused only: which list decided — the default special-purpose table, `policy.deny`, or the `denyPreset`. */
   readonly rule?: 'default' | 'deny' | 'preset'
-  /** Refused only: the block that matched, e.g. `169.254.0.0/16` (`n/a` when the text is no IP address). */
+  /** The block that matched, e.g. `169.254.0.0/16` (`n/a` when the text is no IP address). */
   readonly cidr?: string
-  /** Refused only: the block with its label, e.g. `169.254.0.0/16 (link-local, RFC 3927)`. */
+  /** The block with its label, e.g. `169.254.0.0/16 (link-local, RFC 3927)`. */
   readonly range?: string
-  /** Refused by the default table: the IANA special-purpose registry row's name and reference. */
+  /** From the default table: the IANA special-purpose registry row's name and reference. */
   readonly name?: string
   readonly reference?: string
   /** The IPv4 address inside an IPv6 one that decided, and how it was embedded (`ipv4-mapped`, `nat64`, `6to4`, …). */
@@ -106,7 +111,7 @@ export async function checkUrl(input: string | URL, policy: PolicyOptions = {}, 
     return { allowed: false, error: refusal.error, reason, url, addressChecks: reason.address === undefined ? [] : [reason.address] }
   }
   const literal = literalAddress(url)
-  if (literal !== undefined) return { allowed: true, url, addresses: [literal], addressChecks: [{ address: literal, allowed: true }] }
+  if (literal !== undefined) return { allowed: true, url, addresses: [literal], addressChecks: [allowedCheck(literal)] }
 
   // Names: the same guarded lookup as the connector; the raw answers are kept so that every one of
   // them can be judged (the guard stops at the first refused answer).
@@ -122,7 +127,7 @@ export async function checkUrl(input: string | URL, policy: PolicyOptions = {}, 
     const addresses = await new Promise<readonly string[]>((done, fail) => {
       guardedLookup(url.hostname, rules.address, recording, redactUrl(url), (error, answer) => (error === null ? done(answer) : fail(error)))
     })
-    return { allowed: true, url, addresses, addressChecks: addresses.map((address) => ({ address, allowed: true })) }
+    return { allowed: true, url, addresses, addressChecks: addresses.map(allowedCheck) }
   } catch (err) {
     const error = toSafeFetchError(err, redactUrl(url))
     const addressChecks = answers.map((address) => addressCheck(address, checkAddress(rules.address, address)))
@@ -143,8 +148,22 @@ function rawAnswers(answer: unknown): string[] {
   )
 }
 
+/** The default table alone: tells an address the policy opened from a globally reachable one. */
+const DEFAULT_TABLE = compileAddressPolicy({})
+
+function allowedCheck(address: string): AddressCheck {
+  const row = checkAddress(DEFAULT_TABLE, address)
+  if (row.allowed) return { address, allowed: true }
+  const check: { -readonly [K in keyof AddressCheck]: AddressCheck[K] } = { address, allowed: true, opened: true, cidr: row.cidr, range: row.range }
+  if (row.name !== undefined) check.name = row.name
+  if (row.reference !== undefined) check.reference = row.reference
+  if (row.embeddedIpv4 !== undefined) check.embeddedIpv4 = row.embeddedIpv4
+  if (row.via !== undefined) check.via = row.via
+  return check
+}
+
 function addressCheck(address: string, verdict: AddressVerdict): AddressCheck {
-  if (verdict.allowed) return { address, allowed: true }
+  if (verdict.allowed) return allowedCheck(address)
   const fixes: PolicyChange[] = []
   if (verdict.rule === 'deny') fixes.push({ option: 'deny', action: 'remove', value: verdict.cidr })
   else {

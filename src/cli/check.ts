@@ -118,7 +118,7 @@ function describeChange(c: PolicyChange): string {
 }
 
 function describeAddress(a: AddressCheck): string {
-  if (a.allowed) return `${a.address}  allowed`
+  if (a.allowed) return a.opened === true ? `${a.address}  allowed  ${a.range ?? ''}, opened by the policy` : `${a.address}  allowed`
   const embedded = a.embeddedIpv4 === undefined ? '' : `  carries ${a.embeddedIpv4} (${a.via ?? 'embedded'})`
   const by = a.rule === 'deny' ? 'policy.deny' : a.rule === 'preset' ? 'policy.denyPreset' : 'special-purpose registry'
   return `${a.address}  refused${embedded}  ${a.range ?? ''} [${by}]`

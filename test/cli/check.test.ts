@@ -97,8 +97,8 @@ describe.concurrent('safefetch check', () => {
     expect(azure?.reason?.rule).toContain('Azure WireServer')
     expect(redis?.reason).toMatchObject({ check: 'port', fixes: [{ option: 'ports', action: 'add', value: 6379 }] })
     expect(redis?.reason?.rule).toContain('redis')
-    // --allow-private opened 10/8 for the third URL.
-    expect(allowed).toMatchObject({ allowed: true, addresses: [{ address: '10.0.0.1', allowed: true }] })
+    // --allow-private opened 10/8 for the third URL, and the verdict says which row it opened.
+    expect(allowed).toMatchObject({ allowed: true, addresses: [{ address: '10.0.0.1', allowed: true, opened: true, cidr: '10.0.0.0/8', reference: 'RFC 1918' }] })
   })
 
   it('applies host rules and the port list', async () => {
@@ -119,6 +119,7 @@ describe.concurrent('safefetch check', () => {
     const allowed = await runCli(['check', '--allow', '169.254.169.254/32', 'http://169.254.169.254/'])
     expect(allowed.code).toBe(0)
     expect(allowed.out).toMatch(/^ALLOWED {2}http:\/\/169\.254\.169\.254\//)
+    expect(allowed.out).toContain('address  169.254.169.254  allowed  169.254.0.0/16 (link-local, RFC 3927), opened by the policy')
     const piped = await checkJson(['--resolve', 'a.test:93.184.216.34', '-'], '# webhooks\nhttp://a.test/\n\n  https://a.test/x  \n')
     expect(piped.code).toBe(0)
     expect(piped.results.map((r) => r.url)).toEqual(['http://a.test/', 'https://a.test/x'])

@@ -104,6 +104,16 @@ describe('checkUrl', () => {
       expect(after.allowed).toBe(true)
     })
 
+    it('says which special-purpose row an allowed address was opened from', async () => {
+      const lookup = fakeLookup({ 'svc.example.com': ['10.1.2.3', '93.184.216.34'] })
+      const verdict = await checkUrl('http://svc.example.com/', { allow: ['10.0.0.0/8'] }, { lookup })
+      expect(verdict.allowed).toBe(true)
+      expect(verdict.addressChecks).toEqual([
+        { address: '10.1.2.3', allowed: true, opened: true, cidr: '10.0.0.0/8', range: '10.0.0.0/8 (private-use, RFC 1918)', name: 'private-use', reference: 'RFC 1918' },
+        { address: '93.184.216.34', allowed: true },
+      ])
+    })
+
     it('lists the allowed addresses', async () => {
       const verdict = await checkUrl('http://[2606:2800:220:1::1]/', {})
       expect(verdict).toMatchObject({ allowed: true, addresses: ['2606:2800:220:1::1'], addressChecks: [{ address: '2606:2800:220:1::1', allowed: true }] })
