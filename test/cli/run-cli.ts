@@ -25,7 +25,35 @@ export interface RunOptions {
   timeoutMs?: number
 }
 
-export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+/**
+ * At most two children at a time per test file: each one is a Node start-up plus tsx, and a burst of
+ * them starves the timing-sensitive suites running in the other vitest worker on a 2-core machine.
+ */
+const MAX_CHILDREN = 2
+let running = 0
+const waiting: (() => void)[] = []
+
+async function slot(): Promise<() => void> {
+  // A released slot passes straight to the next waiter, so `running` never exceeds the limit.
+  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve))
+  else running++
+  return () => {
+    const next = waiting.shift()
+    if (next === undefined) running--
+    else next()
+  }
+}
+
+export async function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const release = await slot()
+  try {
+    return await spawnCli(args, options)
+  } finally {
+    release()
+  }
+}
+
+function spawnCli(args: readonly string[], options: RunOptions): Promise<CliResult> {
   const nodeArgs = options.bin === undefined ? ['--import', 'tsx', CLI_SOURCE, ...args] : [options.bin, ...args]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] })
