@@ -4,10 +4,16 @@
  * `retry.limit must be a non-negative integer, got -1`.
  */
 import { SafeFetchError } from './errors.js'
+import { redactUrlText } from './observe/redact.js'
+
+/** `scheme:` or `//` at the start: shown through the textual URL redaction rule. */
+const URL_LIKE = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|\/\/)/
 
 /** Renders a bad value for an error message: strings quoted, objects as JSON, the rest as is. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
+  // A URL-looking value (baseUrl, a proxy or Redis URL) may carry user:password@ or query secrets.
+  if (typeof value === 'string') return JSON.stringify(URL_LIKE.test(value) ? redactUrlText(value) : value)
+  if (value instanceof URL) return JSON.stringify(redactUrlText(value.href))
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'function') return 'a function'
   if (value !== null && typeof value === 'object') {

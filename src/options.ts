@@ -19,6 +19,7 @@ import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } fro
 import { resolveObserveOptions, type ObserveOptions, type ResolvedObserveOptions } from './observe/observe-state.js'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache/cache-options.js'
 import { REQUEST_CACHE_MODES, type RequestCacheMode } from './cache/cache-request.js'
+import { redactUrlText } from './observe/redact.js'
 
 export interface TimeoutOptions {
   /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
@@ -192,7 +193,11 @@ function invalid(path: string, expected: string, got: unknown): SafeFetchError {
 }
 
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === 'string') {
+    // A URL-looking value (baseUrl) may carry user:password@ or query secrets: the textual rule.
+    const shown = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|\/\/)/.test(value) ? redactUrlText(value) : value
+    return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown)
+  }
   if (typeof value === 'function') return 'a function'
   if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'

@@ -293,6 +293,20 @@ beforeAll(async () => {
       configErrors.push(err)
     }
   }
+  // Other options that hold URLs: baseUrl (a string or a URL object), a Redis URL.
+  const refusals: (() => unknown)[] = [
+    () => createClient({ baseUrl: `ftp://u:${bad}@h.example/?token=${bad}` }),
+    () => createClient({ baseUrl: new URL(`ftp://u:${bad}@h.example/`) }),
+    () => createClient({ baseUrl: `http://u:${bad}@exa mple/` }),
+    () => redisStore({ url: `redis:/:${bad}@127.0.0.1:1` }),
+  ]
+  for (const refuse of refusals) {
+    try {
+      refuse()
+    } catch (err) {
+      configErrors.push(err)
+    }
+  }
   // The cache API's own refusal of a URL that does not parse.
   await clients
     .get('main')!
@@ -369,7 +383,7 @@ describe('a marker secret in every place appears in no output (issue 9 item 5)',
     }
     expect(seen).toContain(markerOf(caseIndex('Location with a query secret')))
     expect(proxy.log.length).toBeGreaterThan(0)
-    expect(configErrors).toHaveLength(4)
+    expect(configErrors).toHaveLength(8)
   })
 
   it.runIf(hasRedis)('the signature check really failed (and logged)', () => {
