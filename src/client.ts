@@ -9,7 +9,8 @@ import type { Agent } from 'undici'
 import { CallContext, type CallRecord } from './context.js'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { onUserAbort } from './user-signal.js'
-import { createAgent, closeAgent } from './net/agent.js'
+import { InFlightCalls, resolveCloseTimeout, within, type CloseOptions } from './client-close.js'
+import { createAgent, closeAgent, destroyAgent } from './net/agent.js'
 import { ACCEPT_ENCODING } from './net/response-body.js'
 import { createTransport } from './net/transport.js'
 import { sameProxy } from './net/proxy.js'
@@ -91,9 +92,11 @@ export interface Client {
   readonly cache: ClientCache
   /**
    * Refuses new calls (ERR_CLIENT_CLOSED), waits for the calls in flight to end (their bodies read,
-   * cancelled or past their deadline), then closes every socket of the pool.
+   * cancelled or past their deadline) for at most `timeoutMs` (default: the latest deadline of the
+   * calls in flight, at most 30 s), fails the ones left with ERR_CLIENT_CLOSED, then destroys every
+   * socket. A second close() returns the first one's promise.
    */
-  close(): Promise<void>
+  close(options?: CloseOptions): Promise<void>
 }
 
 export interface ClientCache {
@@ -129,8 +132,6 @@ interface Generation extends ClientRuntime {
   readonly logger: Logger | undefined
   inFlight: number
   retired: boolean
-  /** Called when inFlight drops to 0 (close() waits for the calls it did not cancel). */
-  onIdle: (() => void) | undefined
 }
 
 /** Options that only a client can hold: the pool and its connector are built from them. */
@@ -193,7 +194,6 @@ function newGeneration(options: ResolvedClientOptions, shared: SharedState, prev
     handler: buildHandler(dispatcher, options, shared, observe),
     inFlight: 0,
     retired: false,
-    onIdle: undefined,
   }
 }
 
@@ -216,20 +216,30 @@ export function createClient(input: ClientOptions = {}): Client {
   updateShared(shared, initial, undefined)
   let current = newGeneration(initial, shared)
   const retiredAgents = new Set<Promise<void>>()
+  /** Pools of retired generations still closing gracefully; close() destroys them. */
+  const retiringAgents = new Set<Agent>()
+  /** Every call in flight, across generations: close() waits for, then cancels, them. */
+  const calls = new InFlightCalls()
   let closed = false
+  let closing: Promise<void> | undefined
 
-  const release = (generation: Generation): void => {
+  const release = (generation: Generation, ctx?: CallContext): void => {
+    calls.leave(ctx)
     generation.inFlight--
-    if (generation.inFlight === 0 && generation.onIdle !== undefined) generation.onIdle()
     if (generation.retired && generation.inFlight === 0) retire(generation)
   }
 
   /** Closes a retired generation's pool once nothing uses it (close() waits for the ones closing). */
   const retire = (generation: Generation): void => {
     if (generation.dispatcher === current.dispatcher) return
-    const closing = closeAgent(generation.dispatcher)
+    const agent = generation.dispatcher
+    const closing = closeAgent(agent)
     retiredAgents.add(closing)
-    void closing.finally(() => retiredAgents.delete(closing))
+    retiringAgents.add(agent)
+    void closing.finally(() => {
+      retiredAgents.delete(closing)
+      retiringAgents.delete(agent)
+    })
   }
 
   async function fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response> {
@@ -239,6 +249,7 @@ export function createClient(input: ClientOptions = {}): Client {
     // Counted from the first line: a close() or configure() made while the request is still being
     // built (bodies are read asynchronously) must wait for this call, not close the pool under it.
     generation.inFlight++
+    calls.enter()
     let options: ResolvedCallOptions
     let req: OutboundRequest
     try {
@@ -255,6 +266,7 @@ export function createClient(input: ClientOptions = {}): Client {
     if (clientOptions.dispatcher !== undefined) record.transport = 'mock'
     const total = options.timeout.total
     const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, generation.logger)
+    calls.track(ctx)
     const signal = init?.signal
     let stopListening: (() => void) | undefined
     if (signal) {
@@ -266,7 +278,7 @@ export function createClient(input: ClientOptions = {}): Client {
       else stopListening = onUserAbort(signal, onAbort)
     }
     if (ctx.signal.aborted) {
-      release(generation)
+      release(generation, ctx)
       throw ctx.signal.reason
     }
 
@@ -281,7 +293,7 @@ export function createClient(input: ClientOptions = {}): Client {
       record.timings.total = record.durationMs
       if (error !== undefined) record.errorCode = error.code
       finishCall(ctx, record.status === undefined ? undefined : { status: record.status }, error)
-      release(generation)
+      release(generation, ctx)
     }
 
     let raw: RawResponse
@@ -364,19 +376,31 @@ export function createClient(input: ClientOptions = {}): Client {
     get cache(): ClientCache {
       return shared.cache ?? NO_CACHE
     },
-    async close(): Promise<void> {
-      if (closed) return
+    close(options?: CloseOptions): Promise<void> {
+      if (closing !== undefined) return closing
+      const timeoutMs = resolveCloseTimeout(options, calls, current.options.timeout.total)
       closed = true
-      // Calls in flight end by themselves (their body is read, cancelled or hits its deadline);
-      // then the pool closes, forcibly if a silent server keeps sockets open.
-      const generation = current
-      if (generation.inFlight > 0) await new Promise<void>((resolve) => (generation.onIdle = resolve))
-      await Promise.all([
-        closeAgent(generation.dispatcher),
-        closeObserveState(generation.observe),
-        shared.cache?.settled().then(() => shared.cache?.close()),
-        ...retiredAgents,
-      ])
+      const shutdown = async (): Promise<void> => {
+        const started = performance.now()
+        // Calls in flight end by themselves (body read, cancelled or past their deadline) or,
+        // after timeoutMs, with ERR_CLIENT_CLOSED; background cache work gets what is left.
+        await calls.drain(timeoutMs)
+        const cache = shared.cache
+        if (cache !== undefined) await within(cache.settled(), timeoutMs - (performance.now() - started))
+        // Nothing of ours is in flight now: close every socket at once, including a connect undici
+        // may still be waiting on for a call that already ended (no grace period to sit out).
+        const generation = current
+        await Promise.all([
+          destroyAgent(generation.dispatcher),
+          ...[...retiringAgents].map(destroyAgent),
+          closeObserveState(generation.observe),
+          // Closed even when its background work ran out of time: close() must not leak the store.
+          cache?.close(),
+          ...retiredAgents,
+        ])
+      }
+      closing = shutdown()
+      return closing
     },
   }
 }

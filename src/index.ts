@@ -1,5 +1,6 @@
 // Public API. Everything else is internal and may change.
 export { createClient, type Client, type ClientStats, type FetchInput, type SafeRequestInit } from './client.js'
+export type { CloseOptions } from './client-close.js'
 export { safeFetch, type SafeFetchInit } from './safe-fetch.js'
 export { checkUrl, type UrlVerdict, type CheckUrlOptions, type UrlRefusalReason, type AddressCheck, type PolicyChange } from './check-url.js'
 export { SafeFetchError, isSafeFetchError, type ErrorCode } from './errors.js'

@@ -33,6 +33,11 @@ export function createAgent(options: ResolvedClientOptions): Agent {
   return agent
 }
 
+/** Closes every socket now (nothing of ours is in flight): no grace period for undici's leftovers. */
+export async function destroyAgent(agent: Agent): Promise<void> {
+  if (!agent.destroyed) await agent.destroy().catch(() => {})
+}
+
 /** Closes gracefully, then forcibly: a silent server must not keep sockets (or the process) alive. */
 export async function closeAgent(agent: Agent, graceMs = 1_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined
