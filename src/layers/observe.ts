@@ -76,6 +76,7 @@ export function observeLayer(state: ObserveState): Layer {
 
 function startLogicalSpan(tracing: Tracing, observation: CallObservation, req: OutboundRequest, record: CallRecord): void {
   const attributes: Attributes = { 'url.full': record.url, 'safefetch.call.id': record.id, 'safefetch.client': observation.state.name }
+  if (record.transport !== undefined) attributes['safefetch.transport'] = record.transport
   setMethodAttributes(attributes, req.method)
   setServerAttributes(attributes, req.url)
   const { api, tracer } = tracing

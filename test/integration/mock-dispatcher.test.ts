@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { createClient, getCallInfo, safeFetch, type Client, type ClientOptions } from '../../src/index.js'
 import { MockAgent, recordingLogger, staticLookup } from '../../src/testing.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
+import { tracing } from './observability-support.js'
 import { rejectsWith, throwsWith } from './support.js'
 
 const API = 'https://api.example.com'
@@ -130,6 +131,22 @@ describe('mocked responses through every layer', () => {
     expect(await res.text()).toBe('js')
     expect(getCallInfo(res)!.remoteAddress).toBe('93.184.216.35')
   })
+})
+
+test('spans: a call span marked safefetch.transport=mock and one client span per attempt', async () => {
+  const agent = mockAgent()
+  const pool = agent.get(API)
+  pool.intercept({ path: '/traced' }).reply(503, 'busy')
+  pool.intercept({ path: '/traced' }).reply(200, 'ok')
+  const trace = tracing()
+  const c = client(agent, { tracer: trace.tracer })
+  await (await c.fetch(`${API}/traced`)).text()
+  const spans = trace.spans()
+  const call = spans.find((s) => s.name === 'safefetch GET')!
+  expect(call.attributes['safefetch.transport']).toBe('mock')
+  const attempts = spans.filter((s) => s.parentSpanContext?.spanId === call.spanContext().spanId)
+  expect(attempts.map((s) => s.attributes['http.response.status_code'])).toEqual([503, 200])
+  expect(attempts[1]!.attributes['network.peer.address']).toBe('93.184.216.34')
 })
 
 describe('the address policy still holds', () => {
