@@ -388,6 +388,38 @@ describe.each([
       await rejectsWith(on.fetch(url, { cache: 'no-cache' }), 'ERR_NETWORK')
     })
 
+    it('serves a stored response when DNS fails (ERR_DNS)', async () => {
+      const p = path('unreachable-dns')
+      // The name resolves once, then no more; `connection: close` makes the next call resolve again.
+      const lookup = fakeLookup({ 'gone.test': (n) => (n === 1 ? ['127.0.0.1'] : []) })
+      origin.route(p, (_req, res) => reply(res, { 'cache-control': 'max-age=10', connection: 'close' }, 'resolved once'))
+      const url = `http://gone.test:${origin.server.port}${p}`
+      const c = client({ lookup }, { staleIfUnreachable: 60_000 })
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30)
+      expect(await get(c, url)).toMatchObject({ text: 'resolved once', cache: 'stale' })
+      expect(lookup.queries.length).toBeGreaterThanOrEqual(2)
+    })
+
+    it('serves a stored response while the origin’s circuit breaker is open (ERR_CIRCUIT_OPEN)', async () => {
+      const p = path('unreachable-breaker')
+      const fp = path('unreachable-breaker-fail')
+      const url = origin.route(p, (_req, res) => reply(res, { 'cache-control': 'max-age=10' }, 'before the outage'))
+      const failing = origin.route(fp, (req) => req.socket.destroy())
+      const c = client({ breaker: { minCalls: 2, failureRatio: 0.5, cooldownMs: 600_000 } }, { staleIfUnreachable: 60_000 })
+      await get(c, url)
+      await stored(c, url)
+      // Failures on the same origin open its breaker.
+      let code: unknown
+      for (let i = 0; i < 10 && code !== 'ERR_CIRCUIT_OPEN'; i++) code = await c.fetch(failing).then(() => 'ok', (err: { code?: unknown }) => err.code)
+      expect(code).toBe('ERR_CIRCUIT_OPEN')
+      clock.advance(30)
+      const before = origin.count(p)
+      expect(await get(c, url)).toMatchObject({ text: 'before the outage', cache: 'stale' })
+      expect(origin.count(p)).toBe(before)
+    })
+
     it.each([
       ['no-cache', 'no-cache, max-age=10'],
       ['must-revalidate', 'max-age=10, must-revalidate'],
