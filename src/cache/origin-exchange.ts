@@ -76,14 +76,8 @@ export async function exchange(
   try {
     response = await next(sent, ctx)
   } catch (err) {
-    const code = (err as { code?: unknown }).code as ErrorCode
-    if (fallback !== undefined && STALE_ON.has(code)) {
-      const at = now()
-      if (staleIfErrorAllows(fallback, at)) return serveStale(fallback, req, at)
-      // RFC 9111 §4.2.4: "a cache MUST NOT generate a stale response unless it is disconnected or
-      // doing so is explicitly permitted" — an unreachable origin is the disconnected case.
-      if (UNREACHABLE.has(code) && staleWithin(fallback, at, cache.options.staleIfUnreachable)) return serveStale(fallback, req, at)
-    }
+    const at = now()
+    if (fallback !== undefined && mayStandIn(err, fallback, cache, at)) return serveStale(fallback, req, at)
     throw err
   }
   const responseTime = now()
@@ -116,6 +110,19 @@ export async function exchange(
   // other caller expects it decoded (and vice versa, see the cache layer).
   const store = policy.store && !(ctx.options.decompress === false && hasContentCoding(response.headers))
   return storeResponse(req, response, cache, found, store && address !== undefined, address ?? '', requestTime, responseTime)
+}
+
+/**
+ * Whether a stored response may stand in for an origin that failed with `err` (no response came):
+ * stale-if-error (RFC 5861 §4) for any origin failure, `cache.staleIfUnreachable` when the origin
+ * could not be reached — RFC 9111 §4.2.4: "a cache MUST NOT generate a stale response unless it is
+ * disconnected or doing so is explicitly permitted"; an unreachable origin is the disconnected case.
+ */
+export function mayStandIn(err: unknown, stored: ResponseRecord, cache: HttpCache, now: number): boolean {
+  const code = (err as { code?: unknown } | null)?.code as ErrorCode
+  if (!STALE_ON.has(code)) return false
+  if (staleIfErrorAllows(stored, now)) return true
+  return UNREACHABLE.has(code) && staleWithin(stored, now, cache.options.staleIfUnreachable)
 }
 
 function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): Outcome {

@@ -42,10 +42,14 @@ export interface StoredRepresentation {
 
 /** RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc = "!" / %x23-7E / obs-text. */
 const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/
+/** An entity tag's opaque part sent without quotes: etagc characters, no comma. */
+const UNQUOTED_TAG = /^[\x21\x23-\x2b\x2d-\x7e\x80-\xff]+$/
 
 /**
  * The members of an If-None-Match list as opaque tags (the weak prefix dropped: If-None-Match uses
- * the weak comparison, RFC 9110 §13.1.2), `'*'`, or undefined when the field is malformed.
+ * the weak comparison, RFC 9110 §13.1.2), `'*'`, or undefined when the field is malformed. A member
+ * sent without its quotes (`If-None-Match: abc`, a common client slip) is read as the tag `abc`:
+ * recipients are asked to be lenient, and a wrong reading can only cost a request to the origin.
  */
 export function parseEntityTagList(value: string): string[] | '*' | undefined {
   const text = value.trim()
@@ -58,7 +62,16 @@ export function parseEntityTagList(value: string): string[] | '*' | undefined {
     if (i >= n) break
     const start = i
     if (text.startsWith('W/', i)) i += 2
-    if (text[i] !== '"') return undefined
+    if (text[i] !== '"') {
+      // Unquoted: up to the next comma, one token (no inner whitespace or quotes).
+      let end = text.indexOf(',', i)
+      if (end === -1) end = n
+      const bare = text.slice(i, end).trim()
+      if (!UNQUOTED_TAG.test(bare)) return undefined
+      tags.push(bare)
+      i = end
+      continue
+    }
     const close = text.indexOf('"', i + 1)
     if (close === -1) return undefined
     const m = ENTITY_TAG.exec(text.slice(start, close + 1))
@@ -69,6 +82,14 @@ export function parseEntityTagList(value: string): string[] | '*' | undefined {
     if (i < n && text[i] !== ',') return undefined
   }
   return tags.length === 0 ? undefined : tags
+}
+
+/** The opaque tag of a stored ETag, read as leniently as the request's (an unquoted one too). */
+function storedOpaqueTag(etag: string): string | undefined {
+  const m = ENTITY_TAG.exec(etag)
+  if (m !== null) return m[2]!
+  const bare = etag.startsWith('W/') ? etag.slice(2) : etag
+  return UNQUOTED_TAG.test(bare) ? bare : undefined
 }
 
 /**
@@ -146,10 +167,9 @@ export function evaluatePreconditions(
     const etag = firstValue(stored.headers, 'etag')?.trim()
     // "*": false when a current representation exists — the stored one is.
     if (tags === '*') return NOT_MODIFIED
-    if (etag === undefined) return ORIGIN
-    const m = ENTITY_TAG.exec(etag)
-    if (m === null) return ORIGIN
-    return tags.includes(m[2]!) ? NOT_MODIFIED : ORIGIN
+    const opaque = etag === undefined ? undefined : storedOpaqueTag(etag)
+    if (opaque === undefined) return ORIGIN
+    return tags.includes(opaque) ? NOT_MODIFIED : ORIGIN
   }
   const ifModifiedSince = request['if-modified-since']
   // §13.1.3: ignored when If-None-Match is present, for methods other than GET/HEAD, and when it

@@ -23,7 +23,7 @@ import { addressesAllowed } from '../cache/entry-addresses.js'
 import { gatewayTimeout, notModifiedFromRecord, partialFromRecord, rangeNotSatisfiable, responseFromRecord } from '../cache/hit-response.js'
 import { evaluatePreconditions } from '../cache/preconditions.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
-import { exchange } from '../cache/origin-exchange.js'
+import { exchange, mayStandIn } from '../cache/origin-exchange.js'
 import { scrubCallError } from './observe.js'
 
 /** What this layer reads from the call's options and the client's runtime. */
@@ -109,9 +109,18 @@ export const cacheLayer: Layer = (next: Handler): Handler =>
       return next(req, ctx)
     }
     if (method === 'HEAD') {
-      // HEAD is answered from a usable stored GET response, else by the origin (not stored).
+      // HEAD is answered from a usable stored GET response, else by the origin (not stored); the
+      // stored response still stands in when the origin fails (stale-if-error, staleIfUnreachable).
       ctx.record.cache = 'miss'
-      return next(req, ctx)
+      if (stored === undefined || policy.revalidate) return next(req, ctx)
+      try {
+        return await next(req, ctx)
+      } catch (err) {
+        const now = cache.options.now()
+        if (!mayStandIn(err, stored, cache, now)) throw err
+        ctx.record.cache = 'stale'
+        return responseFromRecord(stored, req.url, now, false)
+      }
     }
     if (!policy.coalesce || keepsCoding) return fromOrigin(next, req, ctx, cache, found, stored, policy)
 

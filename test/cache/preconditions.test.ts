@@ -18,11 +18,14 @@ describe('parseEntityTagList (RFC 9110 §8.8.3, §13.1.2)', () => {
     ['W/"a", "b" ,W/"c"', ['a', 'b', 'c']],
     ['"a,b", "c"', ['a,b', 'c']],
     ['""', ['']],
-    ['a', undefined],
+    // Unquoted members (a client slip) are read leniently.
+    ['a', ['a']],
+    ['W/a, "b"', ['a', 'b']],
+    ['a b', undefined],
     ['"a', undefined],
     ['"a" "b"', undefined],
     ['', undefined],
-    ['W/a', undefined],
+    ['a"b', undefined],
   ] as [string, unknown][])('%j -> %j', (input, expected) => {
     expect(parseEntityTagList(input)).toEqual(expected)
   })
@@ -63,7 +66,9 @@ describe('evaluatePreconditions (RFC 9111 §4.3.2)', () => {
     ['INM *', 'GET', { 'if-none-match': '*' }, stored(), 'not-modified'],
     ['INM other tag', 'GET', { 'if-none-match': '"b"' }, stored(), 'origin'],
     ['INM, no stored ETag', 'GET', { 'if-none-match': '"a"' }, stored({ etag: '' }), 'origin'],
-    ['INM malformed', 'GET', { 'if-none-match': 'a' }, stored(), 'origin'],
+    ['INM unquoted, stored quoted', 'GET', { 'if-none-match': 'a' }, stored(), 'not-modified'],
+    ['INM quoted, stored unquoted', 'GET', { 'if-none-match': '"a"' }, stored({ etag: 'a' }), 'not-modified'],
+    ['INM malformed', 'GET', { 'if-none-match': '"a' }, stored(), 'origin'],
     ['INM wins over a matching IMS', 'GET', { 'if-none-match': '"b"', 'if-modified-since': DATE }, stored(), 'origin'],
     ['IMS equal to Last-Modified', 'GET', { 'if-modified-since': LAST_MODIFIED }, stored(), 'not-modified'],
     ['IMS after Last-Modified', 'HEAD', { 'if-modified-since': DATE }, stored(), 'not-modified'],

@@ -367,6 +367,7 @@ describe.each([
       const r = await get(c, url)
       expect(r).toMatchObject({ status: 200, text: 'last known', cache: 'stale' })
       expect(Number(r.headers.get('age'))).toBeGreaterThanOrEqual(30)
+      expect(await get(c, url, { method: 'HEAD' })).toMatchObject({ status: 200, text: '', cache: 'stale' })
       clock.advance(60)
       await rejectsWith(c.fetch(url), 'ERR_NETWORK')
     })
