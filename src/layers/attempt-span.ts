@@ -16,7 +16,7 @@ import type { Attributes, Span } from '@opentelemetry/api'
 import type { AttemptRecord, CallContext } from '../context.js'
 import { toSafeFetchError, type SafeFetchError } from '../errors.js'
 import type { ObserveState } from '../observe/observe-state.js'
-import { redactUrl, scrubText, secretsOf, type RedactRules } from '../observe/redact.js'
+import { headerSecrets, redactUrl, scrubText, secretsOf, type RedactRules } from '../observe/redact.js'
 import {
   clientSpanName,
   errorType,
@@ -40,7 +40,7 @@ export function attemptSpanLayer(state: ObserveState): Layer {
       const attributes: Attributes = {}
       setMethodAttributes(attributes, req.method)
       setServerAttributes(attributes, req.url)
-      const attempt = new AttemptTrace(req.url, state.redact, histogram, performance.now(), attributes)
+      const attempt = new AttemptTrace(req.url, req.headers, state.redact, histogram, performance.now(), attributes)
       let outgoing = req
       if (tracing !== undefined) {
         attributes['url.full'] = redactUrl(req.url, state.redact)
@@ -76,6 +76,7 @@ class AttemptTrace {
 
   constructor(
     private readonly url: URL,
+    private readonly headers: Readonly<Record<string, string>>,
     private readonly rules: RedactRules,
     private readonly histogram: ObserveState['requestDuration'],
     private readonly start: number,
@@ -102,7 +103,7 @@ class AttemptTrace {
     if (type !== undefined) attributes['error.type'] = type
     span.setAttributes(attributes)
     if (error !== undefined && (status === undefined || status < 400)) {
-      const message = scrubText(error.message, secretsOf(this.url, this.rules))
+      const message = scrubText(error.message, headerSecrets(this.headers, this.rules, secretsOf(this.url, this.rules)))
       span.recordException({ name: 'SafeFetchError', code: error.code, message })
       span.setStatus({ code: SPAN_STATUS_ERROR, message })
     } else if (type !== undefined) {

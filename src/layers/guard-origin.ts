@@ -13,6 +13,7 @@
 import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
 import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+import { redactUrl } from '../net/url-policy.js'
 import { errorOutcome, statusOutcome } from '../resilience/circuit-breaker.js'
 import type { CircuitBreakers } from '../resilience/circuit-breaker.js'
 import type { OriginSwitches } from '../resilience/origin-switches.js'
@@ -45,7 +46,7 @@ export function guardOriginLayer(deps: GuardOriginDeps): Layer {
         throw new SafeFetchError(
           'ERR_CIRCUIT_OPEN',
           `circuit breaker open for ${origin}: recent calls failed; next trial in ${Math.ceil(breaker.retryInMs())} ms`,
-          { url: origin + req.url.pathname },
+          { url: redactUrl(req.url, ctx.client.observe?.redact) },
         )
       }
       let response: RawResponse

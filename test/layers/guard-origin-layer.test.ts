@@ -44,7 +44,7 @@ describe('guard-origin layer', () => {
     await expect(refused).rejects.toMatchObject({
       code: 'ERR_CIRCUIT_OPEN',
       message: 'circuit breaker open for https://api.example.test: recent calls failed; next trial in 1000 ms',
-      url: 'https://api.example.test/x',
+      url: 'https://api.example.test/x?token=REDACTED', // redacted like every error url (path rules too)
     })
     expect(next.attempts.length).toBe(2)
     // Other origins are not affected.
