@@ -6,7 +6,7 @@
  * ERR_MOCK_NOT_MATCHED, and http://10.0.0.1/ refused. The consumer's test
  * (test/fixtures/consumer/repos.spec.ts) uses no network namespace and no tripwire of ours.
  */
-import { readFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { consumerProject, packPackage, REPO, run, type PackedPackage } from '../helpers/packed.js'
@@ -74,5 +74,23 @@ describe('the packed package in a consumer project', () => {
     const output = `${vitest.stdout}${vitest.stderr}`
     expect(vitest.code, output).toBe(0)
     expect(output).toMatch(/Tests\s+5 passed \(5\)/)
+  }, 150_000)
+
+  test('the bin runs from the tarball as npm links it: safefetch check refuses the metadata address', async () => {
+    // What `npm install` does for a `bin` entry: a link in node_modules/.bin and the file made executable.
+    const target = join(project, 'node_modules/safefetch')
+    const manifest = JSON.parse(await readFile(join(target, 'package.json'), 'utf8')) as { bin?: Record<string, string> }
+    const entry = manifest.bin?.safefetch
+    expect(entry).toBe('./dist/cli/main.js')
+    await chmod(join(target, entry as string), 0o755)
+    await mkdir(join(project, 'node_modules/.bin'), { recursive: true })
+    await symlink(join('..', 'safefetch', entry as string), join(project, 'node_modules/.bin/safefetch'))
+    // Executed through its shebang (#!/usr/bin/env node), with plain node and no tsx.
+    const check = await run(join(project, 'node_modules/.bin/safefetch'), ['check', '--json', 'http://169.254.169.254/'], { cwd: project, timeoutMs: 60_000 })
+    expect(check.code, check.stderr).toBe(1)
+    expect(JSON.parse(check.stdout)).toMatchObject([{ allowed: false, reason: { check: 'address', address: { name: 'link-local', reference: 'RFC 3927' } } }])
+    const help = await run(join(project, 'node_modules/.bin/safefetch'), ['get', '--help'], { cwd: project, timeoutMs: 60_000 })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('Usage: safefetch get')
   }, 150_000)
 })
