@@ -151,7 +151,15 @@ export async function runGet(argv: readonly string[]): Promise<number> {
   if (values.verbose === true) options.logger = pino({ level: 'info' }, pino.destination({ fd: 2, sync: true }))
 
   const headers = new Headers()
-  for (const h of values.header ?? []) headers.append(...parseHeader(h))
+  for (const h of values.header ?? []) {
+    const [name, value] = parseHeader(h)
+    try {
+      headers.append(name, value)
+    } catch {
+      // WHATWG Headers refuses CR, LF and NUL in values (header injection).
+      throw new UsageError(`-H ${JSON.stringify(h)}: the value has characters a header cannot carry (CR, LF, NUL)`)
+    }
+  }
   const init: SafeRequestInit = { headers }
   if (values.data !== undefined) {
     init.body = await requestBody(values.data)

@@ -19,7 +19,8 @@ async function checkJson(args: string[], stdin?: string): Promise<{ code: number
   return { code: r.code, results: JSON.parse(r.out) as Result[], stderr: r.stderr }
 }
 
-describe.concurrent('safefetch check', () => {
+// Children queue for two slots (run-cli.ts): the time limit covers the wait, not just the run.
+describe.concurrent('safefetch check', { timeout: 120_000 }, () => {
   it('explains every kind of refusal under the default policy, with exit code 1', async () => {
     const { code, results } = await checkJson([
       '--resolve', 'public.test:93.184.216.34',

@@ -71,7 +71,8 @@ afterAll(async () => {
 
 const allow = ['--allow', '127.0.0.1']
 
-describe.concurrent('safefetch get', () => {
+// Children queue for two slots (run-cli.ts): the time limit covers the wait, not just the run.
+describe.concurrent('safefetch get', { timeout: 120_000 }, () => {
   it('writes the body byte for byte to stdout and to -o', async () => {
     const out = await runCli(['get', ...allow, `${server.origin}/binary`])
     expect(out.code).toBe(0)
@@ -199,6 +200,8 @@ describe.concurrent('safefetch get', () => {
     [['get', '--timeout', '5 parsecs', 'http://a.test/'], /--timeout must be a duration/],
     [['get', '--retry', 'two', 'http://a.test/'], /--retry must be a whole number/],
     [['get', '-H', 'no colon', 'http://a.test/'], /-H must be "name: value"/],
+    [['get', '-H', 'x-a: b\r\nx-injected: 1', 'http://a.test/'], /the value has characters a header cannot carry/],
+    [['get', '-H', 'host: evil.test', 'http://a.test/'], /ERR_INVALID_OPTION: init\.headers\.host cannot be set/],
     [['get', 'http://exa mple.test/'], /ERR_URL_INVALID/],
     [['get', '--allow', 'nope', 'http://a.test/'], /ERR_INVALID_OPTION: policy\.allow\[0\]/],
     [['get', 'http://a.test/', 'http://b.test/'], /one URL at a time/],
