@@ -17,10 +17,10 @@ import { sameProxy } from './net/proxy.js'
 import { createProxyTransport } from './net/proxy-transport.js'
 import { createMockTransport } from './net/mock-transport.js'
 import { parseUrl, redactUrl } from './net/url-policy.js'
-import { isPlainObject } from './option-checks.js'
+import { describeValue as describe, isPlainObject } from './option-checks.js'
 import {
   CALL_OPTION_KEYS,
-  describe,
+  checkCallInit,
   normalizeHeaders,
   resolveCallOptions,
   resolveClientOptions,
@@ -100,6 +100,7 @@ export interface Client {
 }
 
 export interface ClientCache {
+  /** Drops the stored variants of `url` (resolved against baseUrl like a fetch of it). */
   invalidate(url: string | URL): Promise<void>
   invalidateAll(): Promise<void>
 }
@@ -374,7 +375,13 @@ export function createClient(input: ClientOptions = {}): Client {
       return recentFailures(current.observe)
     },
     get cache(): ClientCache {
-      return shared.cache ?? NO_CACHE
+      const cache = shared.cache
+      if (cache === undefined) return NO_CACHE
+      return {
+        // A relative URL names the entry a fetch of it stored: resolve it against baseUrl the same way.
+        invalidate: async (url) => cache.invalidate(typeof url === 'string' && current.options.baseUrl !== undefined ? resolveTarget(url, current.options) : url),
+        invalidateAll: () => cache.invalidateAll(),
+      }
     },
     close(options?: CloseOptions): Promise<void> {
       if (closing !== undefined) return closing
@@ -419,6 +426,7 @@ function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>
 
 function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
   if (init === undefined) return false
+  checkCallInit(init)
   for (const key of CALL_OPTION_KEYS) if (init[key] !== undefined) return true
   return false
 }

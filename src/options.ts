@@ -10,6 +10,7 @@ import type { ConnectionOptions } from 'node:tls'
 import type { Logger } from 'pino'
 import type { Dispatcher, HeadersInit } from 'undici'
 import { SafeFetchError } from './errors.js'
+import { checkKnownKeys, invalidOption, optionError, unknownOption } from './option-checks.js'
 import { compilePolicy, type CompiledPolicy, type PolicyOptions } from './net/url-policy.js'
 import { checkRequestHeader } from './net/forbidden-headers.js'
 import { resolveProxyOption, type ProxyOption, type ResolvedProxy } from './net/proxy.js'
@@ -19,7 +20,6 @@ import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } fro
 import { resolveObserveOptions, type ObserveOptions, type ResolvedObserveOptions } from './observe/observe-state.js'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache/cache-options.js'
 import { REQUEST_CACHE_MODES, type RequestCacheMode } from './cache/cache-request.js'
-import { redactUrlText } from './observe/redact.js'
 
 export interface TimeoutOptions {
   /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
@@ -34,6 +34,9 @@ export interface TimeoutOptions {
    */
   total?: number | false
 }
+
+/** A call's timeouts: `connect` is a client option (it is fixed when the client builds its pool). */
+export type CallTimeoutOptions = Omit<TimeoutOptions, 'connect'>
 
 export interface RedirectOptions {
   /** Hops followed before ERR_TOO_MANY_REDIRECTS. Default 5; `0` refuses every redirect. */
@@ -65,7 +68,8 @@ export interface ClientOptions extends ObserveOptions {
   allowAbsoluteUrls?: boolean
   /** Headers sent on every request; per-call headers override them by name. */
   headers?: HeadersInit
-  timeout?: TimeoutOptions
+  /** Timeouts in ms (docs/timeouts.md). A number is the total deadline: `timeout: 5000` is `{ total: 5000 }`. */
+  timeout?: TimeoutOptions | number
   redirect?: RedirectMode | RedirectOptions
   /** The SSRF policy: schemes, ports, hosts, address ranges. Applies to every hop and every connection. */
   policy?: PolicyOptions
@@ -89,15 +93,19 @@ export interface ClientOptions extends ObserveOptions {
   dispatcher?: Dispatcher
   /** Largest decoded response body in bytes. Default 10 MiB. */
   maxResponseBytes?: number
-  /** Largest decoded:compressed ratio tolerated after the first MiB. Default 100. */
-  maxDecompressionRatio?: number
+  /**
+   * Largest decoded:compressed ratio tolerated after the first MiB (decoded bytes per compressed
+   * byte, a number >= 1). Default 100. `false` turns the ratio check off (maxResponseBytes still applies).
+   */
+  maxDecompressionRatio?: number | false
   /** Send Accept-Encoding and decode gzip/deflate/br(/zstd) bodies. Default true. */
   decompress?: boolean
   /** Sockets per origin. Default 64. */
   connectionsPerOrigin?: number
   /** Idle keep-alive sockets are closed after this many ms. Default 4 000. */
   keepAliveTimeout?: number
-  logger?: Logger
+  /** A pino logger: one line per call (docs/observability.md). Default none; `false` turns logging off (for configure()). */
+  logger?: Logger | false
   /** Retries with backoff, Retry-After and a per-client budget (docs/retries.md). `false` turns them off. */
   retry?: RetryOptions | false
   /** Per-origin circuit breaker (docs/circuit-breaker.md). Off by default; `true` uses the defaults. */
@@ -119,10 +127,11 @@ export interface CallOptions {
   retry?: RetryOptions | false
   /** A fetch cache mode for this call ('no-store', 'no-cache', 'reload', 'force-cache', 'only-if-cached'), or false to bypass the cache. */
   cache?: RequestCacheMode | false
-  timeout?: TimeoutOptions
+  /** This call's timeouts; a number is its total deadline. `connect` is a client option. */
+  timeout?: CallTimeoutOptions | number
   redirect?: RedirectMode | RedirectOptions
   maxResponseBytes?: number
-  maxDecompressionRatio?: number
+  maxDecompressionRatio?: number | false
   decompress?: boolean
 }
 
@@ -189,20 +198,15 @@ export const DEFAULTS = {
 } as const
 
 function invalid(path: string, expected: string, got: unknown): SafeFetchError {
-  return new SafeFetchError('ERR_INVALID_OPTION', `${path} must be ${expected}, got ${describe(got)}`)
+  return invalidOption(path, `must be ${expected}`, got)
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    // A URL-looking value (baseUrl) may carry user:password@ or query secrets: the textual rule.
-    const shown = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|\/\/)/.test(value) ? redactUrlText(value) : value
-    return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown)
-  }
-  if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return 'an array'
-  if (value === null) return 'null'
-  if (typeof value === 'object') return 'an object'
-  return String(value)
+/** A per-call option that only a client can hold: says where it goes instead. */
+function clientOnlyOption(path: string, form: string, why: string): SafeFetchError {
+  return optionError(
+    `${path} cannot be set for one call (${why}): use createClient({ ${form} }) or client.configure(); ` +
+      `safeFetch(url, { ${form} }) also accepts it (it makes a one-shot client)`,
+  )
 }
 
 function positiveMs(value: unknown, path: string, fallback: number): number {
@@ -228,15 +232,31 @@ function bool(value: unknown, path: string, fallback: boolean): boolean {
   return value
 }
 
-function plainObject(value: unknown, path: string): Record<string, unknown> | undefined {
+function plainObject(value: unknown, path: string, known?: readonly string[]): Record<string, unknown> | undefined {
   if (value === undefined) return undefined
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(path, 'an object', value)
+  if (known !== undefined) checkKnownKeys(path, value as Record<string, unknown>, known)
   return value as Record<string, unknown>
 }
 
-export function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout'): ResolvedTimeouts {
-  const o = plainObject(input, path)
+/** The keys of each option group: a new option is added to its list, and every other key is refused. */
+export const TIMEOUT_KEYS = ['connect', 'headers', 'read', 'total'] as const
+export const REDIRECT_KEYS = ['max', 'allowDowngrade', 'stripHeaders'] as const
+/** The node:tls options a client passes to its connector (TlsOptions). */
+export const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'minVersion', 'maxVersion', 'ciphers', 'checkServerIdentity'] as const
+
+/**
+ * `timeout: 5000` is `{ total: 5000 }` (the form got, ky and axios users type). `scope: 'call'`
+ * refuses `connect`: the connect timeout belongs to the pool a client builds, not to one call.
+ */
+export function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout', scope: 'client' | 'call' = 'client'): ResolvedTimeouts {
+  if (typeof input === 'number') return { ...base, total: positiveMs(input, path, base.total) }
+  if (input === false) throw invalid(path, 'a number of milliseconds (the total deadline) or an object like { total, connect, headers, read }; false goes on each one', input)
+  const o = plainObject(input, path, TIMEOUT_KEYS)
   if (o === undefined) return base
+  if (scope === 'call' && o.connect !== undefined) {
+    throw clientOnlyOption(`${path}.connect`, 'timeout: { connect }', 'the connect timeout is fixed when a client builds its pool')
+  }
   return {
     connect: positiveMs(o.connect, `${path}.connect`, base.connect),
     headers: positiveMs(o.headers, `${path}.headers`, base.headers),
@@ -253,7 +273,7 @@ export function resolveRedirect(input: unknown, base: ResolvedRedirect, path = '
     return input === base.mode ? base : { ...base, mode: input }
   }
   if (typeof input === 'string') throw invalid(path, "'follow', 'manual', 'error' or an object", input)
-  const o = plainObject(input, path)!
+  const o = plainObject(input, path, REDIRECT_KEYS)!
   let stripHeaders = base.stripHeaders
   if (o.stripHeaders !== undefined) {
     if (!Array.isArray(o.stripHeaders)) throw invalid(`${path}.stripHeaders`, 'an array of header names', o.stripHeaders)
@@ -321,12 +341,16 @@ const DEFAULT_CALL: ResolvedCallOptions = {
   cacheMode: undefined,
 }
 
-export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions): ResolvedCallOptions {
+/**
+ * A call's options over `base` (the client's). `scope: 'client'` is createClient()/configure()
+ * resolving its own call-level defaults: there `timeout.connect` is allowed.
+ */
+export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions, scope: 'client' | 'call' = 'call'): ResolvedCallOptions {
   return {
-    timeout: resolveTimeouts(input.timeout, base.timeout),
+    timeout: resolveTimeouts(input.timeout, base.timeout, 'timeout', scope),
     redirect: resolveRedirect(input.redirect, base.redirect),
     maxResponseBytes: positiveInt(input.maxResponseBytes, 'maxResponseBytes', base.maxResponseBytes),
-    maxDecompressionRatio: positiveMs(input.maxDecompressionRatio, 'maxDecompressionRatio', base.maxDecompressionRatio),
+    maxDecompressionRatio: decompressionRatio(input.maxDecompressionRatio, base.maxDecompressionRatio),
     decompress: bool(input.decompress, 'decompress', base.decompress),
     retry:
       input.retry === undefined
@@ -335,6 +359,16 @@ export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions
     cache: input.cache === false ? false : base.cache,
     cacheMode: resolveCacheMode(input.cache, base.cacheMode),
   }
+}
+
+/** Decoded bytes per compressed byte: a number >= 1, or false for no ratio check (maxResponseBytes still bounds the body). */
+function decompressionRatio(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (value === false) return Infinity
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    throw invalid('maxDecompressionRatio', 'a ratio >= 1 (decoded bytes per compressed byte), or false to turn the check off', value)
+  }
+  return value
 }
 
 function resolveCacheMode(value: unknown, fallback: RequestCacheMode | undefined): RequestCacheMode | undefined {
@@ -355,23 +389,58 @@ export const CLIENT_ONLY_OPTION_KEYS = [
 ] as const
 
 /** Every client option; anything else is a typo that would otherwise be silently ignored. */
-const CLIENT_KEYS: ReadonlySet<string> = new Set(['headers', ...CALL_OPTION_KEYS, ...CLIENT_ONLY_OPTION_KEYS])
+const CLIENT_KEYS: readonly string[] = ['headers', ...CALL_OPTION_KEYS, ...CLIENT_ONLY_OPTION_KEYS]
+
+/**
+ * The members of fetch's RequestInit a call may pass (WHATWG Fetch §5.3 plus `duplex`, `priority`).
+ * Browser-only ones (credentials, mode, referrer, referrerPolicy, window, keepalive) have no
+ * meaning for a server-side client and are ignored, as Node's own fetch ignores most of them.
+ */
+export const FETCH_INIT_KEYS = [
+  'method', 'headers', 'body', 'signal', 'redirect', 'cache', 'credentials', 'mode', 'referrer', 'referrerPolicy', 'integrity',
+  'keepalive', 'window', 'priority', 'duplex',
+] as const
+
+const CALL_KEYS: ReadonlySet<string> = new Set<string>([...FETCH_INIT_KEYS, ...CALL_OPTION_KEYS])
+const CLIENT_ONLY: ReadonlySet<string> = new Set<string>(CLIENT_ONLY_OPTION_KEYS)
+
+/**
+ * Refuses what a call cannot take: unknown keys (typos such as `timeOut`), client options
+ * (`policy`, `tls` …, which would otherwise be silently ignored: a per-call `policy` meant to
+ * forbid http: did not). Own keys only, so a
+ * Request-like object passed as init is read as before.
+ */
+export function checkCallInit(init: object): void {
+  for (const key of Object.keys(init)) {
+    // (`integrity` is a known key, refused when set by request-input.ts: nothing would check it.)
+    if (CALL_KEYS.has(key)) continue
+    if ((init as Record<string, unknown>)[key] === undefined) continue
+    if (CLIENT_ONLY.has(key)) throw clientOnlyOption(key, `${key}`, 'a client builds its pool, policy, logger and stats from it')
+    throw unknownOption('', key, CALL_KEYS)
+  }
+}
+
+const LOGGER_METHODS = ['child', 'isLevelEnabled', 'debug', 'info', 'warn', 'error'] as const
+
+/** A pino logger (or one with its API); `false` is "no logger", so configure() can turn it off. */
+function resolveLogger(value: unknown): Logger | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === null || typeof value !== 'object' || LOGGER_METHODS.some((m) => typeof (value as Record<string, unknown>)[m] !== 'function')) {
+    throw invalid('logger', `a pino logger (with ${LOGGER_METHODS.join(', ')}) or false`, value)
+  }
+  return value as Logger
+}
 
 export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientOptions {
   const o = plainObject(input, 'options') ?? {}
-  for (const key of Object.keys(o)) {
-    if (!CLIENT_KEYS.has(key)) {
-      const hint = [...CLIENT_KEYS].find((known) => known.toLowerCase() === key.toLowerCase())
-      throw new SafeFetchError('ERR_INVALID_OPTION', `unknown option ${JSON.stringify(key)}${hint === undefined ? '' : ` (did you mean ${JSON.stringify(hint)}?)`}`)
-    }
-  }
+  checkKnownKeys('', o, CLIENT_KEYS)
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw invalid('name', 'a non-empty string', o.name)
   if (o.lookup !== undefined && typeof o.lookup !== 'function') throw invalid('lookup', 'a function with the dns.lookup signature', o.lookup)
-  if (o.logger !== undefined && (o.logger === null || typeof (o.logger as Logger).info !== 'function')) throw invalid('logger', 'a pino logger', o.logger)
-  const tls = (plainObject(o.tls, 'tls') ?? {}) as TlsOptions
+  const logger = resolveLogger(o.logger)
+  const tls = (plainObject(o.tls, 'tls', TLS_KEYS) ?? {}) as TlsOptions
   const { cache, ...callPart } = input
   return {
-    ...resolveCallOptions(callPart, DEFAULT_CALL),
+    ...resolveCallOptions(callPart, DEFAULT_CALL, 'client'),
     cache: resolveCacheOptions(cache, 'cache'),
     name: (o.name as string | undefined) ?? DEFAULTS.name,
     baseUrl: resolveUrlOption(o.baseUrl, 'baseUrl'),
@@ -384,7 +453,7 @@ export function resolveClientOptions(input: ClientOptions = {}): ResolvedClientO
     dispatcher: resolveDispatcher(o),
     connectionsPerOrigin: positiveInt(o.connectionsPerOrigin, 'connectionsPerOrigin', DEFAULTS.connectionsPerOrigin),
     keepAliveTimeout: positiveInt(o.keepAliveTimeout, 'keepAliveTimeout', DEFAULTS.keepAliveTimeout),
-    logger: input.logger,
+    logger,
     breaker: resolveBreakerOptions(input.breaker, 'breaker'),
     readOnly: bool(o.readOnly, 'readOnly', false),
     maxConcurrent: resolveMaxConcurrent(o.maxConcurrent, 'maxConcurrent'),

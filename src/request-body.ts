@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import type { BodyInit } from 'undici'
 import { SafeFetchError } from './errors.js'
-import { describe } from './options.js'
+import { describeValue as describe } from './option-checks.js'
 import type { BodySource, RequestBody } from './pipeline.js'
 
 export type BodyFactory = () => string | Uint8Array | ReadableStream<Uint8Array> | Readable

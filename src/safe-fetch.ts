@@ -6,9 +6,17 @@
  * with those options, closed once the response body has been delivered.
  */
 import { createClient, type Client, type FetchInput, type SafeRequestInit } from './client.js'
-import { CLIENT_ONLY_OPTION_KEYS, type ClientOptions } from './options.js'
+import { isPlainObject } from './option-checks.js'
+import { CLIENT_ONLY_OPTION_KEYS, type ClientOptions, type TimeoutOptions } from './options.js'
 
-export type SafeFetchInit = SafeRequestInit & Omit<ClientOptions, 'headers' | 'timeout' | 'redirect' | 'maxResponseBytes' | 'maxDecompressionRatio' | 'decompress' | 'retry' | 'cache'>
+/**
+ * A call's init plus the client options (policy, lookup, tls, logger …). `timeout` may carry
+ * `connect` here: a call with it gets a one-shot client built with that connect timeout.
+ */
+export type SafeFetchInit = Omit<SafeRequestInit, 'timeout'> &
+  Omit<ClientOptions, 'headers' | 'timeout' | 'redirect' | 'maxResponseBytes' | 'maxDecompressionRatio' | 'decompress' | 'retry' | 'cache'> & {
+    timeout?: TimeoutOptions | number
+  }
 
 /** Options that shape a client (its pool, cache, stats …): passing one gives the call a one-shot client. */
 const CLIENT_ONLY_KEYS = CLIENT_ONLY_OPTION_KEYS
@@ -16,18 +24,26 @@ const CLIENT_ONLY_KEYS = CLIENT_ONLY_OPTION_KEYS
 let defaultClient: Client | undefined
 
 export async function safeFetch(input: FetchInput, init?: SafeFetchInit): Promise<Response> {
-  if (init === undefined || !CLIENT_ONLY_KEYS.some((key) => init[key] !== undefined)) {
-    return (defaultClient ??= createClient()).fetch(input, init)
+  // The connect timeout is fixed when a pool is built, so a call that sets it needs its own client.
+  const connectTimeout = init !== undefined && isPlainObject(init.timeout) && init.timeout['connect'] !== undefined
+  if (init === undefined || (!connectTimeout && !CLIENT_ONLY_KEYS.some((key) => init[key] !== undefined))) {
+    return (defaultClient ??= createClient()).fetch(input, init as SafeRequestInit | undefined)
   }
   const clientOptions: ClientOptions = {}
+  const callInit: Record<string, unknown> = { ...init }
   for (const key of CLIENT_ONLY_KEYS) {
     if (init[key] !== undefined) (clientOptions as Record<string, unknown>)[key] = init[key]
+    delete callInit[key]
+  }
+  if (connectTimeout) {
+    clientOptions.timeout = init.timeout as TimeoutOptions
+    delete callInit['timeout']
   }
   // A one-shot client serves one call: a cache it alone holds could never be hit.
   const client = createClient({ cache: false, ...clientOptions })
   let response: Response
   try {
-    response = await client.fetch(input, init)
+    response = await client.fetch(input, callInit as SafeRequestInit)
   } catch (err) {
     await client.close()
     throw err

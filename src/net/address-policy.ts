@@ -14,6 +14,7 @@
  * only when it lies inside ::ffff:0:0/96: `::/0` means "all IPv6", not "everything".
  */
 import { SafeFetchError } from '../errors.js'
+import { describeValue as show, optionError as invalid } from '../option-checks.js'
 import {
   cidrContains,
   embeddedIpv4s,
@@ -123,18 +124,6 @@ export function reopenedByAllowPrivate(rowName: string): boolean {
 
 const ALLOWED: AddressVerdict = Object.freeze({ allowed: true })
 
-function invalid(message: string): SafeFetchError {
-  return new SafeFetchError('ERR_INVALID_OPTION', message)
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
 
 function compileList(value: unknown, path: string): Entry[] {
   if (value === undefined) return []

@@ -13,7 +13,7 @@
  */
 import { isIP } from 'node:net'
 import { SafeFetchError } from '../errors.js'
-import { redactUrlText } from '../observe/redact.js'
+import { checkKnownKeys, invalidOption } from '../option-checks.js'
 
 /** `'http://user:pass@proxy.internal:3128'`, a URL, or the URL with extra headers for the proxy. */
 export type ProxyOption = string | URL | { url: string | URL; headers?: Readonly<Record<string, string>> }
@@ -35,25 +35,11 @@ export interface ResolvedProxy {
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** Headers that frame or route the message: set by us (CONNECT) or by undici, never by configuration. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive'])
-const KNOWN_KEYS = ['url', 'headers']
+/** The keys of `proxy` in its object form. */
+export const PROXY_KEYS = ['url', 'headers'] as const
 
 function invalid(path: string, expected: string, got: unknown): SafeFetchError {
-  return new SafeFetchError('ERR_INVALID_OPTION', `${path} must be ${expected}, got ${show(got)}`)
-}
-
-/** Renders a bad value without its credentials: a proxy URL often carries a password. */
-function show(value: unknown): string {
-  if (value instanceof URL) return JSON.stringify(withoutCredentials(value))
-  if (typeof value === 'string') {
-    // The textual rule for URLs that may not parse: `http:\\u:pw@h` and `http:/u:pw@h` too.
-    const safe = redactUrlText(value)
-    return JSON.stringify(safe.length > 80 ? `${safe.slice(0, 80)}…` : safe)
-  }
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return 'an object'
-  if (typeof value === 'function') return 'a function'
-  return String(value)
+  return invalidOption(path, `must be ${expected}`, got)
 }
 
 function withoutCredentials(url: URL): string {
@@ -68,9 +54,7 @@ export function resolveProxyOption(value: unknown, path = 'proxy'): ResolvedProx
   if (value !== null && typeof value === 'object' && !(value instanceof URL)) {
     if (Array.isArray(value)) throw invalid(path, "a proxy URL like 'http://proxy.internal:3128' or { url, headers }", value)
     const o = value as Record<string, unknown>
-    for (const key of Object.keys(o)) {
-      if (!KNOWN_KEYS.includes(key)) throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.${key} is not an option (known: ${KNOWN_KEYS.join(', ')})`)
-    }
+    checkKnownKeys(path, o, PROXY_KEYS)
     urlInput = o.url
     urlPath = `${path}.url`
     extra = proxyHeaders(o.headers, `${path}.headers`)

@@ -7,6 +7,7 @@
  * `[::ffff:7f00:1]`), so one strict IP parser sees every spelling.
  */
 import { SafeFetchError } from '../errors.js'
+import { checkKnownKeys, describeValue as show, optionError as invalid } from '../option-checks.js'
 import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy, type DeniedVerdict } from './address-policy.js'
 import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions, type HostVerdict } from './host-rules.js'
 import { parseIpv4 } from './ip-ranges.js'
@@ -74,47 +75,10 @@ export const INTERNAL_SERVICE_PORTS: ReadonlyMap<number, string> = new Map([
   [27017, 'mongodb'],
 ])
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set([
+/** The keys of `policy`: a new rule is added here and everything else is refused. */
+export const POLICY_KEYS: readonly string[] = [
   'allowPrivate', 'allow', 'deny', 'denyPreset', 'allowHosts', 'denyHosts', 'protocols', 'ports', 'denyPorts', 'allowCredentials',
-])
-
-function invalid(message: string): SafeFetchError {
-  return new SafeFetchError('ERR_INVALID_OPTION', message)
-}
-
-function show(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
-
-/** The known key a short edit away from a typo, for "did you mean". */
-function closest(key: string, known: ReadonlySet<string>): string | undefined {
-  let best: string | undefined
-  let bestDistance = Math.min(3, Math.ceil(key.length / 3))
-  for (const k of known) {
-    const d = editDistance(key.toLowerCase(), k.toLowerCase())
-    if (d < bestDistance) {
-      best = k
-      bestDistance = d
-    }
-  }
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = row
-  }
-  return prev[b.length] as number
-}
+]
 
 function portList(value: unknown, path: string): Set<number> {
   if (!Array.isArray(value)) throw invalid(`${path} must be an array of ports (integers 1-65535), got ${show(value)}`)
@@ -129,12 +93,7 @@ function portList(value: unknown, path: string): Set<number> {
 export function compilePolicy(o: PolicyOptions | undefined, optionPath = 'policy'): CompiledPolicy {
   const opts: PolicyOptions = o ?? {}
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw invalid(`${optionPath} must be an object, got ${show(o)}`)
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_KEYS.has(key)) {
-      const close = closest(key, KNOWN_KEYS)
-      throw invalid(`${optionPath}.${key} is not an option${close === undefined ? '' : `; did you mean ${optionPath}.${close}?`}`)
-    }
-  }
+  checkKnownKeys(optionPath, opts as Record<string, unknown>, POLICY_KEYS)
   let protocols: Set<string> = new Set(['http:', 'https:'])
   if (opts.protocols !== undefined) {
     if (!Array.isArray(opts.protocols)) throw invalid(`${optionPath}.protocols must be an array like ['https:'], got ${show(opts.protocols)}`)
@@ -247,6 +206,9 @@ export function parseUrl(input: string | URL, base?: URL): URL {
   try {
     return base === undefined ? new URL(input) : new URL(input, base)
   } catch (err) {
+    if (base === undefined && !/^[a-zA-Z][a-zA-Z\d+\-.]*:/.test(input)) {
+      throw invalidUrl(input, 'not a valid URL on its own (a relative URL needs a base: create a client with createClient({ baseUrl }))', err)
+    }
     throw invalidUrl(input, 'not a valid URL', err)
   }
 }

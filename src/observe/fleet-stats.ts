@@ -11,7 +11,7 @@
  * Delivery is best effort: a failed flush drops that interval's deltas (adding them again later
  * could count them twice if part of the pipeline had been applied).
  */
-import { SafeFetchError } from '../errors.js'
+import { checkKnownKeys, invalidOption, isPlainObject } from '../option-checks.js'
 import { STATS_DEFAULTS, type HostStats, type StatsSnapshot } from './host-stats.js'
 import { StatCounters, type OriginStats } from './stat-counters.js'
 
@@ -42,23 +42,27 @@ export interface ResolvedFleetOptions {
   readonly intervalMs: number
 }
 
+/** The keys of `stats.fleet`. */
+export const FLEET_KEYS = ['redis', 'prefix', 'intervalMs'] as const
+
 export const FLEET_DEFAULTS = { prefix: 'safefetch:stats', intervalMs: 10_000 } as const
 
 export function resolveFleetOptions(input: FleetOptions | undefined, path = 'stats.fleet'): ResolvedFleetOptions | undefined {
   if (input === undefined) return undefined
-  if (input === null || typeof input !== 'object') throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be an object, got ${String(input)}`)
+  if (!isPlainObject(input)) throw invalidOption(path, 'must be an object', input)
+  checkKnownKeys(path, input, FLEET_KEYS)
   const redis = input.redis
-  if (typeof redis !== 'string' && (redis === null || typeof redis !== 'object' || typeof redis.pipeline !== 'function')) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.redis must be an ioredis client or a redis:// URL, got ${String(redis)}`)
+  if (typeof redis !== 'string' && (redis === null || typeof redis !== 'object' || typeof (redis as FleetRedis).pipeline !== 'function')) {
+    throw invalidOption(`${path}.redis`, 'must be an ioredis client or a redis:// URL', redis)
   }
   if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.redis must be an ioredis client or a redis:// URL, got a string without redis://`)
+    throw invalidOption(`${path}.redis`, 'must be an ioredis client or a redis:// URL', redis)
   }
   const prefix = input.prefix ?? FLEET_DEFAULTS.prefix
-  if (typeof prefix !== 'string' || prefix === '') throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.prefix must be a non-empty string, got ${String(prefix)}`)
+  if (typeof prefix !== 'string' || prefix === '') throw invalidOption(`${path}.prefix`, 'must be a non-empty string', prefix)
   const intervalMs = input.intervalMs ?? FLEET_DEFAULTS.intervalMs
   if (typeof intervalMs !== 'number' || !Number.isInteger(intervalMs) || intervalMs < 100) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.intervalMs must be an integer of at least 100 ms, got ${String(intervalMs)}`)
+    throw invalidOption(`${path}.intervalMs`, 'must be an integer of at least 100 ms', intervalMs)
   }
   return { redis, prefix, intervalMs }
 }

@@ -10,7 +10,7 @@
  * Memory is bounded: at most `maxOrigins` origins, least recently used dropped first; a slot's
  * latency histogram is ~1.9 KB once it has seen a call.
  */
-import { SafeFetchError } from '../errors.js'
+import { checkKnownKeys, invalidOption } from '../option-checks.js'
 import { StatCounters, type CallSample, type OriginStats } from './stat-counters.js'
 
 export interface StatsOptions {
@@ -42,16 +42,18 @@ export interface StatsSnapshot {
 function int(value: unknown, path: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be an integer between ${min} and ${max}, got ${String(value)}`)
+    throw invalidOption(path, `must be an integer between ${min} and ${max}`, value)
   }
   return value
 }
 
+/** The keys of `stats` (`fleet` is resolved by resolveFleetOptions). */
+export const STATS_KEYS = ['windowMs', 'buckets', 'maxOrigins', 'fleet'] as const
+
 export function resolveStatsOptions(input: StatsOptions | undefined, path = 'stats'): ResolvedStatsOptions {
   if (input === undefined) return STATS_DEFAULTS
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be false or an object, got ${String(input)}`)
-  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalidOption(path, 'must be false or an object', input)
+  checkKnownKeys(path, input as Record<string, unknown>, STATS_KEYS)
   const buckets = int(input.buckets, `${path}.buckets`, STATS_DEFAULTS.buckets, 1, 1_000)
   return {
     windowMs: int(input.windowMs, `${path}.windowMs`, STATS_DEFAULTS.windowMs, buckets, 7 * 24 * 3_600_000),

@@ -6,7 +6,8 @@
  */
 import type { Histogram, Meter, Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
-import { SafeFetchError } from '../errors.js'
+import type { SafeFetchError } from '../errors.js'
+import { invalidOption } from '../option-checks.js'
 import { FleetStatsSink, resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from './fleet-stats.js'
 import { FLIGHT_RECORDER_DEFAULT_SIZE, FlightRecorder, type FailureEntry } from './flight-recorder.js'
 import { HostStats, resolveStatsOptions, type ResolvedStatsOptions, type StatsOptions, type StatsSnapshot } from './host-stats.js'
@@ -24,10 +25,11 @@ export interface ObserveOptions {
   /**
    * An OpenTelemetry tracer: one INTERNAL span per call, one CLIENT span per physical request.
    * Without it nothing is traced, even when a global provider is registered (opt-in, zero cost).
+   * `false` is the same as none (so `configure({ tracer: false })` turns tracing off).
    */
-  tracer?: Tracer
-  /** An OpenTelemetry meter: records `http.client.request.duration` per physical request. */
-  meter?: Meter
+  tracer?: Tracer | false
+  /** An OpenTelemetry meter: records `http.client.request.duration` per physical request. `false`: none. */
+  meter?: Meter | false
   /**
    * Send a W3C `traceparent` (and `tracestate`) header on every request. Default false: it hands
    * internal trace ids to whoever you call, so turn it on only for services you trust.
@@ -50,18 +52,19 @@ export interface ResolvedObserveOptions {
 }
 
 function invalid(path: string, expected: string, got: unknown): SafeFetchError {
-  const text = typeof got === 'string' ? JSON.stringify(got) : got === null ? 'null' : typeof got === 'object' ? 'an object' : String(got)
-  return new SafeFetchError('ERR_INVALID_OPTION', `${path} must be ${expected}, got ${text}`)
+  return invalidOption(path, `must be ${expected}`, got)
 }
 
 /** Validates the observability options once per client (names each bad option in the error). */
 export function resolveObserveOptions(input: ObserveOptions = {}): ResolvedObserveOptions {
-  const { tracer, meter } = input
+  // `false` is "none", so configure({ tracer: false }) can turn tracing off again.
+  const tracer = input.tracer === false ? undefined : input.tracer
+  const meter = input.meter === false ? undefined : input.meter
   if (tracer !== undefined && (tracer === null || typeof (tracer as { startSpan?: unknown }).startSpan !== 'function')) {
-    throw invalid('tracer', 'an OpenTelemetry Tracer', tracer)
+    throw invalid('tracer', 'an OpenTelemetry Tracer or false', tracer)
   }
   if (meter !== undefined && (meter === null || typeof (meter as { createHistogram?: unknown }).createHistogram !== 'function')) {
-    throw invalid('meter', 'an OpenTelemetry Meter', meter)
+    throw invalid('meter', 'an OpenTelemetry Meter or false', meter)
   }
   const propagate = input.propagateTraceContext ?? false
   if (typeof propagate !== 'boolean') throw invalid('propagateTraceContext', 'true or false', propagate)

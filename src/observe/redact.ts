@@ -14,10 +14,10 @@
  * conservative textual rule.
  */
 import { hash } from 'node:crypto'
-import { SafeFetchError } from '../errors.js'
 import { compilePathRules, DEFAULT_PATH_RULES, pathSecrets, redactPath, type CompiledPathRule, type RedactPathRule } from './redact-paths.js'
 
 export type { RedactPathRule } from './redact-paths.js'
+import { checkKnownKeys, invalidOption, isPlainObject } from '../option-checks.js'
 
 export const REDACTED = 'REDACTED'
 
@@ -104,15 +104,14 @@ const VERDICT_CACHE_MAX = 512
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
+/** The keys of `redact`: a new rule is added here and everything else is refused. */
+export const REDACT_KEYS = ['headers', 'queryParams', 'paths'] as const
+
 function nameList(value: unknown, path: string, isValid: (name: string) => boolean): string[] {
   if (value === undefined) return []
-  if (!Array.isArray(value)) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be an array of names, got ${typeof value}`)
-  }
+  if (!Array.isArray(value)) throw invalidOption(path, 'must be an array of names', value)
   return value.map((name: unknown, i) => {
-    if (typeof name !== 'string' || name === '' || !isValid(name)) {
-      throw new SafeFetchError('ERR_INVALID_OPTION', `${path}[${i}] must be a non-empty name, got ${JSON.stringify(name)}`)
-    }
+    if (typeof name !== 'string' || name === '' || !isValid(name)) throw invalidOption(`${path}[${i}]`, 'must be a non-empty name', name)
     return name.toLowerCase()
   })
 }
@@ -122,9 +121,8 @@ export function compileRedactRules(input: RedactOptions | false | undefined, pat
   if (input === false) {
     return { enabled: false, headers: new Set(), queryParams: new Set(), verdicts: new Map(), paths: [] }
   }
-  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be false or an object, got ${Array.isArray(input) ? 'an array' : String(input)}`)
-  }
+  if (input !== undefined && !isPlainObject(input)) throw invalidOption(path, 'must be false or an object', input)
+  if (input !== undefined) checkKnownKeys(path, input as Record<string, unknown>, REDACT_KEYS)
   const headers = nameList(input?.headers, `${path}.headers`, (n) => HEADER_NAME.test(n))
   const queryParams = nameList(input?.queryParams, `${path}.queryParams`, () => true)
   const paths = input?.paths === undefined ? [] : compilePathRules(input.paths, `${path}.paths`)

@@ -322,8 +322,8 @@ describe('getCallInfo', () => {
 
 describe('resolveObserveOptions', () => {
   const bad: [ObserveOptions, RegExp][] = [
-    [{ tracer: {} as never }, /tracer must be an OpenTelemetry Tracer, got an object/],
-    [{ meter: 3 as never }, /meter must be an OpenTelemetry Meter, got 3/],
+    [{ tracer: {} as never }, /tracer must be an OpenTelemetry Tracer or false, got \{\}/],
+    [{ meter: 3 as never }, /meter must be an OpenTelemetry Meter or false, got 3/],
     [{ propagateTraceContext: 'yes' as never }, /propagateTraceContext must be true or false, got "yes"/],
     [{ recentFailures: -1 }, /recentFailures must be an integer between 0 and 100000, got -1/],
     [{ stats: { fleet: { redis: 'localhost:6379' } } }, /stats\.fleet\.redis must be an ioredis client or a redis:\/\/ URL/],

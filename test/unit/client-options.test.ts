@@ -3,8 +3,9 @@ import { resolveClientOptions } from '../../src/options.js'
 
 describe('resolveClientOptions', () => {
   it('refuses an unknown top-level option instead of ignoring it, with a hint for a case slip', () => {
-    expect(() => resolveClientOptions({ timeOut: { total: 1 } } as never)).toThrow(/unknown option "timeOut" \(did you mean "timeout"\?\)/)
-    expect(() => resolveClientOptions({ retires: 3 } as never)).toThrow(/unknown option "retires"/)
+    expect(() => resolveClientOptions({ timeOut: { total: 1 } } as never)).toThrow('timeOut is not a known option; did you mean timeout?')
+    expect(() => resolveClientOptions({ retyr: 3 } as never)).toThrow('retyr is not a known option; did you mean retry?')
+    expect(() => resolveClientOptions({ bogus: 3 } as never)).toThrow(/^bogus is not a known option \(known: headers, timeout, /)
   })
 
   it('resolves defaults once, with the documented values', () => {
