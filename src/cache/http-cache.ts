@@ -14,6 +14,8 @@
  * verify. So each URL has a generation record (generationKey()), read with the entry in the same
  * round trip; every signed record names the generation it was written under, invalidate() replaces
  * the generation, and a record naming another one (or any record while there is none) is a miss.
+ * Generation and namespace tokens are ordered (generations.ts): a record written back in an older
+ * state than one this process has seen is a rollback — ignored, logged, and replaced by a new one.
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -24,6 +26,7 @@ import { generationKey, NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, va
 import type { ResolvedCacheOptions } from './cache-options.js'
 import type { CacheStore, ResponseRecord, VaryIndexRecord } from './cache-store.js'
 import { Flights } from './coalescing.js'
+import { HighWater } from './generations.js'
 import { FAILED, GuardedStore, type Read } from './guarded-store.js'
 import { redactUrlText } from '../observe/redact.js'
 
@@ -63,11 +66,13 @@ export class HttpCache {
   private creatingNamespace: Promise<string | undefined> | undefined
   private readonly background = new Set<string>()
   private readonly pending = new Set<Promise<void>>()
+  /** Signed stores: the newest namespace and generation tokens seen, to notice a rollback. */
+  private readonly seen = new HighWater()
   private closed = false
 
   constructor(
     readonly options: ResolvedCacheOptions,
-    logger?: Logger,
+    private readonly logger?: Logger,
   ) {
     this.store = new GuardedStore(options.store, options.signingKey, logger)
     storeUsers.set(options.store, (storeUsers.get(options.store) ?? 0) + 1)
@@ -90,7 +95,7 @@ export class HttpCache {
 
   /** Makes every entry written so far a miss, in every process sharing the store. Rejects if the store fails. */
   async invalidateAll(): Promise<void> {
-    const failure = await this.store.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns: token() }, Infinity)
+    const failure = await this.store.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns: this.newToken(NAMESPACE_KEY) }, Infinity)
     if (failure !== undefined) throw storeError('invalidateAll', failure)
   }
 
@@ -153,7 +158,11 @@ export class HttpCache {
     const ns = await nsRead
     const gen = await genRead
     const found = await read
-    const urlGen = gen !== undefined && gen !== FAILED && gen.kind === 'ns' ? gen.ns : undefined
+    let urlGen = gen !== undefined && gen !== FAILED && gen.kind === 'ns' ? gen.ns : undefined
+    if (urlGen !== undefined && !this.seen.accept(generationKey(primary), urlGen)) {
+      this.rolledBack(generationKey(primary))
+      urlGen = undefined // a miss; the next write makes a newer generation
+    }
     if (ns === undefined) return { primary, ns, partition, record: undefined, urlGen }
     const variant = this.current(found, urlGen) ? this.variantOf(found, ns, primary, headers, partition) : undefined
     const selected = typeof variant === 'string' ? await this.store.read(variant) : variant
@@ -241,7 +250,7 @@ export class HttpCache {
     if (!this.store.signed) return this.write(found.primary, record, ttlMs)
     let urlGen = found.urlGen
     if (urlGen === undefined) {
-      urlGen = token()
+      urlGen = this.seen.next(generationKey(found.primary))
       // No TTL of our own: the store bounds it (redisStore maxTtlMs); losing it only causes misses.
       if ((await this.store.put(generationKey(found.primary), { v: 1, kind: 'ns', ns: urlGen }, Infinity)) !== undefined) return
     }
@@ -276,7 +285,8 @@ export class HttpCache {
    */
   private async invalidateUrl(url: URL): Promise<unknown> {
     if (this.store.signed) {
-      const failure = await this.store.put(generationKey(primaryKey('shared', 'GET', url)), { v: 1, kind: 'ns', ns: token() }, Infinity)
+      const key = generationKey(primaryKey('shared', 'GET', url))
+      const failure = await this.store.put(key, { v: 1, kind: 'ns', ns: this.seen.next(key) }, Infinity)
       if (failure !== undefined) return failure
     }
     const failures = await Promise.all((['shared', 'private'] as const).map((mode) => this.invalidateKey(primaryKey(mode, 'GET', url))))
@@ -295,13 +305,26 @@ export class HttpCache {
   private async namespace(): Promise<string | undefined> {
     const found = await this.store.read(NAMESPACE_KEY)
     if (found === FAILED) return undefined
-    if (found !== undefined && found.kind === 'ns') return found.ns
+    if (found !== undefined && found.kind === 'ns') {
+      if (!this.store.signed || this.seen.accept(NAMESPACE_KEY, found.ns)) return found.ns
+      // Older than a namespace this process has seen: replace it, so the old entries stay misses.
+      this.rolledBack(NAMESPACE_KEY)
+    }
     this.creatingNamespace ??= this.createNamespace()
     return this.creatingNamespace
   }
 
+  /** A namespace or generation token; ordered for signed stores (rollback detection). */
+  private newToken(key: string): string {
+    return this.store.signed ? this.seen.next(key) : token()
+  }
+
+  private rolledBack(key: string): void {
+    this.logger?.warn({ record: key.startsWith(NAMESPACE_KEY) ? 'namespace' : 'generation' }, 'cache record older than one already seen ignored (rolled back in the store?)')
+  }
+
   private async createNamespace(): Promise<string | undefined> {
-    const ns = token()
+    const ns = this.newToken(NAMESPACE_KEY)
     const failure = await this.store.put(NAMESPACE_KEY, { v: 1, kind: 'ns', ns }, Infinity)
     this.creatingNamespace = undefined
     return failure === undefined ? ns : undefined

@@ -160,6 +160,45 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
     await b.cache.close()
   })
 
+  it('a generation or namespace record rolled back with its entries is noticed by processes that saw the newer one', async () => {
+    const prefix = `rollback${++n}:`
+    const { logger, lines } = capture()
+    const origin = fakeOrigin((_req, i) => ({ headers: { 'cache-control': 'max-age=600' }, body: `v${i}` }))
+    const a = client(prefix, origin, { signingKey }, logger)
+    const b = client(prefix, origin, { signingKey })
+    const { Redis } = await import('ioredis')
+    const raw = new Redis(redis.url)
+    const all = async (): Promise<Map<string, Buffer>> => {
+      const values = new Map<string, Buffer>()
+      for (const key of await raw.keys(`${prefix}*`)) values.set(key, (await raw.getBuffer(key))!)
+      return values
+    }
+    const url = 'http://origin.test/roll'
+    expect((await a.get(url)).text).toBe('v1')
+    expect((await b.get(url)).status).toBe('hit')
+    // Everything is captured, generation and namespace records included.
+    let captured = await all()
+    await a.cache.invalidate(url)
+    expect((await b.get(url)).text).toBe('v2') // b has now seen the new generation
+    for (const [key, value] of captured) await raw.set(key, value)
+    for (const c of [a, b]) {
+      const again = await c.get(url)
+      expect(again.text).not.toBe('v1')
+    }
+    expect(lines.some((l) => l.level === 40 && /older than one already seen/.test(l.msg))).toBe(true)
+
+    // The same for invalidateAll() and the namespace record.
+    const other = 'http://origin.test/roll-all'
+    const first = await a.get(other)
+    captured = await all()
+    await a.cache.invalidateAll()
+    for (const [key, value] of captured) await raw.set(key, value)
+    expect((await a.get(other)).text).not.toBe(first.text)
+    raw.disconnect()
+    await a.cache.close()
+    await b.cache.close()
+  })
+
   it('entries written with another key, or unsigned, are misses', async () => {
     const prefix = `sig${++n}:`
     const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600' }, body: 'x' }))
