@@ -6,7 +6,7 @@
 import type { Logger } from 'pino'
 import { isCurrentRecord, type CacheRecord, type CacheStore } from './cache-store.js'
 import { verifyRecord, withSignature } from './entry-signing.js'
-import { describeStoreKey } from '../observe/redact.js'
+import { describeStoreKey, withoutStoreCommand } from '../observe/redact.js'
 
 /** A read that failed (store down, timeout), as opposed to a miss. */
 export const FAILED = Symbol('store failed')
@@ -100,6 +100,8 @@ export class GuardedStore {
 
   /** One warning per outage, not one per call. */
   private failed(err: unknown): void {
+    // The client's error may quote the command it failed on: the key (a URL) and the entry.
+    withoutStoreCommand(err)
     if (this.failing) return
     this.failing = true
     this.logger?.warn({ err }, 'cache store unavailable: requests go to the origin until it recovers')

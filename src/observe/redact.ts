@@ -426,3 +426,24 @@ export function describeStoreKey(key: string): { method: string | undefined; ori
   }
   return { method: parts.length === 4 ? parts[2] : undefined, origin: origin === 'null' ? undefined : origin, keyHash }
 }
+
+/**
+ * Store client errors carry the command they failed on: ioredis sets `err.command = { name, args }`
+ * on reply and abort errors, and `args` holds the store key (the whole URL, query secrets included)
+ * and the entry (body, headers). Keeps only the command name, in place, along the cause chain,
+ * before such an error is logged or handed on.
+ */
+export function withoutStoreCommand(error: unknown): void {
+  let current: unknown = error
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && current !== null && typeof current === 'object'; depth++) {
+    const command = (current as { command?: unknown }).command
+    if (command !== null && typeof command === 'object' && 'args' in command) {
+      try {
+        Object.defineProperty(current, 'command', { value: { name: (command as { name?: unknown }).name }, enumerable: true })
+      } catch {
+        // Not configurable: leave it; the cache logs only once per outage anyway.
+      }
+    }
+    current = (current as { cause?: unknown }).cause
+  }
+}

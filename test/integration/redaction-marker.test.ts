@@ -14,6 +14,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type http from 'node:http'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, memoryStore, redisStore, safeFetch, type Client, type SafeRequestInit } from '../../src/index.js'
 import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
@@ -45,7 +46,7 @@ interface Case {
   url(env: Env, marker: string): string
   init?(marker: string): SafeRequestInit
   /** Runs before the call (e.g. registers a Location). */
-  setup?(env: Env, marker: string, client: Client): void
+  setup?(env: Env, marker: string, client: Client): unknown
   /** Calls the URL this many times (a cache hit, a background revalidation). Default 1. */
   repeat?: number
 }
@@ -158,6 +159,21 @@ const CASES: Case[] = [
   // The reader's signing key differs: the writer's entry fails the signature check and is logged.
   { name: 'store key in a signature warning', client: 'redisWriter', outcome: 'ok', url: (e) => storedUrl(e) },
   { name: 'store key read with another signing key', client: 'redisReader', outcome: 'ok', url: (e) => storedUrl(e) },
+  // Redis refuses the write (OOM under maxmemory + noeviction): ioredis puts the command's args —
+  // the store key and the entry — on the error the cache logs.
+  {
+    name: 'store write refused by Redis',
+    client: 'redisReader', // its namespace record is in place (signed with its key): the URL's write is the one refused
+    outcome: 'ok',
+    url: (e, m) => `${e.origin}/services/T1/B1/${m}A?token=${m}B&mode=cacheable`,
+    setup: async () => {
+      const admin = new Redis(redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+      await admin.connect()
+      await admin.config('SET', 'maxmemory-policy', 'noeviction')
+      await admin.config('SET', 'maxmemory', '1')
+      admin.disconnect()
+    },
+  },
   // --- proxies with credentials ------------------------------------------------------------------
   { name: 'proxied call, credentials in the proxy URL', client: 'proxied', outcome: 'ok', url: (e, m) => `${e.origin}/echo?token=${m}` },
   // --- refusals by the resilience layer ----------------------------------------------------------
@@ -239,7 +255,7 @@ const locations = new Map<string, string>()
 async function runCase(env: Env, c: Case, index: number): Promise<void> {
   const marker = markerOf(index)
   const client = clients.get(c.client)!
-  c.setup?.(env, marker, client)
+  await c.setup?.(env, marker, client)
   const rawUrl = c.url(env, marker)
   const init = c.init?.(marker)
   for (let i = 0; i < (c.repeat ?? 1); i++) {
@@ -387,6 +403,7 @@ describe('a marker secret in every place appears in no output (issue 9 item 5)',
   })
 
   it.runIf(hasRedis)('the signature check really failed (and logged)', () => {
+    expect(log.lines().some((l) => l.msg.includes("cache store unavailable"))).toBe(true)
     const warnings = log.lines().filter((l) => l.msg.includes('wrong signature'))
     // The entry of the URL itself (other records, e.g. the namespace token, may be refused too).
     expect(warnings.map((l) => l['entry'])).toContainEqual({ method: 'GET', origin: server.origin, keyHash: expect.stringMatching(/^[\w-]{22}$/) })
