@@ -57,6 +57,15 @@ test('a 503 is retried after Retry-After, with fake timers', async () => {
   expect(client.stats().origins?.['https://api.example.com']).toMatchObject({ calls: 1, retries: 1 })
 })
 
+test('a slow answer hits the headers timeout, on the fake clock', async () => {
+  vi.useFakeTimers()
+  mockAgent.get('https://api.example.com').intercept({ path: '/repos/slow' }).reply(200, { name: 'slow', stars: 0 }).delay(60_000)
+
+  const pending = client.fetch('/repos/slow', { retry: false }).catch((err: unknown) => err)
+  await vi.advanceTimersByTimeAsync(5_000) // timeout.headers of createReposClient()
+  expect(await pending).toMatchObject({ code: 'ERR_HEADERS_TIMEOUT' })
+})
+
 test('the cache answers the second call; the fake clock makes it stale', async () => {
   vi.useFakeTimers() // after createClient(): safefetch reads the clocks on every call
   const api = mockAgent.get('https://api.example.com')
