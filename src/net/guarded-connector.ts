@@ -1,6 +1,7 @@
 /**
  * The SSRF core: an undici connector that resolves the name itself, checks every answer against
- * the address policy, and dials the exact address it checked.
+ * the address policy, and dials the exact addresses it checked — raced Happy-Eyeballs style
+ * (dial-race.ts, RFC 8305), so an unreachable address does not hold up the call.
  *
  * Why here and not in a pre-flight lookup: a separate lookup resolves the name twice and leaves a
  * DNS-rebinding window (first answer public, second private). Why not undici's `connect.lookup`:
@@ -16,6 +17,7 @@ import type { buildConnector } from 'undici'
 import { SafeFetchError, toSafeFetchError } from '../errors.js'
 import type { TlsOptions } from '../options.js'
 import { blockedAddressError, checkAddress, type CompiledAddressPolicy } from './address-policy.js'
+import { dialRace, type DialAttempt } from './dial-race.js'
 import { guardedLookup } from './guarded-lookup.js'
 import { interceptedSocketsError } from './interceptors.js'
 
@@ -70,10 +72,11 @@ export function createGuardedConnector(options: GuardedConnectorOptions): Connec
     }
 
     let timer: NodeJS.Timeout | undefined
-    let current: Socket | undefined
+    let cancelRace: (() => void) | undefined
     if (options.connectTimeout > 0) {
+      // One timeout over the lookup and the whole race of addresses (dial-race.ts).
       timer = setTimeout(() => {
-        current?.destroy()
+        cancelRace?.()
         done(new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect to ${url} took longer than ${options.connectTimeout} ms (timeout.connect)`, { url }))
       }, options.connectTimeout)
       timer.unref()
@@ -83,83 +86,75 @@ export function createGuardedConnector(options: GuardedConnectorOptions): Connec
       done(err, socket)
     }
 
-    const dial = (addresses: readonly string[], dnsMs: number): void => {
-      let index = 0
-      const tryNext = (lastError?: Error): void => {
-        if (finished) return
-        const address = addresses[index++]
-        if (address === undefined) {
-          finish(lastError ?? new SafeFetchError('ERR_NETWORK', `could not connect to ${url}`, { url }))
-          return
-        }
-        const dialStarted = performance.now()
-        let tcpMs = 0
-        const socket: Socket =
-          protocol === 'https:'
-            ? tls.connect({
-                ...options.tls,
-                host: address,
-                port,
-                // The socket goes to the checked IP; the certificate is verified against the
-                // URL's hostname, and SNI carries it (SNI must not carry an IP literal, RFC 6066 §3).
-                ...(isIP(host) === 0 ? { servername: host } : {}),
-                session: sessions.get(host),
-                ALPNProtocols: ['http/1.1'],
-              })
-            : net.connect({ host: address, port })
-        current = socket
-        socket.setNoDelay(true)
-        const onError = (err: Error): void => {
+    /** One address: TCP (+ TLS), then the remote-address backstop. Returns how to stop it. */
+    const attempt: DialAttempt<Socket> = (address, settle) => {
+      const dialStarted = performance.now()
+      let tcpMs = 0
+      const socket: Socket =
+        protocol === 'https:'
+          ? tls.connect({
+              ...options.tls,
+              host: address,
+              port,
+              // The socket goes to the checked IP; the certificate is verified against the
+              // URL's hostname, and SNI carries it (SNI must not carry an IP literal, RFC 6066 §3).
+              ...(isIP(host) === 0 ? { servername: host } : {}),
+              session: sessions.get(host),
+              ALPNProtocols: ['http/1.1'],
+            })
+          : net.connect({ host: address, port })
+      socket.setNoDelay(true)
+      const onError = (err: Error): void => {
+        socket.destroy()
+        // Certificate errors are final; a refused address may have a sibling that answers.
+        const mapped = toSafeFetchError(err, url)
+        settle({ error: mapped, final: mapped.code === 'ERR_TLS' })
+      }
+      socket.once('error', onError)
+      socket.once('connect', () => {
+        tcpMs = performance.now() - dialStarted
+      })
+      socket.once(protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+        socket.removeListener('error', onError)
+        // Backstop: judge the address the kernel actually connected to.
+        const remote = socket.remoteAddress
+        const verdict = remote === undefined ? undefined : checkAddress(options.policy, remote)
+        if (remote === undefined || (verdict !== undefined && !verdict.allowed)) {
           socket.destroy()
-          if (finished) return
-          // Certificate errors are final; a refused address may have a sibling that answers.
-          const mapped = toSafeFetchError(err, url)
-          if (mapped.code === 'ERR_TLS') finish(mapped)
-          else tryNext(mapped)
-        }
-        socket.once('error', onError)
-        socket.once('connect', () => {
-          tcpMs = performance.now() - dialStarted
-        })
-        socket.once(protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-          socket.removeListener('error', onError)
-          // Backstop: judge the address the kernel actually connected to.
-          const remote = socket.remoteAddress
-          const verdict = remote === undefined ? undefined : checkAddress(options.policy, remote)
-          if (remote === undefined || (verdict !== undefined && !verdict.allowed)) {
-            socket.destroy()
-            finish(
+          settle({
+            error:
               verdict !== undefined && !verdict.allowed
                 ? blockedAddressError(verdict, url)
                 : new SafeFetchError('ERR_NETWORK', `socket to ${url} has no remote address`, { url }),
-            )
-            return
-          }
-          const now = performance.now()
-          connectInfo.set(socket, {
-            dns: dnsMs,
-            connect: protocol === 'https:' ? tcpMs : now - dialStarted,
-            tls: protocol === 'https:' ? now - dialStarted - tcpMs : undefined,
-            remoteAddress: remote,
-            remotePort: socket.remotePort ?? port,
-            used: false,
+            final: true,
           })
-          if (protocol === 'https:') {
-            socket.on('session', (session: Buffer) => {
-              if (sessions.size >= MAX_SESSIONS && !sessions.has(host)) {
-                const oldest = sessions.keys().next()
-                if (!oldest.done) sessions.delete(oldest.value)
-              }
-              sessions.set(host, session)
-            })
-            ;(socket as TLSSocket).setKeepAlive(true, 60_000)
-          } else socket.setKeepAlive(true, 60_000)
-          finish(null, socket)
+          return
+        }
+        const now = performance.now()
+        connectInfo.set(socket, {
+          dns: dnsMs,
+          connect: protocol === 'https:' ? tcpMs : now - dialStarted,
+          tls: protocol === 'https:' ? now - dialStarted - tcpMs : undefined,
+          remoteAddress: remote,
+          remotePort: socket.remotePort ?? port,
+          used: false,
         })
-      }
-      tryNext()
+        if (protocol === 'https:') {
+          socket.on('session', (session: Buffer) => {
+            if (sessions.size >= MAX_SESSIONS && !sessions.has(host)) {
+              const oldest = sessions.keys().next()
+              if (!oldest.done) sessions.delete(oldest.value)
+            }
+            sessions.set(host, session)
+          })
+          ;(socket as TLSSocket).setKeepAlive(true, 60_000)
+        } else socket.setKeepAlive(true, 60_000)
+        settle({ value: socket })
+      })
+      return () => socket.destroy()
     }
 
+    let dnsMs = 0
     // A patched net.Socket (nock 15, msw) would fail this connection obscurely: say so instead.
     const intercepted = interceptedSocketsError(url)
     if (intercepted !== undefined) {
@@ -168,8 +163,17 @@ export function createGuardedConnector(options: GuardedConnectorOptions): Connec
     }
     guardedLookup(host, options.policy, options.lookup, url, (error, addresses) => {
       if (finished) return
-      if (error !== null) finish(error)
-      else dial(addresses, isIP(host) === 0 ? performance.now() - started : 0)
+      if (error !== null) {
+        finish(error)
+        return
+      }
+      dnsMs = isIP(host) === 0 ? performance.now() - started : 0
+      cancelRace = dialRace(addresses, {
+        attempt,
+        done: (err, socket) => finish(err ?? null, socket),
+        discard: (socket) => socket.destroy(),
+        noAddress: () => new SafeFetchError('ERR_NETWORK', `could not connect to ${url}`, { url }),
+      })
     })
   }
 }
