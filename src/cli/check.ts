@@ -78,12 +78,18 @@ export async function runCheck(argv: readonly string[], out: NodeJS.WritableStre
   const policy = policyFromFlags(values)
   const lookup = cliLookup(parseResolve(values.resolve ?? []), values.timeout === undefined ? 5_000 : parseDuration(values.timeout, '--timeout'))
 
-  const results: CheckResult[] = []
-  for (const input of inputs) {
-    // A malformed policy throws ERR_INVALID_OPTION here: a usage error (exit 2), reported by main.
-    const verdict = await checkUrl(input, policy, { lookup })
-    results.push(toResult(input, verdict))
+  // Up to 8 lookups at a time (a list from stdin may be long and DNS slow); results keep input order.
+  // A malformed policy throws ERR_INVALID_OPTION here: a usage error (exit 2), reported by main.
+  const results: CheckResult[] = new Array<CheckResult>(inputs.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < inputs.length) {
+      const i = next++
+      const input = inputs[i] as string
+      results[i] = toResult(input, await checkUrl(input, policy, { lookup }))
+    }
   }
+  await Promise.all(Array.from({ length: Math.min(8, inputs.length) }, worker))
   if (values.json === true) out.write(`${JSON.stringify(results, null, 2)}\n`)
   else for (const r of results) out.write(formatResult(r))
   return results.every((r) => r.allowed) ? EXIT.ok : EXIT.refusedOrFailed
