@@ -37,6 +37,7 @@ class SafeResponse extends ResponseBase {
   #pairs: HeaderPairs | undefined
   #headers: Headers | undefined
   #used = false
+  #spent: ReadableStream<Uint8Array> | undefined
 
   constructor(lazy: LazyBody, init: { status: number; statusText?: string }, headers: HeaderPairs, url: string, redirected: boolean) {
     // No headers passed to Response itself: building a Headers object costs ~3 µs, and many
@@ -67,6 +68,9 @@ class SafeResponse extends ResponseBase {
   }
 
   get body(): ReadableStream<Uint8Array> {
+    // Read through text()/json()/…: fetch still hands out its (disturbed, locked) stream rather
+    // than throwing, and tools such as test-failure printers read `body` after a consuming call.
+    if (this.#used && !this.#lazy.streamCreated) return (this.#spent ??= spentStream())
     return this.#lazy.stream
   }
 
@@ -123,4 +127,11 @@ class SafeResponse extends ResponseBase {
     // The stream was taken (e.g. by clone()): read it like fetch does.
     return new Uint8Array(await new Response(this.body).arrayBuffer())
   }
+}
+
+/** An empty, closed and locked stream: what `body` shows once the bytes were read another way. */
+function spentStream(): ReadableStream<Uint8Array> {
+  const stream = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() })
+  stream.getReader()
+  return stream
 }

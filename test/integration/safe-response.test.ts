@@ -40,6 +40,11 @@ describe('the Response', () => {
     expect(await res.text()).toBe('{"ok":true,"path":"/b"}')
     expect(res.bodyUsed).toBe(true)
     await expect(res.text()).rejects.toThrow(TypeError)
+    // As with fetch, `body` is still readable as a property: a locked stream, not an exception.
+    expect(res.body).toBeInstanceOf(ReadableStream)
+    expect(res.body!.locked).toBe(true)
+    expect(res.body).toBe(res.body)
+    expect(res.bodyUsed).toBe(true)
   })
 
   it('gives a real stream when body is taken, the same one each time', async () => {
