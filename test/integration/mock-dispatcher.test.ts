@@ -246,6 +246,15 @@ describe('options', () => {
     throwsWith(() => createClient({ dispatcher: new MockAgent(), lookup, proxy: 'http://127.0.0.1:3128' }), 'ERR_INVALID_OPTION')
   })
 
+  test('a call cannot bring its own dispatcher: ERR_INVALID_OPTION says to use a client', async () => {
+    const agent = mockAgent()
+    const c = client(agent)
+    const init = { dispatcher: new MockAgent() } as unknown as RequestInit
+    const error = await rejectsWith(c.fetch(`${API}/x`, init as never), 'ERR_INVALID_OPTION')
+    expect(error.message).toContain('dispatcher cannot be set for one call')
+    expect(error.message).toContain('createClient({ dispatcher })')
+  })
+
   test('a client without a dispatcher has no transport field', async () => {
     const server = await startHttpServer((_req, res) => res.end('real'))
     servers.push(server)
