@@ -4,7 +4,7 @@
  *
  * - Every connection first runs `guardedLookup` on the target (same rules, same errors as without
  *   a proxy): a name with any denied answer is refused here, and the proxy hears nothing.
- * - https target: for each checked address in turn, dial the proxy, `CONNECT <ip>:<port>`
+ * - https target: for each checked address (raced as without a proxy: dial-race.ts), dial the proxy, `CONNECT <ip>:<port>`
  *   (RFC 9110 §9.3.6), then TLS through the tunnel with SNI and certificate verification for the
  *   URL's hostname. The proxy never sees the name, so it cannot resolve it to something else.
  * - http target: the proxy transport has already resolved and checked the name and dispatched to
@@ -26,6 +26,7 @@ import { SafeFetchError, systemCode, toSafeFetchError } from '../errors.js'
 import type { TlsOptions } from '../options.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
 import { connectInfo, stripBrackets } from './guarded-connector.js'
+import { dialRace, type AttemptOutcome } from './dial-race.js'
 import { guardedLookup } from './guarded-lookup.js'
 import { connectRequest, ipAuthority, parseConnectAnswer, proxyRefusedError, type ResolvedProxy } from './proxy.js'
 import { interceptedSocketsError } from './interceptors.js'
@@ -44,11 +45,6 @@ type Connector = buildConnector.connector
 /** A proxy's answer to CONNECT is a few hundred bytes; more without an end is not a proxy. */
 const MAX_CONNECT_HEAD = 16 * 1024
 
-/** Thrown to the next address (the proxy could not reach this one) or to the caller (final). */
-interface AttemptFailure {
-  readonly error: SafeFetchError
-  readonly final: boolean
-}
 
 export function createProxyConnector(options: ProxyConnectorOptions): Connector {
   const proxy = options.proxy
@@ -68,6 +64,7 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
     const sockets = new Set<Socket>()
     let finished = false
     let timer: NodeJS.Timeout | undefined
+    let cancelRace: (() => void) | undefined
 
     const finish = (err: Error | null, socket?: Socket): void => {
       if (finished) {
@@ -84,6 +81,7 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
 
     if (options.connectTimeout > 0) {
       timer = setTimeout(() => {
+        cancelRace?.()
         finish(
           new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect to ${url} through proxy ${proxy.display} took longer than ${options.connectTimeout} ms (timeout.connect)`, { url }),
         )
@@ -98,25 +96,21 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
       return
     }
 
+    /** The same Happy Eyeballs race as without a proxy (dial-race.ts), one CONNECT per attempt. */
     const tryAddresses = (addresses: readonly string[], dnsMs: number): void => {
-      let index = 0
-      const tryNext = (lastError?: SafeFetchError): void => {
-        if (finished) return
-        const address = addresses[index++]
-        if (address === undefined) {
-          finish(lastError ?? new SafeFetchError('ERR_NETWORK', `could not connect to ${url} through proxy ${proxy.display}`, { url }))
-          return
-        }
-        viaProxy(address, dnsMs, (failure) => {
-          if (failure.final) finish(failure.error)
-          else tryNext(failure.error)
-        })
-      }
-      tryNext()
+      cancelRace = dialRace<Socket>(addresses, {
+        attempt: (address, settle) => viaProxy(address, dnsMs, settle),
+        done: (err, socket) => finish(err ?? null, socket),
+        discard: (socket) => socket.destroy(),
+        noAddress: () => new SafeFetchError('ERR_NETWORK', `could not connect to ${url} through proxy ${proxy.display}`, { url }),
+      })
     }
 
-    /** One target address through the proxy; calls `failed` at most once, or finishes the connect. */
-    const viaProxy = (address: string, dnsMs: number, failed: (failure: AttemptFailure) => void): void => {
+    /**
+     * One target address through the proxy; settles once (a failure is final when no other
+     * address would do better). Returns how to stop it.
+     */
+    const viaProxy = (address: string, dnsMs: number, settle: (outcome: AttemptOutcome<Socket>) => void): (() => void) => {
       const dialStarted = performance.now()
       let over = false
       const fail = (error: SafeFetchError, final: boolean): void => {
@@ -124,10 +118,10 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
         over = true
         raw.destroy()
         tunnelled?.destroy()
-        failed({ error, final })
+        settle({ error, final })
       }
       const succeed = (socket: Socket, tcpMs: number): void => {
-        if (over || finished) {
+        if (over) {
           socket.destroy()
           return
         }
@@ -142,7 +136,7 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
           used: false,
         })
         socket.setKeepAlive(true, 60_000)
-        finish(null, socket)
+        settle({ value: socket })
       }
 
       let tunnelled: TLSSocket | undefined
@@ -203,6 +197,11 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
         })
         raw.write(connectRequest(address, port, proxy.headers))
       })
+      return () => {
+        over = true
+        raw.destroy()
+        tunnelled?.destroy()
+      }
     }
 
     guardedLookup(host, options.policy, options.lookup, url, (error, addresses) => {

@@ -4,11 +4,13 @@
  * hosts on `lo` of the isolated namespace (scripts/isolated.mjs).
  */
 import http from 'node:http'
+import https from 'node:https'
 import type net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
 import { startHangingListener, type HangingListener } from '../helpers/hanging-listener.js'
-import { fakeLookup, isolated, testHosts } from '../helpers/servers.js'
+import { startForwardProxy } from '../helpers/forward-proxy.js'
+import { fakeLookup, isolated, selfSignedCertificate, testHosts } from '../helpers/servers.js'
 import { rejectsWith } from './support.js'
 
 const hostsPresent = isolated && ['10.255.0.1', '192.168.255.1', 'fd00:5afe::1'].every((h) => testHosts.includes(h))
@@ -84,5 +86,35 @@ describe.skipIf(!hostsPresent)('Happy Eyeballs over checked addresses [needs the
     await rejectsWith(client.fetch(`http://mixed.test:${port}/`), 'ERR_ADDRESS_BLOCKED')
     expect(ten.connections()).toBe(before)
     await client.close()
+  })
+
+  it('through a proxy: the same race, one CONNECT per attempt', async () => {
+    const cert = await selfSignedCertificate('dual.test')
+    const secure = https.createServer({ cert: cert.cert, key: cert.key }, (_req, res) => res.end('secure hello'))
+    // The https origin takes the port on another address than the plain ones: 127.0.0.2 is on lo too.
+    await new Promise<void>((resolve, reject) => {
+      secure.once('error', reject)
+      secure.listen(port, '127.0.0.2', resolve)
+    })
+    const proxy = await startForwardProxy()
+    try {
+      const lookup = fakeLookup({ 'dual.test': ['fd00:5afe::1', '127.0.0.2'] })
+      const client = createClient({
+        policy: { allow: ['127.0.0.2/32', 'fd00:5afe::1/128'] },
+        lookup,
+        proxy: proxy.origin,
+        tls: { ca: cert.cert },
+        retry: false,
+        timeout: { connect: 3_000 },
+      })
+      const res = await client.fetch(`https://dual.test:${port}/`)
+      expect(await res.text()).toBe('secure hello')
+      expect(proxy.log.map((record) => record.target)).toEqual([`[fd00:5afe::1]:${port}`, `127.0.0.2:${port}`])
+      await client.close()
+    } finally {
+      secure.closeAllConnections()
+      await new Promise((resolve) => secure.close(resolve))
+      await proxy.close()
+    }
   })
 })
