@@ -6,7 +6,8 @@
  * here decides policy; it wires.
  */
 import type { Agent } from 'undici'
-import { CallContext, type CallRecord } from './context.js'
+import { CallContext } from './context.js'
+import type { CallRecord } from './types.js'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { onUserAbort } from './user-signal.js'
 import { InFlightCalls, resolveCloseTimeout, within, type CloseOptions } from './client-close.js'
@@ -24,15 +25,13 @@ import {
   normalizeHeaders,
   resolveCallOptions,
   resolveClientOptions,
-  type CallOptions,
   type ClientOptions,
-  type RedirectMode,
-  type RedirectOptions,
   type ResolvedCallOptions,
   type ResolvedClientOptions,
 } from './options.js'
-import { compose, type Handler, type OutboundRequest, type RawResponse } from './pipeline.js'
-import { prepareBody, type SafeBodyInit } from './request-body.js'
+import { compose, type Handler } from './pipeline.js'
+import type { OutboundRequest, RawResponse } from './types.js'
+import { prepareBody } from './request-body.js'
 import { deadlineLayer } from './layers/deadline.js'
 import { policyLayer } from './layers/policy.js'
 import { redirectLayer } from './layers/redirect.js'
@@ -54,19 +53,10 @@ import { clientLogger, closeObserveState, createObserveState, needsAttemptLayer,
 import type { Logger } from 'pino'
 import { cacheLayer } from './layers/cache.js'
 import { HttpCache } from './cache/http-cache.js'
-import type { ClientRuntime } from './client-runtime.js'
 import { attachCallInfo } from './observe/call-info.js'
 import { createSafeResponse } from './safe-response.js'
 import { joinBaseUrl } from './base-url.js'
-import { withRequestFields } from './request-input.js'
-
-/** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
-export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache' | 'dispatcher'>, CallOptions {
-  body?: SafeBodyInit | null
-  redirect?: RedirectMode | RedirectOptions
-}
-
-export type FetchInput = string | URL | Request
+import { withRequestFields, type FetchInput, type SafeRequestInit } from './request-input.js'
 
 export interface Client {
   /** A drop-in for fetch: resolves to a standard Response for any HTTP status; rejects with SafeFetchError. */
@@ -125,7 +115,7 @@ interface SharedState {
 }
 
 /** One options generation: configure() makes a new one; the old agent closes when its calls end. */
-interface Generation extends ClientRuntime {
+interface Generation {
   readonly options: ResolvedClientOptions
   readonly dispatcher: Agent
   readonly handler: Handler
@@ -142,8 +132,8 @@ function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared:
   // Outermost first: read order is run order. A feature that is off is a layer left out.
   const layers: Layer[] = [observeLayer(observe), deadlineLayer]
   if (shared.limit !== undefined) layers.push(concurrencyGateLayer(shared.limit))
-  layers.push(redirectLayer, policyLayer)
-  if (shared.cache !== undefined) layers.push(cacheLayer)
+  layers.push(redirectLayer, policyLayer(options.policy))
+  if (shared.cache !== undefined) layers.push(cacheLayer({ cache: shared.cache, addressPolicy: options.policy.address }))
   if (options.retry !== false) layers.push(retryLayer({ budget: shared.budget }))
   layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
   if (needsAttemptLayer(observe)) layers.push(attemptSpanLayer(observe))
@@ -191,7 +181,6 @@ function newGeneration(options: ResolvedClientOptions, shared: SharedState, prev
     dispatcher,
     observe,
     logger,
-    cache: shared.cache,
     handler: buildHandler(dispatcher, options, shared, observe),
     inFlight: 0,
     retired: false,
@@ -266,7 +255,7 @@ export function createClient(input: ClientOptions = {}): Client {
     // A test dispatcher shows in every call's record and log line: never mistaken for production.
     if (clientOptions.dispatcher !== undefined) record.transport = 'mock'
     const total = options.timeout.total
-    const ctx = new CallContext(options, generation, record, total > 0 ? performance.now() + total : Infinity, generation.logger)
+    const ctx = new CallContext(options, record, total > 0 ? performance.now() + total : Infinity, generation.logger, generation.observe.redact)
     calls.track(ctx)
     const signal = init?.signal
     let stopListening: (() => void) | undefined

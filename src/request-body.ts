@@ -8,7 +8,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import type { BodyInit } from 'undici'
 import { SafeFetchError } from './errors.js'
 import { describeValue as describe } from './option-checks.js'
-import type { BodySource, RequestBody } from './pipeline.js'
+import type { BodySource, RequestBody } from './types.js'
 
 export type BodyFactory = () => string | Uint8Array | ReadableStream<Uint8Array> | Readable
 

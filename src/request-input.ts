@@ -13,9 +13,17 @@
  *   is refused rather than served unchecked.
  */
 import { SafeFetchError } from './errors.js'
-import type { SafeRequestInit } from './client.js'
 import type { RequestCacheMode } from './cache/cache-request.js'
-import type { RedirectMode } from './options.js'
+import type { CallOptions, RedirectMode, RedirectOptions } from './options.js'
+import type { SafeBodyInit } from './request-body.js'
+
+/** fetch's RequestInit, with our per-call options. `redirect` also takes our object form. */
+export interface SafeRequestInit extends Omit<RequestInit, 'redirect' | 'body' | 'cache' | 'dispatcher'>, CallOptions {
+  body?: SafeBodyInit | null
+  redirect?: RedirectMode | RedirectOptions
+}
+
+export type FetchInput = string | URL | Request
 
 /**
  * `init` as fetch would see it: for a Request input, with the Request's redirect, cache and signal

@@ -5,7 +5,8 @@
  * that passes client-level options (policy, lookup, tls, logger, baseUrl …) gets a one-shot client
  * with those options, closed once the response body has been delivered.
  */
-import { createClient, type Client, type FetchInput, type SafeRequestInit } from './client.js'
+import { createClient, type Client } from './client.js'
+import type { FetchInput, SafeRequestInit } from './request-input.js'
 import { isPlainObject } from './option-checks.js'
 import { CLIENT_ONLY_OPTION_KEYS, type ClientOptions, type TimeoutOptions } from './options.js'
 

@@ -8,7 +8,7 @@
  * entry; callers that take `body` (piping, streaming parsers) get a real stream, as with fetch.
  * Errors while the body arrives are the same SafeFetchErrors either way.
  */
-import type { LazyBody } from './pipeline.js'
+import type { LazyBody } from './types.js'
 
 const utf8 = new TextDecoder()
 

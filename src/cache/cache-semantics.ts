@@ -20,7 +20,7 @@
  * Freshness is computed once when an entry is stored, so a cache hit is arithmetic, not a parse.
  */
 import CachePolicy from 'http-cache-semantics'
-import type { ResponseHeaders } from '../pipeline.js'
+import type { ResponseHeaders } from '../types.js'
 import { parseHttpDate } from '../retry/http-date.js'
 import { deltaSeconds, fieldValue, formatDirectives, parseAge, parseCacheControl, parseTokenList, type Directives } from './cache-control.js'
 

@@ -12,7 +12,7 @@
  * record, is treated as a miss, so a format change never serves garbage. A store that serialises
  * (Redis, files, a database) can use `encodeRecord()` / `decodeRecord()` from entry-codec.ts.
  */
-import type { ResponseHeaders } from '../pipeline.js'
+import type { ResponseHeaders } from '../types.js'
 import type { Freshness } from './cache-semantics.js'
 
 export const RECORD_VERSION = 1

@@ -8,7 +8,7 @@
  * A waiter waits no longer than its own call allows: its signal (user abort or deadline) rejects
  * the wait. The map holds one entry per key in flight and is emptied as flights settle.
  */
-import type { CallSignal } from '../context.js'
+import type { CallSignal } from '../call-signal.js'
 import type { ResponseRecord } from './cache-store.js'
 
 export interface Flight {

@@ -12,7 +12,7 @@
  * a verdict can never be read under another policy (configure() compiles a new object), and it
  * goes when the policy does. A hit then costs a WeakMap and a Map lookup instead of a parse.
  */
-import type { AttemptRecord } from '../context.js'
+import type { AttemptRecord } from '../types.js'
 import { checkAddress, type CompiledAddressPolicy } from '../net/address-policy.js'
 
 /** Addresses an entry may list (several when 304s from other addresses refreshed it). */

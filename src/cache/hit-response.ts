@@ -3,14 +3,14 @@
  * headers object (the stored fields plus a fresh Age), one small body object, one response object
  * — no listeners, nothing kept after the caller is done.
  *
- * The body is lazy (pipeline.ts `LazyBody`): a caller that reads it with `text()`, `json()` or
+ * The body is lazy (types.ts `LazyBody`): a caller that reads it with `text()`, `json()` or
  * `arrayBuffer()` gets the stored bytes without any stream (on Node 20 a `new ReadableStream()`
  * costs ~10 µs, more than the rest of a hit); a stream is made only if someone takes `body`.
  * Either way the stored Uint8Array itself is handed out, never copied per hit: nothing on our side
  * writes to it, the client edge copies before giving bytes to the caller, and stream chunks must be
  * treated as read-only, as with any stream.
  */
-import type { LazyBody, RawResponse, ResponseHeaders } from '../pipeline.js'
+import type { LazyBody, RawResponse, ResponseHeaders } from '../types.js'
 import { currentAge } from './cache-request.js'
 import type { ResponseRecord } from './cache-store.js'
 

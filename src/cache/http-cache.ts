@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SafeFetchError } from '../errors.js'
-import type { ResponseHeaders } from '../pipeline.js'
+import type { ResponseHeaders } from '../types.js'
 import { firstValue } from './cache-semantics.js'
 import { generationKey, NAMESPACE_KEY, partitionOf, primaryKey, secondaryKey, variantKey } from './cache-key.js'
 import type { ResolvedCacheOptions } from './cache-options.js'

@@ -11,8 +11,8 @@
  */
 import type { CallContext } from '../context.js'
 import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
-import { discardBody, type Handler, type OutboundRequest, type RawResponse } from '../pipeline.js'
-import type { CacheStatus } from '../context.js'
+import { discardBody, type Handler } from '../pipeline.js'
+import type { CacheStatus, OutboundRequest, RawResponse } from '../types.js'
 import { BodyCapture } from './body-capture.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { carriesCredentials, parseVary } from './cache-key.js'
@@ -265,7 +265,7 @@ function storeResponse(
       resolveShared(undefined)
     },
   })
-  // A new body replaces the origin's, so its lazy form is not passed on (pipeline.ts).
+  // A new body replaces the origin's, so its lazy form is not passed on (types.ts `RawResponse.lazy`).
   const { status, statusText, headers: received, url, settle } = response
   const copied: RawResponse = settle === undefined
     ? { status, statusText, headers: received, body: capture.stream, url }

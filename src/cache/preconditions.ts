@@ -17,7 +17,7 @@
  * Content-Encoding would make a 206 whose Content-Range belongs to a different representation than
  * the one the ETag names — a client joining it with parts from the origin would corrupt data.
  */
-import type { ResponseHeaders } from '../pipeline.js'
+import type { ResponseHeaders } from '../types.js'
 import { parseHttpDate } from '../retry/http-date.js'
 import { firstValue, hasContentCoding } from './cache-semantics.js'
 

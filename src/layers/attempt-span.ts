@@ -13,7 +13,8 @@
  * below the cache layer, so they never become part of a cache key.
  */
 import type { Attributes, Span } from '@opentelemetry/api'
-import type { AttemptRecord, CallContext } from '../context.js'
+import type { AttemptRecord } from '../types.js'
+import type { CallContext } from '../context.js'
 import { toSafeFetchError, type SafeFetchError } from '../errors.js'
 import type { ObserveState } from '../observe/observe-state.js'
 import { headerSecrets, redactUrl, scrubText, secretsOf, type RedactRules } from '../observe/redact.js'
@@ -26,7 +27,8 @@ import {
   SPAN_STATUS_ERROR,
   traceparentOf,
 } from '../observe/tracing.js'
-import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+import type { Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 // The `ctx.observation` field is declared (for now) by the observe layer's module augmentation.
 import type {} from './observe.js'
 

@@ -9,12 +9,14 @@
  *             miss → one origin request per key at a time (coalesced), stored as it is read
  *   unsafe    after a 2xx/3xx, invalidate the URL and same-origin Location / Content-Location
  *
- * Reads the client's HttpCache at `ctx.client.cache`, the call's options at `ctx.options.cache`
- * (`false` turns caching off for one call) and the fetch `cache` mode at `ctx.options.cacheMode`.
+ * Built over the client's HttpCache and the address policy of the options generation it serves;
+ * reads the call's options at `ctx.options.cache` (`false` turns caching off for one call) and the
+ * fetch `cache` mode at `ctx.options.cacheMode`.
  */
-import { CallContext, type CallRecord } from '../context.js'
+import { CallContext } from '../context.js'
+import type { CallRecord, OutboundRequest, RawResponse } from '../types.js'
 import { SafeFetchError } from '../errors.js'
-import { discardBody, type Handler, type Layer, type OutboundRequest, type RawResponse } from '../pipeline.js'
+import { discardBody, type Handler, type Layer } from '../pipeline.js'
 import { evaluate, requestPolicy, withoutReload, DEFAULT_REQUEST_POLICY, type RequestCacheMode, type RequestPolicy } from '../cache/cache-request.js'
 import type { ResolvedCacheOptions } from '../cache/cache-options.js'
 import type { ResponseRecord } from '../cache/cache-store.js'
@@ -23,6 +25,7 @@ import { addressesAllowed } from '../cache/entry-addresses.js'
 import { gatewayTimeout, notModifiedFromRecord, partialFromRecord, rangeNotSatisfiable, responseFromRecord } from '../cache/hit-response.js'
 import { evaluatePreconditions } from '../cache/preconditions.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
+import type { CompiledAddressPolicy } from '../net/address-policy.js'
 import { exchange, mayStandIn } from '../cache/origin-exchange.js'
 import { scrubCallError } from './observe.js'
 
@@ -32,117 +35,124 @@ interface CacheCallOptions {
   readonly cacheMode?: RequestCacheMode
   readonly decompress?: boolean
 }
-interface CacheRuntime {
-  readonly cache?: HttpCache
+
+/** What the layer is built over: the client's cache and the policy stored entries are judged by. */
+export interface CacheLayerOptions {
+  readonly cache: HttpCache
+  /**
+   * The reading client's address policy (of the options generation this handler serves): every
+   * stored entry's checked addresses are judged by it before the entry is used (entry-addresses.ts).
+   */
+  readonly addressPolicy: CompiledAddressPolicy
 }
 
 /** RFC 9110 §9.2.1: methods that do not invalidate (GET and HEAD are handled before). */
 const SAFE_METHODS: ReadonlySet<string> = new Set(['OPTIONS', 'TRACE'])
 
-export const cacheLayer: Layer = (next: Handler): Handler =>
-  async function cacheLayer(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
-    const cache = (ctx.client as CacheRuntime).cache
-    const options = ctx.options as CacheCallOptions
-    if (cache === undefined || options.cache === false) return next(req, ctx)
-    const method = req.method
-    if (method !== 'GET' && method !== 'HEAD') {
-      ctx.record.cache = 'bypass'
-      if (SAFE_METHODS.has(method)) return next(req, ctx)
-      const response = await next(req, ctx)
-      // §4.4: invalidate after a non-error status (2xx, 3xx).
-      if (response.status >= 200 && response.status < 400) await cache.invalidateAfterUnsafe(req.url, response.headers)
-      return response
-    }
-    const policy = requestPolicy(req.headers, options.cacheMode)
-    if (policy === undefined) {
-      ctx.record.cache = 'bypass'
-      return next(req, ctx)
-    }
+export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
+  return (next: Handler): Handler =>
+    async function cacheLayer(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
+      const options = ctx.options as CacheCallOptions
+      if (options.cache === false) return next(req, ctx)
+      const method = req.method
+      if (method !== 'GET' && method !== 'HEAD') {
+        ctx.record.cache = 'bypass'
+        if (SAFE_METHODS.has(method)) return next(req, ctx)
+        const response = await next(req, ctx)
+        // §4.4: invalidate after a non-error status (2xx, 3xx).
+        if (response.status >= 200 && response.status < 400) await cache.invalidateAfterUnsafe(req.url, response.headers)
+        return response
+      }
+      const policy = requestPolicy(req.headers, options.cacheMode)
+      if (policy === undefined) {
+        ctx.record.cache = 'bypass'
+        return next(req, ctx)
+      }
 
-    let found = cache.lookup(cache.primaryKey('GET', req.url), req.headers, policy.lookup)
-    if (found instanceof Promise) found = await found
-    // Stored bodies are decoded (the transport undoes Content-Encoding): a call that wants the
-    // bytes as sent (decompress: false) cannot use one that had a coding, nor share a flight.
-    const keepsCoding = options.decompress === false
-    let stored = found.record
-    if (keepsCoding && stored !== undefined && hasContentCoding(stored.headers)) stored = undefined
-    // A stored response is served without dialling: judge the addresses its exchange was checked
-    // against by *this* client's current policy (another client sharing the store, or this one
-    // before configure(), may have allowed more). Refused: a miss, and the guarded path decides.
-    // Everything below (fresh, stale, validation, only-if-cached, HEAD) sees only allowed entries.
-    const addressPolicy = ctx.client.options.policy.address
-    if (stored !== undefined && !addressesAllowed(addressPolicy, stored.addresses)) stored = undefined
-    if (stored !== undefined) {
-      const now = cache.options.now()
-      let verdict = evaluate(stored, policy, now)
-      // RFC 8246 §2: a reload does not revalidate a fresh immutable response (private mode: a
-      // shared cache serves many users, whose reloads are not the origin's concern).
-      if (verdict === 'revalidate' && policy.softReload && cache.options.mode === 'private' && isImmutable(stored.headers)) {
-        if (evaluate(stored, withoutReload(policy), now) === 'fresh') verdict = 'fresh'
+      let found = cache.lookup(cache.primaryKey('GET', req.url), req.headers, policy.lookup)
+      if (found instanceof Promise) found = await found
+      // Stored bodies are decoded (the transport undoes Content-Encoding): a call that wants the
+      // bytes as sent (decompress: false) cannot use one that had a coding, nor share a flight.
+      const keepsCoding = options.decompress === false
+      let stored = found.record
+      if (keepsCoding && stored !== undefined && hasContentCoding(stored.headers)) stored = undefined
+      // A stored response is served without dialling: judge the addresses its exchange was checked
+      // against by *this* client's current policy (another client sharing the store, or this one
+      // before configure(), may have allowed more). Refused: a miss, and the guarded path decides.
+      // Everything below (fresh, stale, validation, only-if-cached, HEAD) sees only allowed entries.
+      if (stored !== undefined && !addressesAllowed(addressPolicy, stored.addresses)) stored = undefined
+      if (stored !== undefined) {
+        const now = cache.options.now()
+        let verdict = evaluate(stored, policy, now)
+        // RFC 8246 §2: a reload does not revalidate a fresh immutable response (private mode: a
+        // shared cache serves many users, whose reloads are not the origin's concern).
+        if (verdict === 'revalidate' && policy.softReload && cache.options.mode === 'private' && isImmutable(stored.headers)) {
+          if (evaluate(stored, withoutReload(policy), now) === 'fresh') verdict = 'fresh'
+        }
+        if (policy.precondition) {
+          // RFC 9111 §4.3.2: conditions are evaluated against a stored response the cache would use
+          // as it is (fresh, or stale where the request allows it); anything else goes to the origin.
+          const answer = verdict === 'fresh' || verdict === 'stale' ? answerPrecondition(stored, req, now) : undefined
+          if (answer !== undefined) {
+            ctx.record.cache = verdict === 'fresh' ? 'hit' : 'stale'
+            return answer
+          }
+        } else if (verdict === 'fresh') {
+          ctx.record.cache = 'hit'
+          return responseFromRecord(stored, req.url, now, method === 'GET')
+        } else if (verdict !== 'revalidate') {
+          ctx.record.cache = 'stale'
+          // Validated with a GET only: a HEAD's answer has no body to store.
+          if (verdict === 'stale-while-revalidate' && method === 'GET') revalidateInBackground(next, req, ctx, cache, found, stored)
+          return responseFromRecord(stored, req.url, now, method === 'GET')
+        }
+      }
+      if (policy.onlyIfCached) {
+        ctx.record.cache = 'miss'
+        return gatewayTimeout(req.url)
       }
       if (policy.precondition) {
-        // RFC 9111 §4.3.2: conditions are evaluated against a stored response the cache would use
-        // as it is (fresh, or stale where the request allows it); anything else goes to the origin.
-        const answer = verdict === 'fresh' || verdict === 'stale' ? answerPrecondition(stored, req, now) : undefined
-        if (answer !== undefined) {
-          ctx.record.cache = verdict === 'fresh' ? 'hit' : 'stale'
-          return answer
+        // Not answerable here: the origin answers the application's own question, and that answer
+        // (a 304 or 206 for the application, or a response to its conditions) is not stored.
+        ctx.record.cache = 'bypass'
+        return next(req, ctx)
+      }
+      if (method === 'HEAD') {
+        // HEAD is answered from a usable stored GET response, else by the origin (not stored); the
+        // stored response still stands in when the origin fails (stale-if-error, staleIfUnreachable).
+        ctx.record.cache = 'miss'
+        if (stored === undefined || policy.revalidate) return next(req, ctx)
+        try {
+          return await next(req, ctx)
+        } catch (err) {
+          const now = cache.options.now()
+          if (!mayStandIn(err, stored, cache, now)) throw err
+          ctx.record.cache = 'stale'
+          return responseFromRecord(stored, req.url, now, false)
         }
-      } else if (verdict === 'fresh') {
-        ctx.record.cache = 'hit'
-        return responseFromRecord(stored, req.url, now, method === 'GET')
-      } else if (verdict !== 'revalidate') {
-        ctx.record.cache = 'stale'
-        // Validated with a GET only: a HEAD's answer has no body to store.
-        if (verdict === 'stale-while-revalidate' && method === 'GET') revalidateInBackground(next, req, ctx, cache, found, stored)
-        return responseFromRecord(stored, req.url, now, method === 'GET')
       }
-    }
-    if (policy.onlyIfCached) {
-      ctx.record.cache = 'miss'
-      return gatewayTimeout(req.url)
-    }
-    if (policy.precondition) {
-      // Not answerable here: the origin answers the application's own question, and that answer
-      // (a 304 or 206 for the application, or a response to its conditions) is not stored.
-      ctx.record.cache = 'bypass'
-      return next(req, ctx)
-    }
-    if (method === 'HEAD') {
-      // HEAD is answered from a usable stored GET response, else by the origin (not stored); the
-      // stored response still stands in when the origin fails (stale-if-error, staleIfUnreachable).
-      ctx.record.cache = 'miss'
-      if (stored === undefined || policy.revalidate) return next(req, ctx)
-      try {
-        return await next(req, ctx)
-      } catch (err) {
-        const now = cache.options.now()
-        if (!mayStandIn(err, stored, cache, now)) throw err
-        ctx.record.cache = 'stale'
-        return responseFromRecord(stored, req.url, now, false)
-      }
-    }
-    if (!policy.coalesce || keepsCoding) return fromOrigin(next, req, ctx, cache, found, stored, policy)
+      if (!policy.coalesce || keepsCoding) return fromOrigin(next, req, ctx, cache, found, stored, policy)
 
-    const flightKey = found.partition === undefined ? found.primary : `${found.primary}#${found.partition}`
-    const joined = cache.flights.join(flightKey, ctx.signal)
-    if (joined === undefined) return fromOrigin(next, req, ctx, cache, found, stored, policy, flightKey)
-    const shared = await joined
-    if (
-      shared !== undefined &&
-      shared.secondary === cache.secondaryFor(req.headers, shared.vary, found.partition) &&
-      // The leader may have run under another policy (a configure() since): judge it for this call.
-      addressesAllowed(addressPolicy, shared.addresses)
-    ) {
-      const now = cache.options.now()
-      if (evaluate(shared, policy, now) !== 'revalidate') {
-        ctx.record.cache = 'hit'
-        return responseFromRecord(shared, req.url, now, true)
+      const flightKey = found.partition === undefined ? found.primary : `${found.primary}#${found.partition}`
+      const joined = cache.flights.join(flightKey, ctx.signal)
+      if (joined === undefined) return fromOrigin(next, req, ctx, cache, found, stored, policy, flightKey)
+      const shared = await joined
+      if (
+        shared !== undefined &&
+        shared.secondary === cache.secondaryFor(req.headers, shared.vary, found.partition) &&
+        // The leader may have run under another policy (a configure() since): judge it for this call.
+        addressesAllowed(addressPolicy, shared.addresses)
+      ) {
+        const now = cache.options.now()
+        if (evaluate(shared, policy, now) !== 'revalidate') {
+          ctx.record.cache = 'hit'
+          return responseFromRecord(shared, req.url, now, true)
+        }
       }
+      // Nothing we may reuse came of it (not storable, another variant, must revalidate): go alone.
+      return fromOrigin(next, req, ctx, cache, found, stored, policy)
     }
-    // Nothing we may reuse came of it (not storable, another variant, must revalidate): go alone.
-    return fromOrigin(next, req, ctx, cache, found, stored, policy)
-  }
+}
 
 /** The stored response shaped by the request's conditions or range; undefined: ask the origin. */
 function answerPrecondition(stored: ResponseRecord, req: OutboundRequest, now: number): RawResponse | undefined {
@@ -218,7 +228,7 @@ function revalidateInBackground(next: Handler, req: OutboundRequest, ctx: CallCo
     timings: {},
     attemptLog: [],
   }
-  const bg = new CallContext(ctx.options, ctx.client, record, performance.now() + timeout, ctx.logger)
+  const bg = new CallContext(ctx.options, record, performance.now() + timeout, ctx.logger, ctx.redact)
   bg.hop = ctx.hop
   const timer = setTimeout(() => {
     bg.signal.abort(

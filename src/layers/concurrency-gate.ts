@@ -12,7 +12,8 @@
  * A response without one (no body, or a body already in memory) and an error release at once.
  */
 import type { CallContext } from '../context.js'
-import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+import type { Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 import type { ConcurrencyLimit } from '../resilience/concurrency-limit.js'
 
 /** Leave the layer out when `maxConcurrent` is unlimited (the default). */

@@ -6,7 +6,8 @@
  */
 import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
-import type { Handler, Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+import type { Handler, Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 import { redactUrl } from '../net/url-policy.js'
 
 export const deadlineLayer: Layer = (next: Handler): Handler =>
@@ -14,7 +15,7 @@ export const deadlineLayer: Layer = (next: Handler): Handler =>
     const total = ctx.options.timeout.total
     if (total === 0) return next(req, ctx)
     const timer = setTimeout(() => {
-      const shown = redactUrl(req.url, ctx.client.observe?.redact)
+      const shown = redactUrl(req.url, ctx.redact)
       ctx.signal.abort(
         new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${req.method} ${shown} did not complete within ${total} ms (timeout.total)`, {
           url: shown,

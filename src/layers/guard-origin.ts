@@ -12,7 +12,8 @@
  */
 import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
-import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+import type { Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 import { redactUrl } from '../net/url-policy.js'
 import { errorOutcome, statusOutcome } from '../resilience/circuit-breaker.js'
 import type { CircuitBreakers } from '../resilience/circuit-breaker.js'
@@ -46,7 +47,7 @@ export function guardOriginLayer(deps: GuardOriginDeps): Layer {
         throw new SafeFetchError(
           'ERR_CIRCUIT_OPEN',
           `circuit breaker open for ${origin}: recent calls failed; next trial in ${Math.ceil(breaker.retryInMs())} ms`,
-          { url: redactUrl(req.url, ctx.client.observe?.redact) },
+          { url: redactUrl(req.url, ctx.redact) },
         )
       }
       let response: RawResponse

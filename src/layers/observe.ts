@@ -11,8 +11,10 @@
  * - publishes `safefetch:call:end` / `:error` / `:blocked` when someone subscribes.
  * See docs/observability.md.
  */
-import type { Attributes, Context, Span } from '@opentelemetry/api'
-import type { CallContext, CallRecord } from '../context.js'
+import type { Attributes, Span } from '@opentelemetry/api'
+import type { CallObservation } from '../observe/call-observation.js'
+import type { CallContext } from '../context.js'
+import type { CallRecord } from '../types.js'
 import { toSafeFetchError, type SafeFetchError } from '../errors.js'
 import { blockedChannel, endChannel, errorChannel, isBlockedCode, startChannel } from '../observe/diagnostics.js'
 import { FlightRecorder } from '../observe/flight-recorder.js'
@@ -20,27 +22,8 @@ import { buildAttemptLogLine, buildCallLogLine, callLogLevel } from '../observe/
 import type { ObserveState, Tracing } from '../observe/observe-state.js'
 import { headerSecrets, redactUrlString, scrubError, secretsOf } from '../observe/redact.js'
 import { errorType, setMethodAttributes, setServerAttributes, SPAN_KIND_INTERNAL, SPAN_STATUS_ERROR } from '../observe/tracing.js'
-import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
-
-/** Per-call observability state, hung on the CallContext by the observe layer. */
-export interface CallObservation {
-  readonly state: ObserveState
-  /** performance.now() when the call entered the observe layer. */
-  readonly start: number
-  /** The requested URL (unredacted: only used to find secrets to scrub and the stats origin). */
-  readonly url: URL
-  /** The request's headers (unredacted: only used to find secret values to scrub). */
-  readonly headers: Readonly<Record<string, string>>
-  /** The URLs of redirect hops, pushed by the redirect layer: their secrets are scrubbed too. */
-  hops: URL[] | undefined
-  done: boolean
-  /** The logical INTERNAL span of the call. */
-  span: Span | undefined
-  /** The context whose active span is `span`: the parent of the CLIENT spans. */
-  parentContext: Context | undefined
-  /** Physical requests started so far; `http.request.resend_count` is this minus one. */
-  physical: number
-}
+import type { Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 
 /** The response shape finishCall needs: a RawResponse or a WHATWG Response both fit. */
 export interface FinishedResponse {

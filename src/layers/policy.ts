@@ -4,11 +4,15 @@
  * address being dialled.
  */
 import type { CallContext } from '../context.js'
-import type { Handler, Layer, OutboundRequest, RawResponse } from '../pipeline.js'
-import { assertUrlAllowed } from '../net/url-policy.js'
+import type { Handler, Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
+import { assertUrlAllowed, type CompiledPolicy } from '../net/url-policy.js'
 
-export const policyLayer: Layer = (next: Handler): Handler =>
-  function policy(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
-    assertUrlAllowed(ctx.client.options.policy, req.url)
-    return next(req, ctx)
-  }
+/** `compiled`: the client's policy, of the options generation the handler is built for. */
+export function policyLayer(compiled: CompiledPolicy): Layer {
+  return (next: Handler): Handler =>
+    function policy(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
+      assertUrlAllowed(compiled, req.url)
+      return next(req, ctx)
+    }
+}

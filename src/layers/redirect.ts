@@ -12,7 +12,8 @@
  */
 import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
-import { discardBody, headerValue, type Handler, type Layer, type OutboundRequest, type RawResponse } from '../pipeline.js'
+import { discardBody, headerValue, type Handler, type Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 import { parseUrl, redactUrl } from '../net/url-policy.js'
 
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
@@ -26,7 +27,7 @@ const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'con
 export const redirectLayer: Layer = (next: Handler): Handler =>
   async function redirect(first: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     const options = ctx.options.redirect
-    const rules = ctx.client.observe?.redact
+    const rules = ctx.redact
     let req = first
     for (let hop = 0; ; hop++) {
       ctx.hop = hop

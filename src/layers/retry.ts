@@ -10,7 +10,8 @@
  */
 import type { CallContext } from '../context.js'
 import { discardBody, headerValue } from '../pipeline.js'
-import type { Layer, OutboundRequest, RawResponse } from '../pipeline.js'
+import type { Layer } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 import { decideRetry } from '../retry/retry-decision.js'
 import type { RetryBudget } from '../retry/retry-budget.js'
 import type { ResolvedRetryOptions } from '../retry/retry-options.js'
@@ -92,7 +93,7 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
           last.retryDelayMs = verdict.delayMs
         }
         ctx.logger?.warn(
-          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.client.observe?.redact) },
+          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.redact) },
           'retrying',
         )
         publishRetry(ctx.record, {

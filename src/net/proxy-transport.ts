@@ -16,7 +16,8 @@ import { isIP, type LookupFunction } from 'node:net'
 import type { Dispatcher } from 'undici'
 import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
-import { discardBody, type Handler, type OutboundRequest, type RawResponse } from '../pipeline.js'
+import { discardBody, type Handler } from '../pipeline.js'
+import type { OutboundRequest, RawResponse } from '../types.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
 import { stripBrackets } from './guarded-connector.js'
 import { guardedLookup } from './guarded-lookup.js'
@@ -41,7 +42,7 @@ export function createProxyTransport(dispatcher: Dispatcher, options: ProxyTrans
     return exchange.then((response) => {
       if (response.status !== 407) return response
       discardBody(response)
-      const url = redactUrl(req.url, ctx.client.observe?.redact)
+      const url = redactUrl(req.url, ctx.redact)
       throw proxyRefusedError(proxy, `${req.method} ${url}`, { status: 407, reason: response.statusText }, url)
     })
   }

@@ -14,8 +14,8 @@
 import type { Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { Dispatcher } from 'undici'
-import type { BodySettle, CallSignal } from '../context.js'
-import type { LazyBody } from '../pipeline.js'
+import type { BodySettle, CallSignal } from '../call-signal.js'
+import type { LazyBody } from '../types.js'
 import { SafeFetchError } from '../errors.js'
 import { CHUNK_OVERHEAD, compact, HeldChunks } from './held-chunks.js'
 

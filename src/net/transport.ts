@@ -12,9 +12,12 @@
 import diagnostics from 'node:diagnostics_channel'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { BodySettle, type AttemptRecord, type CallContext } from '../context.js'
+import { BodySettle } from '../call-signal.js'
+import type { AttemptRecord } from '../types.js'
+import type { CallContext } from '../context.js'
 import { SafeFetchError, toSafeFetchError } from '../errors.js'
-import type { Handler, OutboundRequest, RawResponse, ResponseHeaders } from '../pipeline.js'
+import type { Handler } from '../pipeline.js'
+import type { OutboundRequest, RawResponse, ResponseHeaders } from '../types.js'
 import { dispatchGates, type DispatchGate, type GateJob, type OriginQueue } from './dispatch-gate.js'
 import { connectInfo } from './guarded-connector.js'
 import { redactUrl } from './url-policy.js'
@@ -361,7 +364,7 @@ export function createTransport(dispatcher: Dispatcher, route?: Route, mock = fa
   subscribeOnce()
   return function transport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     ctx.signal.throwIfAborted()
-    const urlText = redactUrl(req.url, ctx.client.observe?.redact)
+    const urlText = redactUrl(req.url, ctx.redact)
     const record: AttemptRecord = { attempt: ctx.attempt, hop: ctx.hop, url: urlText, timings: {} }
     ctx.record.attemptLog.push(record)
     return new Promise<RawResponse>((resolve, reject) => {

@@ -5,7 +5,7 @@
  * with the response.
  */
 import { randomBytes } from 'node:crypto'
-import type { CallRecord } from '../context.js'
+import type { CallRecord } from '../types.js'
 import { DEFAULT_REDACT_RULES, redactUrl, type RedactRules } from './redact.js'
 
 /** The call record as callers see it. Numbers still change until the body has been read. */

@@ -13,7 +13,7 @@
  * | `safefetch:call:blocked`  | the SSRF policy refused a URL or an address      | CallBlockedMessage |
  */
 import { channel } from 'node:diagnostics_channel'
-import type { CallRecord } from '../context.js'
+import type { CallRecord } from '../types.js'
 import type { SafeFetchError } from '../errors.js'
 
 export const startChannel = channel('safefetch:call:start')

@@ -5,7 +5,7 @@
  *
  * A call counts as failed when it ended with an error, or with a 5xx final response.
  */
-import type { CallRecord } from '../context.js'
+import type { CallRecord } from '../types.js'
 import { DEFAULT_REDACT_RULES, redactUrlString, type RedactRules } from './redact.js'
 
 export interface FailureEntry {

@@ -3,7 +3,7 @@
  * and alerts query them); docs/observability.md lists them. Objects are built with a fixed shape
  * and only when the level is enabled; pino drops undefined fields when it serializes.
  */
-import type { AttemptRecord, CacheStatus, CallRecord, PhaseTimings } from '../context.js'
+import type { AttemptRecord, CacheStatus, CallRecord, PhaseTimings } from '../types.js'
 import type { SafeFetchError } from '../errors.js'
 import { systemCode } from '../errors.js'
 import { redactUrlString, type RedactRules } from './redact.js'

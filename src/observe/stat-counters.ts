@@ -2,7 +2,7 @@
  * The counters kept for one origin over one time slot (or merged over a window, or read back from
  * Redis): one shape, so local stats, Prometheus output and fleet stats agree on every number.
  */
-import type { CacheStatus, CallRecord } from '../context.js'
+import type { CacheStatus, CallRecord } from '../types.js'
 import { BUCKET_COUNT, LatencyHistogram } from './histogram.js'
 
 /** What one finished call contributes; a CallRecord has all of it. */

@@ -7,7 +7,7 @@
  * promise, the release belongs to whoever knows that the body settled (consumed, cancelled or
  * failed): the client edge. `release` is idempotent.
  */
-import type { CallSignal } from '../context.js'
+import type { CallSignal } from '../call-signal.js'
 import { SafeFetchError } from '../errors.js'
 import { checkPositiveInteger } from '../option-checks.js'
 

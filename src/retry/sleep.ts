@@ -8,7 +8,7 @@
  * its promise unsettled (Node exits with code 13 on an unsettled top-level await). The wait is
  * bounded anyway: by the backoff cap or maxRetryAfter, by the deadline, and by the signal.
  */
-import type { CallSignal } from '../context.js'
+import type { CallSignal } from '../call-signal.js'
 
 export function sleep(ms: number, signal: CallSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { BodySettle } from '../../src/context.js'
+import { BodySettle } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
-import { cacheLayer } from '../../src/layers/cache.js'
-import { bytesStream, contextFor, fakeOrigin, harness, newRecord, readText } from './fake-context.js'
+import { cacheHandler, bytesStream, contextFor, fakeOrigin, harness, newRecord, readText } from './fake-context.js'
 
 const URL1 = 'http://origin.test/a'
 
@@ -36,7 +35,7 @@ describe('request coalescing', () => {
       return { headers: { 'cache-control': 'max-age=60' }, body: 'abc'.repeat(1000) }
     })
     const h = harness(origin)
-    const handler = cacheLayer(origin.next)
+    const handler = cacheHandler(origin.next, h.cache)
     const leaderCtx = contextFor(h.cache, newRecord())
     const leader = handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, leaderCtx)
     await new Promise((resolve) => setTimeout(resolve, 1))
@@ -55,7 +54,7 @@ describe('request coalescing', () => {
     const base = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=60' }, body: 'unread' }))
     const next: typeof base.next = async (req, ctx) => ({ ...(await base.next(req, ctx)), settle })
     const h = harness(base)
-    const handler = cacheLayer(next)
+    const handler = cacheHandler(next, h.cache)
     await handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord()))
     expect(h.cache.flights.size).toBe(1)
     settle.finish()
@@ -68,7 +67,7 @@ describe('request coalescing', () => {
   it('a waiter waits no longer than its own signal allows', async () => {
     const origin = fakeOrigin(() => new Promise(() => {})) // the origin never answers
     const h = harness(origin)
-    const handler = cacheLayer(origin.next)
+    const handler = cacheHandler(origin.next, h.cache)
     void handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord())).catch(() => {})
     await new Promise((resolve) => setTimeout(resolve, 1))
     const ctx = contextFor(h.cache, newRecord())
@@ -149,7 +148,7 @@ describe('maxEntryBytes', () => {
       return { headers: { 'cache-control': 'max-age=60' }, body }
     })
     const h = harness(origin, { maxEntryBytes: 4096 })
-    const handler = cacheLayer(origin.next)
+    const handler = cacheHandler(origin.next, h.cache)
     const response = await handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord()))
     const reader = response.body!.getReader()
     await reader.read()
@@ -166,7 +165,7 @@ describe('maxEntryBytes', () => {
     const body = bytesStream(new Uint8Array(10_000), 1000)
     const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=60', 'content-length': '10000' }, body }))
     const h = harness(origin, { maxEntryBytes: 4096 })
-    const handler = cacheLayer(origin.next)
+    const handler = cacheHandler(origin.next, h.cache)
     const response = await handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord()))
     expect(response.body).toBe(body) // the origin's own stream, not a wrapper
   })
@@ -179,7 +178,7 @@ describe('maxEntryBytes', () => {
     expect(hit.record.cache).toBe('hit')
     expect(hit.text.length).toBe(4096)
 
-    const handler = cacheLayer(origin.next)
+    const handler = cacheHandler(origin.next, h.cache)
     const other = 'http://origin.test/cancelled'
     const response = await handler({ url: new URL(other), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord()))
     const reader = response.body!.getReader()

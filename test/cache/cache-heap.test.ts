@@ -6,8 +6,7 @@
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { expect, it } from 'vitest'
-import { contextFor, fakeOrigin, harness, newRecord } from './fake-context.js'
-import { cacheLayer } from '../../src/layers/cache.js'
+import { cacheHandler, contextFor, fakeOrigin, harness, newRecord } from './fake-context.js'
 
 function getGc(): () => void {
   const existing = (globalThis as { gc?: () => void }).gc
@@ -20,7 +19,7 @@ it('keeps the heap flat over 200 000 memory-cache hits', async () => {
   const gc = getGc()
   const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=3600', 'content-type': 'application/json', etag: '"e"' }, body: 'x'.repeat(1024) }))
   const h = harness(origin)
-  const handler = cacheLayer(origin.next)
+  const handler = cacheHandler(origin.next, h.cache)
   const req = { url: new URL('http://origin.test/hot'), method: 'GET', headers: { accept: '*/*' }, body: null }
   const ctx = contextFor(h.cache, newRecord())
   const hit = async (): Promise<void> => {

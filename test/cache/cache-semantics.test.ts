@@ -12,7 +12,7 @@ import {
   responseDirectives,
   type CacheMode,
 } from '../../src/cache/cache-semantics.js'
-import type { ResponseHeaders } from '../../src/pipeline.js'
+import type { ResponseHeaders } from '../../src/types.js'
 
 const T = Date.UTC(2025, 0, 1, 12, 0, 0)
 const at = (seconds: number): string => new Date(T + seconds * 1000).toUTCString()

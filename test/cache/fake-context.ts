@@ -2,10 +2,11 @@
  * Drives the cache layer without a network: a CallContext carrying an HttpCache, and a fake
  * `next` handler that answers from a script and counts the requests it received.
  */
-import type { ClientRuntime } from '../../src/client-runtime.js'
-import { CallContext, type CallRecord } from '../../src/context.js'
+import { CallContext } from '../../src/context.js'
+import type { CallRecord } from '../../src/types.js'
 import type { ResolvedCallOptions } from '../../src/options.js'
-import type { Handler, OutboundRequest, RawResponse } from '../../src/pipeline.js'
+import type { Handler } from '../../src/pipeline.js'
+import type { OutboundRequest, RawResponse } from '../../src/types.js'
 import { resolveCacheOptions, type CacheOptions } from '../../src/cache/cache-options.js'
 import type { RequestCacheMode } from '../../src/cache/cache-request.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
@@ -120,10 +121,14 @@ export function newRecord(method = 'GET', url = 'http://x/'): CallRecord {
   return { id: 't', method, url, startedAt: 0, attempts: 0, redirects: 0, bytes: 0, timings: {}, attemptLog: [] }
 }
 
-export function contextFor(cache: HttpCache, record: CallRecord, cacheMode?: RequestCacheMode, deadline = Infinity, policy = FAKE_POLICY): CallContext {
+export function contextFor(cache: HttpCache, record: CallRecord, cacheMode?: RequestCacheMode, deadline = Infinity): CallContext {
   const options = { cache: cache.options, ...(cacheMode === undefined ? {} : { cacheMode }) } as unknown as ResolvedCallOptions
-  const client = { cache, options: { policy } } as unknown as ClientRuntime
-  return new CallContext(options, client, record, deadline, undefined)
+  return new CallContext(options, record, deadline, undefined)
+}
+
+/** The cache layer over `cache` and `next`, reading entries with `policy` (the reading client's). */
+export function cacheHandler(next: Handler, cache: HttpCache, policy: CompiledPolicy = FAKE_POLICY): Handler {
+  return cacheLayer({ cache, addressPolicy: policy.address })(next)
 }
 
 export async function readText(body: ReadableStream<Uint8Array> | null): Promise<string> {
@@ -135,15 +140,15 @@ export function harness(origin: FakeOrigin, options: CacheOptions = {}, clock = 
   const resolved = resolveCacheOptions({ now: clock.now, ...options })
   if (resolved === false) throw new Error('cache off')
   const cache = new HttpCache(resolved)
-  const handler = cacheLayer(origin.next)
   return {
     cache,
     clock,
     async fetch(url, init = {}) {
       const method = init.method ?? 'GET'
       const record = newRecord(method, url)
-      const ctx = contextFor(cache, record, init.cacheMode, Infinity, init.policy)
+      const ctx = contextFor(cache, record, init.cacheMode)
       init.ctx?.(ctx)
+      const handler = cacheHandler(origin.next, cache, init.policy)
       const response = await handler({ url: new URL(url), method, headers: init.headers ?? {}, body: null }, ctx)
       const text = await readText(response.body)
       if (init.noSettle !== true) await cache.settled()

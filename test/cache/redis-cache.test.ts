@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from '../../src/cache/cache-options.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
 import { redisStore } from '../../src/cache/redis-store.js'
-import { cacheLayer } from '../../src/layers/cache.js'
 import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
-import { contextFor, fakeOrigin, newRecord, readText, type FakeOrigin } from './fake-context.js'
+import { cacheHandler, contextFor, fakeOrigin, newRecord, readText, type FakeOrigin } from './fake-context.js'
 
 const run = promisify(execFile)
 const fixture = fileURLToPath(new URL('./redis-writer.fixture.ts', import.meta.url))
@@ -38,7 +37,7 @@ function capture(): { logger: pino.Logger; lines: LogLine[] } {
 function client(prefix: string, origin: FakeOrigin, extra: CacheOptions = {}, logger?: pino.Logger) {
   const store = redisStore({ url: redis.url, prefix, commandTimeoutMs: 250 })
   const cache = new HttpCache(resolveCacheOptions({ store, ...extra }) as ResolvedCacheOptions, logger)
-  const handler = cacheLayer(origin.next)
+  const handler = cacheHandler(origin.next, cache)
   return {
     cache,
     store,
@@ -259,7 +258,7 @@ describe('a remote store that never answers', () => {
     const store = redisStore({ client: silent, commandTimeoutMs: 50 })
     const cache = new HttpCache(resolveCacheOptions({ store }) as ResolvedCacheOptions)
     const record = newRecord()
-    const response = await cacheLayer(origin.next)({ url: new URL('http://origin.test/s'), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
+    const response = await cacheHandler(origin.next, cache)({ url: new URL('http://origin.test/s'), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
     expect(await readText(response.body)).toBe('ok')
     expect(record.cache).toBe('miss')
   })

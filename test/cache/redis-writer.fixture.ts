@@ -6,8 +6,7 @@
 import { resolveCacheOptions } from '../../src/cache/cache-options.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
 import { redisStore } from '../../src/cache/redis-store.js'
-import { cacheLayer } from '../../src/layers/cache.js'
-import { contextFor, fakeOrigin, newRecord, readText } from './fake-context.js'
+import { cacheHandler, contextFor, fakeOrigin, newRecord, readText } from './fake-context.js'
 
 const [redisUrl, prefix, url, body, signingKey] = process.argv.slice(2) as [string, string, string, string, string | undefined]
 const store = redisStore({ url: redisUrl, prefix, commandTimeoutMs: 2_000 })
@@ -16,7 +15,7 @@ if (options === false) throw new Error('unreachable')
 const cache = new HttpCache(options)
 const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600', 'x-writer-pid': String(process.pid) }, body }))
 const record = newRecord()
-const response = await cacheLayer(origin.next)({ url: new URL(url), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
+const response = await cacheHandler(origin.next, cache)({ url: new URL(url), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
 await readText(response.body)
 await cache.close()
 process.stdout.write(JSON.stringify({ cache: record.cache, pid: process.pid }))

@@ -6,8 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CacheRecord, CacheStore, ResponseRecord } from '../../src/cache/cache-store.js'
 import { resolveCacheOptions } from '../../src/cache/cache-options.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
-import { cacheLayer } from '../../src/layers/cache.js'
-import { contextFor, fakeOrigin, newRecord, readText } from './fake-context.js'
+import { cacheHandler, contextFor, fakeOrigin, newRecord, readText } from './fake-context.js'
 
 export interface StoreFixture {
   readonly store: CacheStore
@@ -134,7 +133,7 @@ export function storeConformance(name: string, options: { skip?: boolean }, make
     it('through HttpCache: a record of another format version is a miss', async () => {
       const cache = new HttpCache(resolveCacheOptions({ store: fx.store }) as Exclude<ReturnType<typeof resolveCacheOptions>, false>)
       const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=60' }, body: 'x' }))
-      const handler = cacheLayer(origin.next)
+      const handler = cacheHandler(origin.next, cache)
       const get = async (): Promise<string | undefined> => {
         const record = newRecord()
         const response = await handler({ url: new URL('http://origin.test/v'), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
@@ -153,7 +152,7 @@ export function storeConformance(name: string, options: { skip?: boolean }, make
     it('through HttpCache: variants, invalidate(url) and invalidateAll()', async () => {
       const cache = new HttpCache(resolveCacheOptions({ store: fx.store, mode: 'private' }) as Exclude<ReturnType<typeof resolveCacheOptions>, false>)
       const origin = fakeOrigin((req) => ({ headers: { 'cache-control': 'private, max-age=60' }, body: req.headers['authorization'] ?? '' }))
-      const handler = cacheLayer(origin.next)
+      const handler = cacheHandler(origin.next, cache)
       const get = async (url: string, user: string): Promise<[string | undefined, string]> => {
         const record = newRecord()
         const response = await handler({ url: new URL(url), method: 'GET', headers: { authorization: user }, body: null }, contextFor(cache, record))

@@ -5,10 +5,12 @@
  */
 import type { Logger } from 'pino'
 import { vi } from 'vitest'
-import type { ClientRuntime } from '../../src/client-runtime.js'
-import { BodySettle, CallContext, type AttemptRecord, type CallRecord } from '../../src/context.js'
+import { BodySettle } from '../../src/call-signal.js'
+import { CallContext } from '../../src/context.js'
+import type { AttemptRecord, CallRecord } from '../../src/types.js'
 import type { ResolvedCallOptions } from '../../src/options.js'
-import type { Handler, OutboundRequest, RawResponse, RequestBody, ResponseHeaders } from '../../src/pipeline.js'
+import type { Handler } from '../../src/pipeline.js'
+import type { OutboundRequest, RawResponse, RequestBody, ResponseHeaders } from '../../src/types.js'
 
 export interface FakeContextInit {
   /** Extra call options (cast: the lead's ResolvedCallOptions may not declare them yet). */
@@ -35,7 +37,7 @@ export function fakeContext(init: FakeContextInit = {}): CallContext {
   const remaining = init.remainingMs ?? Infinity
   const deadline = remaining === Infinity ? Infinity : performance.now() + remaining
   const options = { ...init.options } as unknown as ResolvedCallOptions
-  return new CallContext(options, {} as ClientRuntime, record, deadline, init.logger)
+  return new CallContext(options, record, deadline, init.logger)
 }
 
 /** A pino-shaped logger whose `warn` calls are recorded. */

@@ -8,13 +8,15 @@ import { Writable } from 'node:stream'
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import pino, { type Logger } from 'pino'
-import type { ClientRuntime } from '../../src/client-runtime.js'
-import { CallContext, type AttemptRecord, type BodySettle, type PhaseTimings } from '../../src/context.js'
+import { CallContext } from '../../src/context.js'
+import type { AttemptRecord, PhaseTimings } from '../../src/types.js'
+import type { BodySettle } from '../../src/call-signal.js'
 import type { SafeFetchError } from '../../src/errors.js'
 import { newCallRecord } from '../../src/observe/call-info.js'
 import { DEFAULT_REDACT_RULES, type RedactRules } from '../../src/observe/redact.js'
 import type { ResolvedCallOptions } from '../../src/options.js'
-import type { Handler, OutboundRequest, RawResponse } from '../../src/pipeline.js'
+import type { Handler } from '../../src/pipeline.js'
+import type { OutboundRequest, RawResponse } from '../../src/types.js'
 
 export interface LogSink {
   readonly logger: Logger
@@ -58,7 +60,7 @@ export function observeCall(init: { method?: string; url?: string; logger?: Logg
   const method = init.method ?? 'GET'
   const url = new URL(init.url ?? 'https://api.example.test/items?token=s3cr3t-t0ken&page=2')
   const record = newCallRecord(method, url, init.rules ?? DEFAULT_REDACT_RULES)
-  const ctx = new CallContext({} as ResolvedCallOptions, {} as ClientRuntime, record, Infinity, init.logger)
+  const ctx = new CallContext({} as ResolvedCallOptions, record, Infinity, init.logger)
   return { ctx, req: { url, method, headers: init.headers ?? {}, body: null } }
 }
 

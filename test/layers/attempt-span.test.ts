@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { BodySettle } from '../../src/context.js'
+import { BodySettle } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { attemptSpanLayer } from '../../src/layers/attempt-span.js'
 import { finishCall, observeLayer } from '../../src/layers/observe.js'
 import { createObserveState, needsAttemptLayer, resolveObserveOptions, type ObserveOptions } from '../../src/observe/observe-state.js'
 import { HTTP_DURATION_BUCKETS } from '../../src/observe/tracing.js'
-import { compose, type Layer, type OutboundRequest } from '../../src/pipeline.js'
+import { compose, type Layer } from '../../src/pipeline.js'
+import type { OutboundRequest } from '../../src/types.js'
 import { fakeTransport, meterFixture, observeCall, tracingFixture, type FakeExchange } from '../helpers/observe-context.js'
 
 function stateWith(options: ObserveOptions) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SafeFetchError } from '../../src/errors.js'
 import { concurrencyGateLayer } from '../../src/layers/concurrency-gate.js'
-import type { RawResponse } from '../../src/pipeline.js'
+import type { RawResponse } from '../../src/types.js'
 import { ConcurrencyLimit } from '../../src/resilience/concurrency-limit.js'
 import { fakeContext, request, response, scripted } from '../helpers/fake-context.js'
 

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BodySettle } from '../../src/context.js'
+import { BodySettle } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { attachCallInfo, getCallInfo } from '../../src/observe/call-info.js'
 import { publishRetry } from '../../src/observe/diagnostics.js'

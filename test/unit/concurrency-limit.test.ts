@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { CallSignal } from '../../src/context.js'
+import { CallSignal } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { ConcurrencyLimit, resolveMaxConcurrent, type Release } from '../../src/resilience/concurrency-limit.js'
 

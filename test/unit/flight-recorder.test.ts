@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CallRecord } from '../../src/context.js'
+import type { CallRecord } from '../../src/types.js'
 import { FlightRecorder } from '../../src/observe/flight-recorder.js'
 
 function record(id: string, over: Partial<CallRecord> = {}): CallRecord {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CallRecord } from '../../src/context.js'
+import type { CallRecord } from '../../src/types.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { HostStats, resolveStatsOptions } from '../../src/observe/host-stats.js'
 import type { CallSample } from '../../src/observe/stat-counters.js'
