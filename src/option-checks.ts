@@ -5,7 +5,7 @@
  * `timeout.totl is not a known option; did you mean timeout.total?`.
  */
 import { SafeFetchError } from './errors.js'
-import { redactUrlText } from './observe/redact.js'
+import { redactUrlText } from './observe/redact-text.js'
 
 /** `scheme:` or `//` at the start: shown through the textual URL redaction rule. */
 const URL_LIKE = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|\/\/)/
