@@ -38,11 +38,21 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
     }
     const start = i
     while (i < n && text.charCodeAt(i) !== 61 /* = */ && text.charCodeAt(i) !== 44) i++
-    const name = text.slice(start, i).trim().toLowerCase()
+    let name = text.slice(start, i)
     let arg: string | true = true
+    // RFC 9111 §5.2: `token [ "=" ( token / quoted-string ) ]` — no whitespace around "=".
+    // `max-age =3600` and `max-age= 3600` are not the max-age directive (malformed: skipped).
+    let malformed = false
+    if (i < n && text.charCodeAt(i) === 61) {
+      const last = name.charCodeAt(name.length - 1)
+      const next = text.charCodeAt(i + 1)
+      if (last === 32 || last === 9 || next === 32 || next === 9) malformed = true
+    } else {
+      name = name.trimEnd()
+    }
+    name = name.toLowerCase()
     if (i < n && text.charCodeAt(i) === 61) {
       i++
-      while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++
       if (i < n && text.charCodeAt(i) === 34 /* " */) {
         // quoted-string, RFC 9110 §5.6.4: a backslash escapes the next character.
         i++
@@ -61,7 +71,7 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
     }
     // Skip anything after the argument up to the next comma (junk after a closing quote).
     while (i < n && text.charCodeAt(i) !== 44) i++
-    if (name !== '' && !(name in out)) out[name] = arg
+    if (!malformed && name !== '' && !(name in out)) out[name] = arg
   }
   return out
 }

@@ -146,7 +146,19 @@ export function headersToStore(received: ResponseHeaders, responseTime: number):
   }
   const date = firstValue(out, 'date')
   if (date === undefined || parseHttpDate(date, responseTime) === undefined) out['date'] = new Date(responseTime).toUTCString()
+  // §5.2.2.4: with a qualified `no-cache="a, b"` the response may be reused, but the listed fields
+  // "MUST NOT be sent in the response to a subsequent request without successful revalidation":
+  // they are not stored (the requester that received them still gets them).
+  if (out['cache-control'] !== undefined) {
+    const qualified = parseCacheControl(out['cache-control'])['no-cache']
+    if (typeof qualified === 'string') for (const listed of parseTokenList(qualified)) delete out[listed]
+  }
   return out
+}
+
+/** `no-cache` without field names (§5.2.2.4): every reuse needs validation. `no-cache="a"` only hides fields. */
+function unqualifiedNoCache(cc: Directives): boolean {
+  return cc['no-cache'] === true
 }
 
 /** What a stored entry needs to answer "fresh?" with arithmetic alone. Durations in ms. */
@@ -197,7 +209,7 @@ export function computeFreshness(
   const correctedAgeValue = (parseAge(age) ?? 0) * 1000 + responseDelay
   const initialAge = Math.max(apparentAge, correctedAgeValue)
   const shared = mode === 'shared'
-  const noStale = 'must-revalidate' in cc || 'no-cache' in cc || (shared && ('proxy-revalidate' in cc || 's-maxage' in cc))
+  const noStale = 'must-revalidate' in cc || unqualifiedNoCache(cc) || (shared && ('proxy-revalidate' in cc || 's-maxage' in cc))
   return {
     initialAge,
     responseTime,
@@ -218,7 +230,7 @@ export function freshnessLifetime(
   now: number,
 ): number {
   // no-cache: "MUST NOT ... satisfy any other request without successful validation" (§5.2.2.4).
-  if ('no-cache' in cc) return 0
+  if (unqualifiedNoCache(cc)) return 0
   const shared = mode === 'shared'
   // http-cache-semantics' rule, kept on purpose: a shared cache does not reuse a response that
   // sets a cookie without validation unless the origin says `public` — replaying one user's

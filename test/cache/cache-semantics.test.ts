@@ -22,7 +22,11 @@ describe('parseCacheControl (RFC 9111 §5.2)', () => {
     ['max-age=60', { 'max-age': '60' }],
     // §5.2: "Cache directives are case-insensitive" (http-cache-semantics keys them as sent).
     ['Max-Age=60, No-Cache', { 'max-age': '60', 'no-cache': true }],
-    ['  public ,, s-maxage = 30 ', { public: true, 's-maxage': '30' }],
+    ['  public ,, s-maxage=30 ', { public: true, 's-maxage': '30' }],
+    // §5.2 grammar `token [ "=" ( token / quoted-string ) ]`: whitespace around "=" makes the
+    // directive malformed, so it is skipped (cache-tests freshness-max-age-space-*-equals).
+    ['public, s-maxage = 30, max-age =5, no-cache= 1', { public: true }],
+    ['max-age =1, max-age=60', { 'max-age': '60' }],
     // quoted-string arguments keep their commas (RFC 9110 §5.6.4).
     ['no-cache="set-cookie, x-foo", max-age=5', { 'no-cache': 'set-cookie, x-foo', 'max-age': '5' }],
     ['private="a\\"b"', { private: 'a"b' }],
