@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { selfSignedCertificate, startHttpServer, startHttpsServer, startSilentServer, type TestServer } from '../helpers/servers.js'
 import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
-import { runCli } from './run-cli.js'
+import { spawnSync } from 'node:child_process'
+import { CLI_SOURCE, ROOT, runCli } from './run-cli.js'
 
 const BODY = randomBytes(300 * 1024)
 const dir = mkdtempSync(join(tmpdir(), 'safefetch-cli-'))
@@ -35,6 +36,19 @@ beforeAll(async () => {
           res.writeHead(201, 'Made It', { 'content-type': 'application/octet-stream', 'x-method': req.method ?? '', 'x-token': String(req.headers['x-token']), 'x-type': String(req.headers['content-type']), 'set-cookie': ['a=1', 'b=2'] })
           res.end(Buffer.concat(chunks))
           return
+        case '/trickle': {
+          // 100 KiB over ~1.5 s: slow enough for the progress line.
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 10 * 10240 })
+          let sent = 0
+          const timer = setInterval(() => {
+            res.write(Buffer.alloc(10240, 0x61))
+            if (++sent === 10) {
+              clearInterval(timer)
+              res.end()
+            }
+          }, 150)
+          return
+        }
         case '/to-metadata':
           res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' })
           res.end()
@@ -193,6 +207,32 @@ describe.concurrent('safefetch get', { timeout: 120_000 }, () => {
     expect(r.out).toBe('hello')
     expect(proxy.log.some((entry) => entry.target.includes(`127.0.0.1:${server.port}`))).toBe(true)
     expect(proxy.names).toEqual([])
+  })
+
+  it('shows no progress line when stderr is not a terminal, however slow the body', async () => {
+    const r = await runCli(['get', ...allow, `${server.origin}/trickle`])
+    expect(r.code).toBe(0)
+    expect(r.stdout.length).toBe(102400)
+    expect(r.stderr).toBe('')
+  })
+
+  // util-linux `script` gives the child a terminal; where it is missing, the unit tests cover the line.
+  it.runIf(spawnSync('script', ['--version']).status === 0)('shows bytes and rate on a terminal for a body slower than a second, then erases the line', async () => {
+    const file = join(dir, 'trickle.bin')
+    const command = [process.execPath, '--import', 'tsx', CLI_SOURCE, 'get', ...allow, '-o', file, `${server.origin}/trickle`].join(' ')
+    const { spawn } = await import('node:child_process')
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+    let terminal = ''
+    child.stdout.on('data', (c: Buffer) => (terminal += c.toString('utf8')))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code).toBe(0)
+    expect(readFileSync(file).length).toBe(102400)
+    const ERASE = '\r\x1b[K'
+    const drawn = terminal.split(ERASE).slice(1, -1)
+    expect(drawn.length).toBeGreaterThan(0)
+    for (const line of drawn) expect(line).toMatch(/^\d+(\.\d)? (B|KiB) {2}\d+(\.\d)? (B|KiB)\/s {2}\d+% of 100 KiB$/)
+    // The line is erased at the end: the last thing written is the erase sequence.
+    expect(terminal.endsWith(ERASE)).toBe(true)
   })
 
   it.each([
