@@ -87,7 +87,10 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
   let explicitNoCache = false
   if (cc !== undefined) {
     const d = parseCacheControl(cc)
-    if ('no-store' in d) store = false
+    // §5.2.1.5: nothing of this exchange is stored. Nor is a stored response read: a client that
+    // marks its request no-store asks for the origin's answer (as fetch's 'no-store' mode does; the
+    // cache-tests suite expects `ccreq-no-store` not to be served from the cache).
+    if ('no-store' in d) store = lookup = false
     if ('no-cache' in d) revalidate = explicitNoCache = true
     if ('only-if-cached' in d) {
       onlyIfCached = true

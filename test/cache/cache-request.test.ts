@@ -43,7 +43,7 @@ describe('requestPolicy', () => {
     ['mode no-cache', {}, 'no-cache', { lookup: true, revalidate: true, coalesce: false }],
     ['mode force-cache', {}, 'force-cache', { anyStale: true, onlyIfCached: false }],
     ['mode only-if-cached', {}, 'only-if-cached', { anyStale: true, onlyIfCached: true, coalesce: false }],
-    ['no-store directive (§5.2.1.5)', { 'cache-control': 'no-store' }, undefined, { lookup: true, store: false, coalesce: false }],
+    ['no-store directive (§5.2.1.5)', { 'cache-control': 'no-store' }, undefined, { lookup: false, store: false, coalesce: false }],
     ['no-cache directive (§5.2.1.4)', { 'cache-control': 'No-Cache' }, undefined, { revalidate: true }],
     ['Pragma: no-cache (§5.4)', { pragma: 'no-cache' }, undefined, { revalidate: true }],
     ['Pragma ignored with Cache-Control', { pragma: 'no-cache', 'cache-control': 'max-age=5' }, undefined, { revalidate: false, maxAge: 5000 }],

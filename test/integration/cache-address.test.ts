@@ -31,7 +31,10 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   counts.set(path, n)
   const send = (): void => {
     res.setHeader('date', clock.httpDate())
-    res.setHeader('cache-control', path.startsWith('/swr') ? 'max-age=1, stale-while-revalidate=600, stale-if-error=600' : 'max-age=600')
+    res.setHeader(
+      'cache-control',
+      path.startsWith('/swr') ? 'max-age=1, stale-while-revalidate=600, stale-if-error=600' : path.startsWith('/sie') ? 'max-age=1, stale-if-error=600' : 'max-age=600',
+    )
     res.setHeader('etag', '"v1"')
     res.end(`internal secret #${n}`)
   }
@@ -111,6 +114,33 @@ describe.skipIf(!canRun)('cache entries are judged against the reading client ad
     const stale = await a.fetch(url('/swr'))
     expect(getCallInfo(stale)?.cache).toBe('stale')
     expect(await stale.text()).toBe('internal secret #1')
+  })
+
+  it('304 and 206 made from the cache, max-stale, stale-if-error and staleIfUnreachable serves are judged', async () => {
+    const store = memoryStore()
+    const a = client({ policy: LOOSE, cache: { store, now: clock.now, staleIfUnreachable: 3_600_000 } })
+    const b = client({ cache: { store, now: clock.now, staleIfUnreachable: 3_600_000 } })
+    expect(await (await a.fetch(url('/precond'))).text()).toBe('internal secret #1')
+    // A fresh entry answers the application's own conditional and range requests — for A only.
+    const conditional = { headers: { 'if-none-match': '"v1"' } }
+    const range = { headers: { range: 'bytes=0-7' } }
+    expect((await a.fetch(url('/precond'), conditional)).status).toBe(304)
+    const partial = await a.fetch(url('/precond'), range)
+    expect({ status: partial.status, text: await partial.text() }).toEqual({ status: 206, text: 'internal' })
+    await rejectsWith(b.fetch(url('/precond'), conditional), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(b.fetch(url('/precond'), range), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(b.fetch(url('/precond'), { method: 'HEAD', headers: { 'if-none-match': '"v1"' } }), 'ERR_ADDRESS_BLOCKED')
+    expect(counts.get('/precond')).toBe(1)
+    // Stale entries: a stale-accepting request, and the stand-ins for a failing origin.
+    expect(await (await a.fetch(url('/sie'))).text()).toBe('internal secret #1')
+    clock.advance(5)
+    await rejectsWith(b.fetch(url('/sie'), { headers: { 'cache-control': 'max-stale=3600' } }), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(b.fetch(url('/sie')), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(b.fetch(url('/sie'), { method: 'HEAD' }), 'ERR_ADDRESS_BLOCKED')
+    expect((await b.fetch(url('/sie'), { headers: { 'cache-control': 'only-if-cached, max-stale' } })).status).toBe(504)
+    expect(counts.get('/sie')).toBe(1)
+    const stale = await a.fetch(url('/sie'), { headers: { 'cache-control': 'max-stale=3600' } })
+    expect({ cache: getCallInfo(stale)?.cache, text: await stale.text() }).toEqual({ cache: 'stale', text: 'internal secret #1' })
   })
 
   it('configure() that tightens the policy stops serving entries the new policy refuses', async () => {

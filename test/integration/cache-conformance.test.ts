@@ -126,6 +126,7 @@ const CASES: readonly Case[] = [
   { name: 'request no-cache validates (§5.2.1.4)', res: { 'cache-control': 'max-age=3600' }, req2: { 'cache-control': 'no-cache' }, expect: 'not_cached' },
   { name: 'request Pragma: no-cache validates (§5.4)', res: { 'cache-control': 'max-age=3600' }, req2: { pragma: 'no-cache' }, expect: 'not_cached' },
   { name: 'request no-store: the response is not stored (§5.2.1.5)', res: { 'cache-control': 'max-age=3600' }, req1: { 'cache-control': 'no-store' }, expect: 'not_cached' },
+  { name: 'request no-store is not answered from the cache (§5.2.1.5; cache-tests ccreq-no-store)', res: { 'cache-control': 'max-age=3600' }, req2: { 'cache-control': 'no-store' }, expect: 'not_cached' },
   { name: 'request only-if-cached is answered from a fresh entry (§5.2.1.7)', res: { 'cache-control': 'max-age=3600' }, req2: { 'cache-control': 'only-if-cached' }, expect: 'cached' },
   { name: 'request max-age=-1 is invalid and ignored', res: { 'cache-control': 'max-age=3600' }, req2: { 'cache-control': 'max-age=-1' }, expect: 'cached' },
   // Vary (§4.1).
