@@ -256,6 +256,27 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
     expect((await get(cl, url, { headers: h })).text).toBe('#3')
   })
 
+  it.each(['PUT', 'DELETE', 'PATCH', 'M-SEARCH'])('a successful %s invalidates the stored GET (§4.4)', async (method) => {
+    const path = `/inv-${++paths}`
+    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`))
+    const cl = client(mode)
+    await get(cl, url, { headers: h })
+    await get(cl, url, { method, body: 'abc', headers: h })
+    expect((await get(cl, url, { headers: h })).text).toBe('#3')
+  })
+
+  it.each(['location', 'content-location'])('a successful POST invalidates its same-origin %s URL (§4.4)', async (field) => {
+    const target = `/inv-target-${++paths}`
+    const targetUrl = origin.route(target, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`))
+    const post = `/inv-post-${paths}`
+    const postUrl = origin.route(post, (_req, res) => reply(res, { [field]: target }, 'created', field === 'location' ? 201 : 200))
+    const cl = client(mode)
+    await get(cl, targetUrl, { headers: h })
+    expect((await get(cl, targetUrl, { headers: h })).text).toBe('#1')
+    await get(cl, postUrl, { method: 'POST', body: 'abc', headers: h })
+    expect((await get(cl, targetUrl, { headers: h })).text).toBe('#2')
+  })
+
   it('a POST answered 500 does not invalidate (§4.4)', async () => {
     const path = `/inv-${++paths}`
     const url = origin.route(path, (req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`, req.method === 'POST' ? 500 : 200))
