@@ -57,6 +57,7 @@ import { attachCallInfo } from './observe/call-info.js'
 import { createSafeResponse } from './safe-response.js'
 import { joinBaseUrl } from './base-url.js'
 import { withRequestFields, type FetchInput, type SafeRequestInit } from './request-input.js'
+import { isToken } from './http.js'
 
 export interface Client {
   /** A drop-in for fetch: resolves to a standard Response for any HTTP status; rejects with SafeFetchError. */
@@ -421,7 +422,6 @@ function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
 }
 
 const SIMPLE_METHODS: Record<string, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', delete: 'DELETE', options: 'OPTIONS', patch: 'PATCH' }
-const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /**
  * The Fetch Standard's forbidden methods (§2.2.1): CONNECT would open a tunnel; TRACE echoes the
  * request back, credentials included (cross-site tracing); TRACK is IIS's TRACE.
@@ -430,7 +430,7 @@ const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 
 function normalizeMethod(method: unknown): string {
   if (method === undefined) return 'GET'
-  if (typeof method !== 'string' || !METHOD_TOKEN.test(method)) {
+  if (typeof method !== 'string' || !isToken(method)) {
     throw new SafeFetchError('ERR_INVALID_OPTION', `method must be an HTTP method token, got ${describe(method)}`)
   }
   const normalized = SIMPLE_METHODS[method.toLowerCase()] ?? method

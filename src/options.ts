@@ -20,6 +20,7 @@ import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } fro
 import { resolveObserveOptions, type ObserveOptions, type ResolvedObserveOptions } from './observe/observe-state.js'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache/cache-options.js'
 import { REQUEST_CACHE_MODES, type RequestCacheMode } from './cache/cache-request.js'
+import { isToken } from './http.js'
 
 export interface TimeoutOptions {
   /** TCP connect plus TLS handshake, per connection, in ms. Default 5 000. `false` disables it. */
@@ -265,7 +266,6 @@ export function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = '
   }
 }
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 export function resolveRedirect(input: unknown, base: ResolvedRedirect, path = 'redirect'): ResolvedRedirect {
   if (input === undefined) return base
@@ -278,7 +278,7 @@ export function resolveRedirect(input: unknown, base: ResolvedRedirect, path = '
   if (o.stripHeaders !== undefined) {
     if (!Array.isArray(o.stripHeaders)) throw invalid(`${path}.stripHeaders`, 'an array of header names', o.stripHeaders)
     stripHeaders = o.stripHeaders.map((name, i) => {
-      if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalid(`${path}.stripHeaders[${i}]`, 'a header name', name)
+      if (typeof name !== 'string' || !isToken(name)) throw invalid(`${path}.stripHeaders[${i}]`, 'a header name', name)
       return name.toLowerCase()
     })
   }
@@ -303,7 +303,7 @@ export function normalizeHeaders(init: unknown, path = 'headers'): Record<string
   for (const pair of entries) {
     const name = pair[0]
     const value: unknown = pair[1]
-    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalid(`${path}`, 'valid header names', name)
+    if (typeof name !== 'string' || !isToken(name)) throw invalid(`${path}`, 'valid header names', name)
     if (value === undefined) continue
     const text = String(value)
     // CR, LF and NUL would let a value smuggle a second header or request (RFC 9110 §5.5).

@@ -6,6 +6,7 @@
  * though §5.2 says "Cache directives are case-insensitive"), splits quoted strings on commas, and
  * lets the last duplicate win.
  */
+import { isToken } from '../http.js'
 
 /** Directive name (lower-case) → its argument, or `true` for a directive without one. */
 export type Directives = Readonly<Record<string, string | true>>
@@ -80,7 +81,6 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
 export const MAX_DELTA_SECONDS = 2147483648
 
 const DIGITS = /^[0-9]+$/
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /**
  * A delta-seconds argument (RFC 9111 §1.2.2: `1*DIGIT`) in seconds, or undefined when absent or
@@ -126,7 +126,7 @@ export function formatDirectives(directives: Directives): string {
   for (const name in directives) {
     const arg = directives[name]!
     if (arg === true) parts.push(name)
-    else parts.push(TOKEN.test(arg) ? `${name}=${arg}` : `${name}="${arg.replace(/["\\]/g, '\\$&')}"`)
+    else parts.push(isToken(arg) ? `${name}=${arg}` : `${name}="${arg.replace(/["\\]/g, '\\$&')}"`)
   }
   return parts.join(', ')
 }

@@ -7,6 +7,7 @@ import { checkArray, checkDuration, checkKnownKeys, checkPositiveInteger, descri
 import type { CacheStore } from './cache-store.js'
 import type { CacheMode } from './cache-semantics.js'
 import { memoryStore } from './memory-store.js'
+import { isToken } from '../http.js'
 
 export interface CacheOptions {
   /**
@@ -82,7 +83,6 @@ export const CACHE_DEFAULTS = {
 } as const
 
 const KNOWN = ['mode', 'store', 'maxEntryBytes', 'partitionHeaders', 'signingKey', 'backgroundTimeoutMs', 'keepStaleMs', 'staleIfUnreachable', 'now'] as const
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /**
  * Credential fields always treated as such. RFC 9111 §3.5 names only Authorization; Cookie and the
  * common API-key fields identify a user just as well (Varnish's builtin VCL passes requests with a
@@ -118,7 +118,7 @@ export function resolveCacheOptions(input: CacheOptions | boolean | undefined, p
   const partitionHeaders = [...ALWAYS_PARTITIONED]
   if (o['partitionHeaders'] !== undefined) {
     checkArray(`${path}.partitionHeaders`, o['partitionHeaders']).forEach((name, i) => {
-      if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalidOption(`${path}.partitionHeaders[${i}]`, 'must be a header name', name)
+      if (typeof name !== 'string' || !isToken(name)) throw invalidOption(`${path}.partitionHeaders[${i}]`, 'must be a header name', name)
       const lower = name.toLowerCase()
       if (!partitionHeaders.includes(lower)) partitionHeaders.push(lower)
     })

@@ -12,6 +12,7 @@ import { createClient, getCallInfo, isSafeFetchError, type CallInfo, type Client
 import { EXIT, POLICY_FLAGS, UsageError, cliLookup, parseBytes, parseCount, parseDuration, parseResolve, policyFromFlags, readStdin } from './common.js'
 import { startProgress } from './progress.js'
 import { formatTimings } from './timings.js'
+import { isToken } from '../http.js'
 
 export const GET_HELP = `Usage: safefetch get [options] <url>
 
@@ -75,7 +76,7 @@ export function exitCodeFor(code: ErrorCode): number {
 function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(':')
   const name = colon < 0 ? '' : text.slice(0, colon).trim()
-  if (name === '' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+  if (name === '' || !isToken(name)) {
     throw new UsageError(`-H must be "name: value" with a valid header name, got ${JSON.stringify(text)}`)
   }
   return [name, text.slice(colon + 1).trim()]

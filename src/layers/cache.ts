@@ -28,6 +28,7 @@ import type { HttpCache, Lookup } from '../cache/http-cache.js'
 import type { CompiledAddressPolicy } from '../net/address-policy.js'
 import { exchange, mayStandIn } from '../cache/origin-exchange.js'
 import { scrubCallError } from './observe.js'
+import { SAFE_METHODS } from '../http.js'
 
 /** What this layer reads from the call's options and the client's runtime. */
 interface CacheCallOptions {
@@ -46,8 +47,6 @@ export interface CacheLayerOptions {
   readonly addressPolicy: CompiledAddressPolicy
 }
 
-/** RFC 9110 §9.2.1: methods that do not invalidate (GET and HEAD are handled before). */
-const SAFE_METHODS: ReadonlySet<string> = new Set(['OPTIONS', 'TRACE'])
 
 export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
   return (next: Handler): Handler =>
@@ -57,6 +56,7 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
       const method = req.method
       if (method !== 'GET' && method !== 'HEAD') {
         ctx.record.cache = 'bypass'
+        // RFC 9111 §4.4: only unsafe methods invalidate (GET and HEAD were handled above).
         if (SAFE_METHODS.has(method)) return next(req, ctx)
         const response = await next(req, ctx)
         // §4.4: invalidate after a non-error status (2xx, 3xx).

@@ -14,6 +14,7 @@
 import { isIP } from 'node:net'
 import { SafeFetchError } from '../errors.js'
 import { checkKnownKeys, invalidOption } from '../option-checks.js'
+import { isToken } from '../http.js'
 
 /** `'http://user:pass@proxy.internal:3128'`, a URL, or the URL with extra headers for the proxy. */
 export type ProxyOption = string | URL | { url: string | URL; headers?: Readonly<Record<string, string>> }
@@ -32,7 +33,6 @@ export interface ResolvedProxy {
   readonly headers: Readonly<Record<string, string>>
 }
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** Headers that frame or route the message: set by us (CONNECT) or by undici, never by configuration. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive'])
 /** The keys of `proxy` in its object form. */
@@ -100,7 +100,7 @@ function proxyHeaders(value: unknown, path: string): Record<string, string> {
   if (value === undefined) return out
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(path, 'a record of header names to values', value)
   for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
-    if (!HEADER_NAME.test(name)) throw invalid(path, 'valid header names', name)
+    if (!isToken(name)) throw invalid(path, 'valid header names', name)
     const key = name.toLowerCase()
     if (RESERVED_HEADERS.has(key)) throw new SafeFetchError('ERR_INVALID_OPTION', `${path}.${name} cannot be set: it frames or routes the request`)
     if (typeof raw !== 'string') throw invalid(`${path}.${name}`, 'a string', raw)

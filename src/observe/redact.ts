@@ -20,6 +20,7 @@ export type { RedactPathRule } from './redact-paths.js'
 import { checkKnownKeys, invalidOption, isPlainObject } from '../option-checks.js'
 
 import { REDACTED, redactUrlText } from './redact-text.js'
+import { isToken } from '../http.js'
 
 export { REDACTED, redactUrlText }
 
@@ -104,7 +105,6 @@ const SECRET_INFIXES: readonly string[] = ['password', 'passwd', 'passphrase', '
 /** Bound on the per-rules verdict cache: query names come from callers, so they are unbounded. */
 const VERDICT_CACHE_MAX = 512
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /** The keys of `redact`: a new rule is added here and everything else is refused. */
 export const REDACT_KEYS = ['headers', 'queryParams', 'paths'] as const
@@ -125,7 +125,7 @@ export function compileRedactRules(input: RedactOptions | false | undefined, pat
   }
   if (input !== undefined && !isPlainObject(input)) throw invalidOption(path, 'must be false or an object', input)
   if (input !== undefined) checkKnownKeys(path, input as Record<string, unknown>, REDACT_KEYS)
-  const headers = nameList(input?.headers, `${path}.headers`, (n) => HEADER_NAME.test(n))
+  const headers = nameList(input?.headers, `${path}.headers`, (n) => isToken(n))
   const queryParams = nameList(input?.queryParams, `${path}.queryParams`, () => true)
   const paths = input?.paths === undefined ? [] : compilePathRules(input.paths, `${path}.paths`)
   return {

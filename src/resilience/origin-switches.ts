@@ -10,6 +10,7 @@
  */
 import { SafeFetchError } from '../errors.js'
 import { checkBoolean, invalidOption } from '../option-checks.js'
+import { SAFE_METHODS } from '../http.js'
 
 export interface DisabledOrigin {
   readonly origin: string
@@ -23,8 +24,6 @@ export interface OriginSwitchesSnapshot {
   readonly disabled: readonly DisabledOrigin[]
 }
 
-/** RFC 9110 §9.2.1: the safe methods, the only ones a read-only client sends. */
-const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 export class OriginSwitches {
   private readonly disabled = new Map<string, DisabledOrigin>()

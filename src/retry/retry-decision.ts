@@ -7,6 +7,7 @@ import { SafeFetchError, isFinalCode, systemCode } from '../errors.js'
 import { backoffDelay } from './backoff.js'
 import { parseRetryAfter } from './retry-after.js'
 import type { ResolvedRetryOptions } from './retry-options.js'
+import { IDEMPOTENT_METHODS } from '../http.js'
 
 export type RetryVerdict =
   | { readonly retry: true; readonly reason: string; readonly delayMs: number }
@@ -49,8 +50,6 @@ export const NO_RETRY = Object.freeze({
   backoffPastDeadline: no('backoff ends after the deadline'),
 })
 
-/** RFC 9110 §9.2.2: methods whose intended effect is the same if the request is repeated. */
-const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 /**
  * Socket failures that mean "no response came back and the connection is gone", from the cause

@@ -15,6 +15,7 @@ import {
   invalidOption,
   isPlainObject,
 } from '../option-checks.js'
+import { IDEMPOTENT_METHODS, isToken } from '../http.js'
 
 export interface RetryBackoffOptions {
   /** Milliseconds. The first retry waits up to `base`, the n-th up to `base * 2^(n-1)`. Default 100. */
@@ -84,7 +85,7 @@ export const RETRYABLE_ERROR_CODES = [
 export const RETRY_DEFAULTS: ResolvedRetryOptions = Object.freeze({
   limit: 2,
   // RFC 9110 §9.2.2: the idempotent methods (CONNECT and the unsafe-but-not-idempotent POST/PATCH excluded).
-  methods: new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']),
+  methods: new Set(IDEMPOTENT_METHODS),
   // 408 Request Timeout, 429 Too Many Requests, and the 5xx that signal a transient condition.
   statusCodes: new Set([408, 429, 500, 502, 503, 504]),
   errorCodes: new Set<ErrorCode>(['ERR_NETWORK', 'ERR_CONNECT_TIMEOUT', 'ERR_DNS', 'ERR_HEADERS_TIMEOUT']),
@@ -107,8 +108,6 @@ const RETRY_KEYS = [
 const BACKOFF_KEYS = ['base', 'cap'] as const
 const BUDGET_KEYS = ['ratio', 'minPerSecond', 'windowMs'] as const
 
-/** RFC 9110 §5.6.2 token characters: what a method name may contain. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /**
  * Validates `input` and merges it over `base` (the defaults, or the client's resolved options when
@@ -149,7 +148,7 @@ function resolveMethods(path: string, value: unknown): ReadonlySet<string> {
   const list = checkArray(path, value)
   const methods = new Set<string>()
   list.forEach((method, i) => {
-    if (typeof method !== 'string' || !TOKEN.test(method)) throw invalidOption(`${path}[${i}]`, 'must be an HTTP method name', method)
+    if (typeof method !== 'string' || !isToken(method)) throw invalidOption(`${path}[${i}]`, 'must be an HTTP method name', method)
     methods.add(method.toUpperCase())
   })
   return methods
