@@ -7,10 +7,16 @@
  * Waits are checked by the delay the layer recorded and by ordering ("not earlier than"), never by
  * an upper bound on wall time.
  */
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
 import { logSink, reply, settleIo, useFixtures } from './resilience-support.js'
 import { until } from './support.js'
+
+// The fast project shares a worker between files (isolate: false): leave no fake clock or spy behind.
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
 
 /** Backoff waits of 0 ms: floor(random × 1). Keeps the suite fast where the wait is not the subject. */
 const NO_WAIT = { backoff: { base: 1, cap: 1 } } as const

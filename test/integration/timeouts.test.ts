@@ -12,6 +12,11 @@ import { startHttpServer, startSilentServer, type TestServer } from '../helpers/
 import { LOOPBACK, rejectsWith } from './support.js'
 
 const LARGE = 2_000_000
+/**
+ * Retries off: each test asks which code one timeout raises, not whether it is retried (the retry
+ * layer has its own tests); with retries on, every timed-out call would be waited out three times.
+ */
+const CLIENT = { ...LOOPBACK, retry: false } as const
 let server: TestServer
 let silent: TestServer
 /** Resolved when the server has received a request on /hang or /stall (so an abort lands mid-call). */
@@ -56,7 +61,7 @@ afterAll(async () => {
 
 describe('per-phase timeouts', () => {
   it('a server that accepts and never answers → ERR_HEADERS_TIMEOUT', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { headers: 150 } })
+    const client = createClient({ ...CLIENT, timeout: { headers: 150 } })
     const error = await rejectsWith(client.fetch(`${silent.origin}/`), 'ERR_HEADERS_TIMEOUT')
     expect(error.message).toContain('timeout.headers')
     expect(silent.connections).toBeGreaterThan(0)
@@ -66,7 +71,7 @@ describe('per-phase timeouts', () => {
   })
 
   it('headers then a stalled body → the response resolves, res.text() fails ERR_READ_TIMEOUT', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { read: 150 } })
+    const client = createClient({ ...CLIENT, timeout: { read: 150 } })
     const res = await client.fetch(`${server.origin}/stall`)
     expect(res.status).toBe(200)
     const error = await rejectsWith(res.text(), 'ERR_READ_TIMEOUT')
@@ -75,7 +80,7 @@ describe('per-phase timeouts', () => {
   })
 
   it('the read timeout is per chunk: a slow but steady body is not cut by it', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { read: 5_000, total: 1_000 } })
+    const client = createClient({ ...CLIENT, timeout: { read: 5_000, total: 1_000 } })
     const res = await client.fetch(`${server.origin}/drip`)
     // the total deadline ends it, not the read timeout
     await rejectsWith(res.text(), 'ERR_DEADLINE_EXCEEDED')
@@ -130,20 +135,20 @@ describe('per-phase timeouts', () => {
     })
 
     it('→ ERR_CONNECT_TIMEOUT', async () => {
-      const client = createClient({ ...LOOPBACK, timeout: { connect: 200 } })
+      const client = createClient({ ...CLIENT, timeout: { connect: 200 } })
       const error = await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'ERR_CONNECT_TIMEOUT')
       expect(error.message).toContain('timeout.connect')
       await client.close()
     })
 
     it('the total deadline ends a hanging connect with ERR_DEADLINE_EXCEEDED', async () => {
-      const client = createClient({ ...LOOPBACK, timeout: { connect: 60_000, total: 150 } })
+      const client = createClient({ ...CLIENT, timeout: { connect: 60_000, total: 150 } })
       await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'ERR_DEADLINE_EXCEEDED')
       await client.close()
     })
 
     it('a user abort ends a hanging connect with ERR_ABORTED', async () => {
-      const client = createClient({ ...LOOPBACK, timeout: { connect: 60_000, total: 60_000 } })
+      const client = createClient({ ...CLIENT, timeout: { connect: 60_000, total: 60_000 } })
       const controller = new AbortController()
       const pending = client.fetch(`http://127.0.0.1:${port}/`, { signal: controller.signal })
       setTimeout(() => controller.abort(), 50)
@@ -154,13 +159,13 @@ describe('per-phase timeouts', () => {
 
   it('a lookup that never answers is covered by the connect timeout', async () => {
     const lookup = (() => {}) as unknown as LookupFunction
-    const client = createClient({ ...LOOPBACK, lookup, timeout: { connect: 100 } })
+    const client = createClient({ ...CLIENT, lookup, timeout: { connect: 100 } })
     await rejectsWith(client.fetch('http://never.test/'), 'ERR_CONNECT_TIMEOUT')
     await client.close()
   })
 
   it('a slow consumer is not cut by the read timeout (backpressure is not server silence)', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { read: 100 } })
+    const client = createClient({ ...CLIENT, timeout: { read: 100 } })
     const res = await client.fetch(`${server.origin}/large`)
     // Let the stream queue fill and the socket pause for longer than timeout.read.
     await new Promise((resolve) => setTimeout(resolve, 400))
@@ -171,7 +176,7 @@ describe('per-phase timeouts', () => {
 
 describe('deadline and cancellation', () => {
   it('the total deadline over a call waiting for headers → ERR_DEADLINE_EXCEEDED', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { total: 150, headers: 60_000 } })
+    const client = createClient({ ...CLIENT, timeout: { total: 150, headers: 60_000 } })
     const error = await rejectsWith(client.fetch(`${server.origin}/hang`), 'ERR_DEADLINE_EXCEEDED')
     expect(error.message).toContain('timeout.total')
     await client.close()
@@ -179,20 +184,20 @@ describe('deadline and cancellation', () => {
 
   it('the total deadline covers reading the body', async () => {
     // Long enough for the headers to arrive on a loaded machine, short against the stalled body.
-    const client = createClient({ ...LOOPBACK, timeout: { total: 1_000, read: 60_000 } })
+    const client = createClient({ ...CLIENT, timeout: { total: 1_000, read: 60_000 } })
     const res = await client.fetch(`${server.origin}/stall`)
     await rejectsWith(res.text(), 'ERR_DEADLINE_EXCEEDED')
     await client.close()
   })
 
   it('a per-call total overrides the client one', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { total: 60_000, headers: 60_000 } })
+    const client = createClient({ ...CLIENT, timeout: { total: 60_000, headers: 60_000 } })
     await rejectsWith(client.fetch(`${server.origin}/hang`, { timeout: { total: 100 } }), 'ERR_DEADLINE_EXCEEDED')
     await client.close()
   })
 
   it('a user abort while waiting for headers → ERR_ABORTED, with the signal reason as cause', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { total: 60_000 } })
+    const client = createClient({ ...CLIENT, timeout: { total: 60_000 } })
     const controller = new AbortController()
     const arrived = arrival()
     const pending = client.fetch(`${server.origin}/hang`, { signal: controller.signal })
@@ -205,7 +210,7 @@ describe('deadline and cancellation', () => {
   })
 
   it('user abort and deadline are told apart by which fired, whichever is first', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { total: 100 } })
+    const client = createClient({ ...CLIENT, timeout: { total: 100 } })
     const controller = new AbortController()
     // the deadline fires first; the signal (still un-aborted) changes nothing
     await rejectsWith(client.fetch(`${server.origin}/hang`, { signal: controller.signal }), 'ERR_DEADLINE_EXCEEDED')
@@ -217,7 +222,7 @@ describe('deadline and cancellation', () => {
   })
 
   it('a user abort during the body read → ERR_ABORTED from res.text()', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { read: 60_000, total: 60_000 } })
+    const client = createClient({ ...CLIENT, timeout: { read: 60_000, total: 60_000 } })
     const controller = new AbortController()
     const res = await client.fetch(`${server.origin}/stall`, { signal: controller.signal })
     const reading = res.text()
@@ -228,7 +233,7 @@ describe('deadline and cancellation', () => {
 
   it('an already aborted signal → ERR_ABORTED and no connection', async () => {
     const fresh = await startHttpServer(route)
-    const client = createClient(LOOPBACK)
+    const client = createClient(CLIENT)
     await rejectsWith(client.fetch(`${fresh.origin}/`, { signal: AbortSignal.abort() }), 'ERR_ABORTED')
     const request = new Request(`${fresh.origin}/`, { signal: AbortSignal.abort() })
     await rejectsWith(client.fetch(request), 'ERR_ABORTED')
@@ -241,7 +246,7 @@ describe('deadline and cancellation', () => {
   })
 
   it('aborting after the body was read changes nothing', async () => {
-    const client = createClient(LOOPBACK)
+    const client = createClient(CLIENT)
     const controller = new AbortController()
     const res = await client.fetch(`${server.origin}/ok`, { signal: controller.signal })
     expect(await res.text()).toBe('ok')
@@ -280,7 +285,7 @@ describe('deadline and cancellation', () => {
 
 describe('errors are SafeFetchErrors', () => {
   it('every timeout error is a SafeFetchError', async () => {
-    const client = createClient({ ...LOOPBACK, timeout: { headers: 50 } })
+    const client = createClient({ ...CLIENT, timeout: { headers: 50 } })
     const error = await client.fetch(`${silent.origin}/`).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(SafeFetchError)
     await client.close()
