@@ -57,7 +57,18 @@ export interface SafeFetchErrorDetails {
   reason?: string
 }
 
+/**
+ * Brands every SafeFetchError through the global symbol registry, so isSafeFetchError() and
+ * `instanceof` hold across two installed copies of safefetch (as undici does with
+ * `Symbol.for('undici.error.UND_ERR')`).
+ */
+const BRAND = Symbol.for('safefetch.error')
+
 export class SafeFetchError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
+  }
+
   override readonly name = 'SafeFetchError'
   readonly code: ErrorCode
   readonly url: string | undefined
@@ -75,8 +86,11 @@ export class SafeFetchError extends Error {
   }
 }
 
+Object.defineProperty(SafeFetchError.prototype, BRAND, { value: true })
+
+/** True for a SafeFetchError from any copy of safefetch (the brand is a `Symbol.for` symbol). */
 export function isSafeFetchError(value: unknown): value is SafeFetchError {
-  return value instanceof SafeFetchError
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
 }
 
 /** Errors that end the call for good: retrying them cannot help and may do harm. */

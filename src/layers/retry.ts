@@ -93,7 +93,7 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
           last.retryDelayMs = verdict.delayMs
         }
         ctx.logger?.warn(
-          { attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.redact) },
+          { callId: ctx.record.id, attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.redact) },
           'retrying',
         )
         publishRetry(ctx.record, {

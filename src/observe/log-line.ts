@@ -48,6 +48,23 @@ export interface CallLogLine {
   err: { code: string; message: string; cause: string | undefined } | undefined
 }
 
+/**
+ * The `err` serializer of safefetch's child logger. The summary line's `err` (already scrubbed of
+ * secrets) is kept as `{ type: 'SafeFetchError', code, message, cause }`; a real error (a cache
+ * store or fleet stats failure) becomes `{ type, code, message, stack }`.
+ */
+export function serializeLogError(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (!(value instanceof Error)) return { type: 'SafeFetchError', ...value }
+  const code = (value as { code?: unknown }).code
+  return {
+    type: value.constructor.name || value.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: value.message,
+    stack: value.stack ?? '',
+  }
+}
+
 export interface AttemptLogLine {
   callId: string
   attempt: number

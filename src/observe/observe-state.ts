@@ -11,6 +11,7 @@ import { invalidOption } from '../option-checks.js'
 import { FleetStatsSink, resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from './fleet-stats.js'
 import { FLIGHT_RECORDER_DEFAULT_SIZE, FlightRecorder, type FailureEntry } from './flight-recorder.js'
 import { HostStats, resolveStatsOptions, type ResolvedStatsOptions, type StatsOptions, type StatsSnapshot } from './host-stats.js'
+import { serializeLogError } from './log-line.js'
 import { formatPrometheus } from './prometheus.js'
 import { compileRedactRules, type RedactOptions, type RedactRules } from './redact.js'
 import { createRequestDurationHistogram, loadOtelApi, type OtelApi } from './tracing.js'
@@ -159,7 +160,9 @@ export function needsAttemptLayer(state: ObserveState): boolean {
 
 /** The child logger a client logs through: every line carries `client: name`. Once per client. */
 export function clientLogger(logger: Logger | undefined, name: string): Logger | undefined {
-  return logger?.child({ client: name })
+  // Our own `err` serializer: pino's default one would turn the summary's { code, message, cause }
+  // into { type: 'Object', stack: '' } (it treats anything with a string `message` as an Error).
+  return logger?.child({ client: name }, { serializers: { err: serializeLogError } })
 }
 
 export type StatsFormat = 'json' | 'prometheus'
