@@ -15,7 +15,7 @@ import { LOOPBACK, rejectsWith } from './support.js'
 describe('isSafeFetchError across two installed copies', () => {
   it('a SafeFetchError from another copy of the module is recognised (Symbol.for brand)', async () => {
     vi.resetModules()
-    const other = (await import('../../src/errors.js')) as typeof import('../../src/errors.js')
+    const other = await import('../../src/errors.js')
     expect(other.SafeFetchError).not.toBe(SafeFetchError)
     const foreign = new other.SafeFetchError('ERR_NETWORK', 'from the other copy')
     expect(isSafeFetchError(foreign)).toBe(true)
