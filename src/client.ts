@@ -30,28 +30,20 @@ import {
   type ResolvedClientOptions,
 } from './options.js'
 import { compose, type Handler } from './pipeline.js'
+import { buildLayers } from './layer-table.js'
 import type { OutboundRequest, RawResponse } from './types.js'
 import { prepareBody } from './request-body.js'
-import { deadlineLayer } from './layers/deadline.js'
-import { policyLayer } from './layers/policy.js'
-import { redirectLayer } from './layers/redirect.js'
-import { retryLayer } from './layers/retry.js'
-import { guardOriginLayer } from './layers/guard-origin.js'
-import { concurrencyGateLayer } from './layers/concurrency-gate.js'
 import { RetryBudget, type RetryBudgetSnapshot } from './retry/retry-budget.js'
 import { CircuitBreakers, type BreakerSnapshot } from './resilience/circuit-breaker.js'
 import { OriginSwitches, type OriginSwitchesSnapshot } from './resilience/origin-switches.js'
 import { ConcurrencyLimit, type ConcurrencySnapshot } from './resilience/concurrency-limit.js'
-import type { Layer } from './pipeline.js'
-import { finishCall, observeLayer } from './layers/observe.js'
-import { attemptSpanLayer } from './layers/attempt-span.js'
+import { finishCall } from './layers/observe.js'
 import { newCallRecord } from './observe/call-info.js'
 import { redactUrl as redactWithRules } from './observe/redact.js'
 import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
-import { clientLogger, closeObserveState, createObserveState, needsAttemptLayer, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
+import { clientLogger, closeObserveState, createObserveState, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
 import type { Logger } from 'pino'
-import { cacheLayer } from './layers/cache.js'
 import { HttpCache } from './cache/http-cache.js'
 import { attachCallInfo } from './observe/call-info.js'
 import { createSafeResponse } from './safe-response.js'
@@ -130,14 +122,8 @@ interface Generation {
 const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
 
 function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState, observe: ObserveState): Handler {
-  // Outermost first: read order is run order. A feature that is off is a layer left out.
-  const layers: Layer[] = [observeLayer(observe), deadlineLayer]
-  if (shared.limit !== undefined) layers.push(concurrencyGateLayer(shared.limit))
-  layers.push(redirectLayer, policyLayer(options.policy))
-  if (shared.cache !== undefined) layers.push(cacheLayer({ cache: shared.cache, addressPolicy: options.policy.address }))
-  if (options.retry !== false) layers.push(retryLayer({ budget: shared.budget }))
-  layers.push(guardOriginLayer({ switches: shared.switches, breakers: shared.breakers }))
-  if (needsAttemptLayer(observe)) layers.push(attemptSpanLayer(observe))
+  // The order is the table in layer-table.ts (outermost first; a feature that is off is left out).
+  const layers = buildLayers({ options, observe, ...shared })
   const transport =
     options.dispatcher !== undefined
       ? createMockTransport(options.dispatcher, { policy: options.policy.address, lookup: options.lookup!, connectTimeout: options.timeout.connect })
