@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * Packs safefetch as npm would publish it and uses the tarball as a new user would: ESM import,
+ * CommonJS require (Node >= 20.19, require(esm)), `tsc --strict` with `skipLibCheck: false` with
+ * and without the optional peers (pino, @opentelemetry/api, ioredis), and @arethetypeswrong/cli.
+ *
+ * No network: the consumer's dependencies are symlinked from this repository's node_modules (run
+ * `npm ci` and `npm run build` first). The helpers are exported for other tests that need a
+ * consumer of the packed tarball (packTarball, makeConsumer).
+ *
+ *   node scripts/consumer-smoke.mjs            # pack, then every check; exit 1 on a failure
+ */
+import { execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'))
+
+/** Runtime dependencies of the package (what `npm install safefetch` brings). */
+export const RUNTIME_DEPS = Object.keys(pkg.dependencies ?? {})
+/** Optional peers: installed by the app when it uses them. */
+export const OPTIONAL_PEERS = Object.keys(pkg.peerDependencies ?? {})
+
+/** `npm pack` into a fresh temporary directory; returns the tarball's path. */
+export function packTarball(destination = mkdtempSync(join(tmpdir(), 'safefetch-pack-'))) {
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  const [info] = JSON.parse(out)
+  return { tarball: join(destination, info.filename), files: info.files.map((f) => f.path) }
+}
+
+/**
+ * A consumer project in `dir` with safefetch installed from `tarball` and `deps` (names from this
+ * repository's node_modules) symlinked next to it. Returns the directory.
+ */
+export function makeConsumer({ tarball, deps = RUNTIME_DEPS, dir = mkdtempSync(join(tmpdir(), 'safefetch-consumer-')), packageJson = {} }) {
+  const modules = join(dir, 'node_modules')
+  mkdirSync(modules, { recursive: true })
+  const unpack = mkdtempSync(join(tmpdir(), 'safefetch-unpack-'))
+  execFileSync('tar', ['-xzf', tarball, '-C', unpack])
+  cpSync(join(unpack, 'package'), join(modules, 'safefetch'), { recursive: true })
+  rmSync(unpack, { recursive: true, force: true })
+  for (const name of deps) {
+    const target = join(REPO, 'node_modules', name)
+    if (!existsSync(target)) throw new Error(`${name} is not installed in ${REPO}/node_modules (run npm ci)`)
+    mkdirSync(dirname(join(modules, name)), { recursive: true })
+    symlinkSync(target, join(modules, name), 'dir')
+  }
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, ...packageJson }, null, 2))
+  return dir
+}
+
+function run(label, command, args, options = {}) {
+  process.stdout.write(`-- ${label}\n`)
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options })
+    if (out.trim() !== '') process.stdout.write(`${out.trim()}\n`)
+    return true
+  } catch (err) {
+    process.stdout.write(`${err.stdout ?? ''}${err.stderr ?? ''}\nFAILED: ${label}\n`)
+    return false
+  }
+}
+
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    target: 'ES2022',
+    lib: ['ES2023'],
+    types: ['node'],
+    exactOptionalPropertyTypes: true,
+  },
+  include: ['*.ts'],
+}
+
+const BASIC_TS = `import { createClient, safeFetch, isSafeFetchError, SafeFetchError, type ClientOptions, type ErrorCode } from 'safefetch'
+
+const options: ClientOptions = { name: 'api', timeout: 5_000, retry: { limit: 1 }, logger: false }
+const client = createClient(options)
+export async function get(url: string): Promise<string> {
+  try {
+    const response: Response = await client.fetch(url, { timeout: { total: 1_000 } })
+    return await response.text()
+  } catch (err) {
+    if (isSafeFetchError(err)) {
+      const code: ErrorCode = err.code
+      throw new SafeFetchError(code, err.message)
+    }
+    throw err
+  }
+}
+export const once = safeFetch
+`
+
+const PEERS_TS = `import pino from 'pino'
+import { trace, metrics } from '@opentelemetry/api'
+import { createClient } from 'safefetch'
+
+createClient({ logger: pino({ level: 'info' }), tracer: trace.getTracer('t'), meter: metrics.getMeter('m') })
+// With the peers installed the types are real, not any: these must be errors.
+// @ts-expect-error a number is not a Tracer
+createClient({ tracer: 42 })
+// @ts-expect-error a string is not a pino Logger
+createClient({ logger: 'console' })
+`
+
+export function main() {
+  const repoBin = (name) => join(REPO, 'node_modules', '.bin', name)
+  if (!existsSync(join(REPO, 'dist', 'index.js'))) throw new Error('run npm run build first')
+  const { tarball, files } = packTarball()
+  let ok = true
+  process.stdout.write(`packed ${tarball} (${files.length} files)\n`)
+  // Source maps only with their sources; docs only link to shipped files.
+  const maps = files.filter((f) => f.endsWith('.map'))
+  if (maps.length > 0 && !files.some((f) => f.startsWith('src/'))) {
+    process.stdout.write(`FAILED: ${maps.length} source maps shipped without the sources they point to\n`)
+    ok = false
+  }
+  if (!files.includes('LICENSE')) {
+    process.stdout.write('FAILED: LICENSE is not in the package\n')
+    ok = false
+  }
+  // Shipped docs linking to files that are not shipped (the docs cite ../src/*.ts): reported, not
+  // yet failing — issue 11 leaves this open (rewrite those links as repository URLs, then fail here).
+  const dangling = []
+  for (const doc of files.filter((f) => f.endsWith('.md'))) {
+    const text = readFileSync(join(REPO, doc), 'utf8')
+    for (const [, link] of text.matchAll(/\]\((?!https?:|#|mailto:)([^)#\s]+)/g)) {
+      const target = join(dirname(doc), link).replace(/\\/g, '/')
+      if (!files.includes(target) && !files.some((f) => f.startsWith(`${target.replace(/\/$/, '')}/`))) dangling.push(`${doc} -> ${link}`)
+    }
+  }
+  if (dangling.length > 0) process.stdout.write(`WARNING: ${dangling.length} links in shipped docs point to files not in the package, e.g. ${dangling[0]}\n`)
+
+  const bare = makeConsumer({ tarball, deps: [...RUNTIME_DEPS, '@types/node'] })
+  writeFileSync(join(bare, 'esm.mjs'), `import { safeFetch, createClient, isSafeFetchError } from 'safefetch'\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function' || typeof isSafeFetchError !== 'function') process.exit(1)\nawait createClient().close()\nconsole.log('ESM import ok')\n`)
+  writeFileSync(join(bare, 'cjs.cjs'), `const { safeFetch, createClient } = require('safefetch')\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function') process.exit(1)\ncreateClient().close().then(() => console.log('CommonJS require ok on ' + process.version))\n`)
+  writeFileSync(join(bare, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2))
+  writeFileSync(join(bare, 'basic.ts'), BASIC_TS)
+  ok = run('ESM import', process.execPath, ['esm.mjs'], { cwd: bare }) && ok
+  ok = run('CommonJS require', process.execPath, ['cjs.cjs'], { cwd: bare }) && ok
+  ok = run('tsc --strict, skipLibCheck false, no optional peers', process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', bare]) && ok
+
+  const full = makeConsumer({ tarball, deps: [...RUNTIME_DEPS, ...OPTIONAL_PEERS, '@types/node'] })
+  writeFileSync(join(full, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2))
+  writeFileSync(join(full, 'basic.ts'), BASIC_TS)
+  writeFileSync(join(full, 'peers.ts'), PEERS_TS)
+  ok = run('tsc --strict, skipLibCheck false, with pino, @opentelemetry/api, ioredis', process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', full]) && ok
+
+  if (existsSync(repoBin('attw'))) {
+    // ESM-only package: the "CJS resolves to ESM" note is expected (require(esm) on Node >= 20.19).
+    ok = run('@arethetypeswrong/cli', repoBin('attw'), [tarball, '--profile', 'esm-only']) && ok
+  } else {
+    process.stdout.write('FAILED: @arethetypeswrong/cli is not installed (devDependency)\n')
+    ok = false
+  }
+  for (const dir of [bare, full]) rmSync(dir, { recursive: true, force: true })
+  rmSync(dirname(tarball), { recursive: true, force: true })
+  process.stdout.write(ok ? 'consumer smoke test passed\n' : 'consumer smoke test FAILED\n')
+  return ok
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exit(main() ? 0 : 1)
