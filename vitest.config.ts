@@ -16,7 +16,6 @@ const SLOW = [
   'test/integration/packed-consumer.test.ts',
   'test/integration/body-memory.test.ts',
   'test/integration/cache-heap.test.ts',
-  'test/cache/cache-heap.test.ts',
   'test/integration/observability-fleet.test.ts',
 ]
 
