@@ -26,3 +26,11 @@ export type { CacheStore, CacheRecord, ResponseRecord } from './cache/cache-stor
 export type { CacheOptions } from './cache/cache-options.js'
 export type { RequestCacheMode } from './cache/cache-request.js'
 export type { ClientCache } from './client.js'
+// Types the docs name (issue 11): redaction rules, diagnostics channel messages, stats snapshots.
+export type { RedactRules } from './observe/redact.js'
+export type { CallStartMessage, CallEndMessage, CallErrorMessage, CallRetryMessage, CallBlockedMessage } from './observe/diagnostics.js'
+export type { StatsOptions } from './observe/host-stats.js'
+export type { FleetRedis } from './observe/fleet-stats.js'
+export type { StatusClass } from './observe/stat-counters.js'
+export type { SafeFetchErrorDetails } from './errors.js'
+export type { CallTimeoutOptions } from './options.js'
