@@ -186,6 +186,14 @@ export function toSafeFetchError(err: unknown, url: string | undefined): SafeFet
       // Headers past undici's maxHeaderSize: the same answer every time, not a network fault.
       if (code === 'UND_ERR_HEADERS_OVERFLOW') return new SafeFetchError('ERR_BAD_RESPONSE', `response headers from ${url ?? 'server'} are too large`, details)
       if (code.startsWith('HPE_')) return new SafeFetchError('ERR_BAD_RESPONSE', `malformed HTTP response from ${url ?? 'server'} (${code})`, details)
+      // The server broke HTTP/1.1 framing, not the network: a body longer than its Content-Length, two
+      // different Content-Length values or Content-Length with Transfer-Encoding (RFC 9112 §6.3: an
+      // unrecoverable error), and undici's 'bad response' (a 100 Continue nobody asked for — RFC 9110
+      // §15.2.1 — or bytes arriving when no request is outstanding). Not ERR_NETWORK: that one is
+      // retried by default, and the same server gives the same broken answer every time.
+      if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || (code === 'UND_ERR_SOCKET' && (current as { message?: unknown }).message === 'bad response')) {
+        return new SafeFetchError('ERR_BAD_RESPONSE', `malformed HTTP response from ${url ?? 'server'} (${code})`, details)
+      }
     }
     current = (current as { cause?: unknown }).cause
   }
