@@ -18,6 +18,7 @@ import { checkUrl, createClient, safeFetch, SafeFetchError, type Client } from '
 import { MockAgent } from '../../src/testing.js'
 import { fakeLookup } from '../helpers/servers.js'
 import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
+import { runCli } from '../cli/run-cli.js'
 
 /** Codes that mean "refused before anything was sent". */
 const REFUSED = new Set(['ERR_URL_INVALID', 'ERR_URL_BLOCKED', 'ERR_ADDRESS_BLOCKED', 'ERR_REDIRECT_BLOCKED', 'ERR_DNS'])
@@ -261,7 +262,8 @@ describe('SSRF corpus', () => {
   it('baseUrl: absolute, protocol-relative and backslash paths never leave the base origin', async () => {
     const c = client({ baseUrl: `http://public.test:${Q}/api/` })
     const t = `10.255.0.1:${P}`
-    for (const path of [`http://${t}/`, `//${t}/`, `/\\${t}/`, `\\\\${t}/`, `..//${t}/`, `/%2e%2e//${t}/`, `HTTP://${t}/`, `http:${t}/`, `http:/${t}/`, `%2f%2f${t}/`]) {
+    for (const path of [`http://${t}/`, `//${t}/`, `/\\${t}/`, `\\\\${t}/`, `..//${t}/`, `/%2e%2e//${t}/`, `HTTP://${t}/`, `http:${t}/`, `http:/${t}/`, `%2f%2f${t}/`,
+      ` //${t}/`, `\t//${t}/`, `/\t/${t}/`, `\\/${t}/`, `/%5c${t}/`, `%5c%5c${t}/`, `.//${t}/`, `./\\${t}/`, `https://${t}/`, `http://public.test:${Q}@${t}/`]) {
       const before = catchAllConnections
       try {
         const res = await c.fetch(path)
@@ -302,5 +304,20 @@ describe('SSRF corpus', () => {
     await refused(() => mock.fetch(`http://rebind.test:${Q}/`), 'rebinding second call')
     await mock.close()
     await agent.close()
+  })
+
+  it('the CLI `safefetch check` refuses every host row and every whole-URL row too', async () => {
+    // IPv4-only DNS rows: --resolve takes host:addr[,addr] and an IPv6 answer would read as a port.
+    const resolve = Object.entries(DNS)
+      .filter(([, answers]) => answers.every((a) => !a.includes(':')))
+      .flatMap(([name, answers]) => ['--resolve', `${name}:${answers.join(',')}`])
+    const v6Names = new Set(Object.keys(DNS).filter((n) => !DNS[n]!.every((a) => !a.includes(':'))))
+    const urls = [...hostRows().filter((h) => !v6Names.has(h)).map((h) => `http://${h}:${P}/`), ...urlRows().filter((u) => !/[\t\n]/.test(u) && u.trim() === u)]
+    const result = await runCli(['check', '--json', '--allow', `${PUBLIC_ADDRESS}/32`, ...resolve, '-'], { stdin: `${urls.join('\n')}\n`, timeoutMs: 60_000 })
+    expect(result.code, result.stderr).toBe(1)
+    const rows = JSON.parse(result.out) as Array<{ input: string; allowed: boolean; error?: { code: string } }>
+    expect(rows.length).toBe(urls.length)
+    for (const row of rows) expect({ input: row.input, allowed: row.allowed, refused: REFUSED.has(row.error?.code ?? '') }).toEqual({ input: row.input, allowed: false, refused: true })
+    expect(catchAllConnections).toBe(0)
   })
 })
