@@ -76,6 +76,7 @@ function hostRows(): string[] {
     'ip6-localhost', 'kubernetes.default.svc', 'db', 'printer.local', 'x.internal', 'router.home.arpa',
     // names whose DNS answers are private (lookup injection below)
     'private.test', 'mixed.test', 'mixed6.test', 'mapped.test', 'nat64.test', 'zero.test', 'meta.test', 'nip.test',
+    ...ODD_ANSWERS.flatMap((_, i) => [`odd${i}.test`, `oddmix${i}.test`]),
   ]
 }
 
@@ -97,6 +98,15 @@ const DNS: Record<string, string[]> = {
   'instance-data': ['169.254.169.254'],
   db: ['10.255.0.1'],
 }
+/** Odd DNS answers a custom or compromised resolver could return: each must be refused, never dialled. */
+const ODD_ANSWERS = [
+  '0x7f.1', '127.1', '2130706433', '0177.0.0.1', ' 127.0.0.1', '127.0.0.1 ', '127.0.0.1\n', '010.255.0.1', 'fe80::1%lo', 'fd00:5afe::1%lo',
+  '::ffff:127.0.0.1', '::ffff:7f00:1', '::127.0.0.1', '[::1]', '[fd00:5afe::1]', 'localhost', '10.255.0.1.', '１２７.０.０.１', '::', '0.0.0.0',
+]
+ODD_ANSWERS.forEach((answer, i) => {
+  DNS[`odd${i}.test`] = [answer]
+  DNS[`oddmix${i}.test`] = [PUBLIC_ADDRESS, answer]
+})
 const lookup = fakeLookup(DNS)
 
 /** Whole URLs (not host rows): scheme, userinfo, parser-confusion and port tricks. */
@@ -309,9 +319,10 @@ describe('SSRF corpus', () => {
   it('the CLI `safefetch check` refuses every host row and every whole-URL row too', async () => {
     // IPv4-only DNS rows: --resolve takes host:addr[,addr] and an IPv6 answer would read as a port.
     const resolve = Object.entries(DNS)
-      .filter(([, answers]) => answers.every((a) => !a.includes(':')))
+      .filter(([, answers]) => answers.every((a) => net.isIPv4(a)))
       .flatMap(([name, answers]) => ['--resolve', `${name}:${answers.join(',')}`])
-    const v6Names = new Set(Object.keys(DNS).filter((n) => !DNS[n]!.every((a) => !a.includes(':'))))
+    // (--resolve also refuses an answer that is not an IP address, so the odd-answer rows stay out.)
+    const v6Names = new Set(Object.keys(DNS).filter((n) => !DNS[n]!.every((a) => net.isIPv4(a))))
     const urls = [...hostRows().filter((h) => !v6Names.has(h)).map((h) => `http://${h}:${P}/`), ...urlRows().filter((u) => !/[\t\n]/.test(u) && u.trim() === u)]
     const result = await runCli(['check', '--json', '--allow', `${PUBLIC_ADDRESS}/32`, ...resolve, '-'], { stdin: `${urls.join('\n')}\n`, timeoutMs: 60_000 })
     expect(result.code, result.stderr).toBe(1)
