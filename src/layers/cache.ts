@@ -35,6 +35,7 @@ interface CacheCallOptions {
   readonly cache?: ResolvedCacheOptions | false
   readonly cacheMode?: RequestCacheMode
   readonly decompress?: boolean
+  readonly maxResponseBytes?: number
 }
 
 /** What the layer is built over: the client's cache and the policy stored entries are judged by. */
@@ -81,6 +82,11 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
       // before configure(), may have allowed more). Refused: a miss, and the guarded path decides.
       // Everything below (fresh, stale, validation, only-if-cached, HEAD) sees only allowed entries.
       if (stored !== undefined && !addressesAllowed(addressPolicy, stored.addresses)) stored = undefined
+      // maxResponseBytes is a promise about what this caller receives, on every path: a stored body
+      // over this call's limit (stored by a call with a larger one) is a miss, and the origin
+      // exchange applies the limit as it would without a cache (ERR_RESPONSE_TOO_LARGE). HEAD has no body.
+      const maxBytes = options.maxResponseBytes
+      if (stored !== undefined && method === 'GET' && maxBytes !== undefined && stored.body !== null && stored.body.byteLength > maxBytes) stored = undefined
       if (stored !== undefined) {
         const now = cache.options.now()
         let verdict = evaluate(stored, policy, now)

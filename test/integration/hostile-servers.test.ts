@@ -13,7 +13,7 @@
 import net from 'node:net'
 import zlib from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClient, SafeFetchError, type Client } from '../../src/index.js'
+import { createClient, memoryStore, SafeFetchError, type Client } from '../../src/index.js'
 import { LOOPBACK, until } from './support.js'
 
 interface RawServer {
@@ -369,5 +369,32 @@ describe('redirects and retries', () => {
     const r = await outcome(client({ retry: { limit: 3 }, timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 3_000 } }), `http://127.0.0.1:${s.port}/`)
     expect(r.status === 429 || r.code === 'ERR_DEADLINE_EXCEEDED').toBe(true)
     expect(performance.now() - started).toBeLessThan(15_000)
+  })
+})
+
+describe('limits hold on every path', () => {
+  it('a stored response larger than this call\'s maxResponseBytes is not served from the cache', async () => {
+    let asked = 0
+    const s = await rawServer((socket) => {
+      asked++
+      socket.write(`${OK_HEAD}cache-control: max-age=600\r\ncontent-length: ${200 * 1024}\r\n\r\n`)
+      socket.write(Buffer.alloc(200 * 1024, 0x61))
+    })
+    const c = client({ cache: { store: memoryStore() } })
+    const url = `http://127.0.0.1:${s.port}/big`
+    expect((await outcome(c, url)).body?.length).toBe(200 * 1024) // stored under the client's 256 KiB limit
+    // The same URL with a 1000-byte limit: the network path refuses it, and so must the cache.
+    // (The network path fails the body: the error may come from fetch() or from reading the body.)
+    let small: { bytes: number } | { code: string }
+    try {
+      const res = await c.fetch(url, { maxResponseBytes: 1000 })
+      small = { bytes: (await res.arrayBuffer()).byteLength }
+    } catch (err) {
+      small = { code: err instanceof SafeFetchError ? err.code : String(err) }
+    }
+    expect(small).toEqual({ code: 'ERR_RESPONSE_TOO_LARGE' })
+    // The entry still serves calls whose limit it fits.
+    expect((await outcome(c, url)).body?.length).toBe(200 * 1024)
+    expect(asked).toBe(2)
   })
 })
