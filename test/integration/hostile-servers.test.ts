@@ -169,6 +169,18 @@ describe('headers', () => {
     expect(performance.now() - started).toBeLessThan(9_000)
   })
 
+  it('headers dripped one byte at a time end at the headers timeout, not the total deadline', async () => {
+    const head = `${OK_HEAD}${'x-slow: yes\r\n'.repeat(100)}content-length: 0\r\n\r\n`
+    const s = await rawServer((socket) => {
+      drip(socket, (i) => head[i] ?? '', 50, head.length)
+    })
+    const started = performance.now()
+    const r = await outcome(client({ timeout: { connect: 2_000, headers: 500, read: 500, total: 30_000 } }), `http://127.0.0.1:${s.port}/`)
+    expect(r.code, String(r.error)).toBe('ERR_HEADERS_TIMEOUT')
+    // Generous: the drip lasts ~70 s, the total deadline is 30 s.
+    expect(performance.now() - started).toBeLessThan(20_000)
+  })
+
   it('an endless flood of 103 Early Hints alone ends within the deadline', async () => {
     const s = await rawServer((socket) => {
       drip(socket, () => 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n', 5, 4_000)
@@ -345,6 +357,35 @@ describe('redirects and retries', () => {
     })
     expect((await outcome(client(), `http://127.0.0.1:${s.port}/hop/0`)).code).toBe('ERR_TOO_MANY_REDIRECTS')
     expect(asked).toBeLessThanOrEqual(25)
+  })
+
+  it('a redirect with a never-ending body is followed without reading the body to its end', async () => {
+    const chunk = `4000\r\n${'z'.repeat(0x4000)}\r\n`
+    const s = await rawServer((socket, head) => {
+      if (head.startsWith('GET /done')) {
+        socket.write(`${OK_HEAD}content-length: 4\r\n\r\ndone`)
+        return
+      }
+      socket.write(`HTTP/1.1 302 Found\r\nlocation: /done\r\ntransfer-encoding: chunked\r\n\r\n`)
+      drip(socket, () => chunk, 1, 4_000) // up to 64 MiB
+    })
+    const r = await outcome(client({ timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 8_000 } }), `http://127.0.0.1:${s.port}/start`)
+    expect(r.body?.toString() ?? r.code).toBe('done')
+  })
+
+  it('a 503 with a never-ending body and retries on: each attempt ends, the call ends in time', async () => {
+    const chunk = `4000\r\n${'z'.repeat(0x4000)}\r\n`
+    let asked = 0
+    const s = await rawServer((socket) => {
+      asked++
+      socket.write(`HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ntransfer-encoding: chunked\r\n\r\n`)
+      drip(socket, () => chunk, 1, 4_000)
+    })
+    const started = performance.now()
+    const r = await outcome(client({ retry: { limit: 2 }, timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 8_000 } }), `http://127.0.0.1:${s.port}/`)
+    expect(r.status ?? r.code).toSatisfy((x: unknown) => x === 'ERR_RESPONSE_TOO_LARGE' || x === 'ERR_DEADLINE_EXCEEDED' || x === 503)
+    expect(asked).toBeLessThanOrEqual(3)
+    expect(performance.now() - started).toBeLessThan(20_000)
   })
 
   it('a huge Retry-After is not waited for: the call ends within its deadline', async () => {
