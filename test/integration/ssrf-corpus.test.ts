@@ -331,4 +331,15 @@ describe('SSRF corpus', () => {
     for (const row of rows) expect({ input: row.input, allowed: row.allowed, refused: REFUSED.has(row.error?.code ?? '') }).toEqual({ input: row.input, allowed: false, refused: true })
     expect(catchAllConnections).toBe(0)
   })
+
+  it('the CLI `safefetch get` refuses literal, DNS and redirect targets without connecting (exit 3)', async () => {
+    const common = ['get', '--retry', '0', '--allow', `${PUBLIC_ADDRESS}/32`, '--resolve', `public.test:${PUBLIC_ADDRESS}`, '--resolve', 'private.test:10.255.0.1']
+    const index = locations.indexOf(`http://[::ffff:10.255.0.1]:${P}/`)
+    expect(index).toBeGreaterThanOrEqual(0)
+    for (const url of [`http://0x7f.1:${P}/`, `http://[::ffff:a00:1]:${P}/`, `http://private.test:${P}/`, `http://public.test:${Q}/r/${index}`]) {
+      const result = await runCli([...common, url], { timeoutMs: 60_000 })
+      expect({ url, code: result.code }).toEqual({ url, code: 3 })
+    }
+    expect(catchAllConnections).toBe(0)
+  })
 })
