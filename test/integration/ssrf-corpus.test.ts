@@ -297,9 +297,14 @@ describe('SSRF corpus', () => {
       await refused(() => c.fetch(`https://${h}:${P}/`), `proxy https ${h}`)
     }
     expect(proxy.log.slice(before)).toEqual([])
+    // Redirects to internal targets through the proxy: only the first (allowed) hop reaches it.
+    const hops = [`http://10.255.0.1:${P}/`, `http://[::ffff:169.254.169.254]:${P}/`, `http://private.test:${P}/`, `http://${dec(10, 255, 0, 1)}:${P}/`].map((l) => locations.indexOf(l))
+    expect(hops.every((i) => i >= 0)).toBe(true)
+    for (const i of hops) await refused(() => c.fetch(`http://public.test:${Q}/r/${i}`), `proxy redirect to ${locations[i]}`)
+    expect(proxy.log.length).toBe(before + hops.length)
     // Control: an allowed target does go through this proxy (so the rows above did take the proxy path).
     expect(await (await c.fetch(`http://public.test:${Q}/ok`)).text()).toBe('ok')
-    expect(proxy.log.length).toBe(before + 1)
+    expect(proxy.log.length).toBe(before + hops.length + 1)
     expect(proxy.names).toEqual([])
     await c.close()
   })
