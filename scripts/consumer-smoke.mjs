@@ -139,7 +139,7 @@ export function main() {
   if (dangling.length > 0) process.stdout.write(`WARNING: ${dangling.length} links in shipped docs point to files not in the package, e.g. ${dangling[0]}\n`)
 
   const bare = makeConsumer({ tarball, deps: [...RUNTIME_DEPS, '@types/node'] })
-  writeFileSync(join(bare, 'esm.mjs'), `import { safeFetch, createClient, isSafeFetchError } from 'safefetch'\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function' || typeof isSafeFetchError !== 'function') process.exit(1)\nawait createClient().close()\nconsole.log('ESM import ok')\n`)
+  writeFileSync(join(bare, 'esm.mjs'), `import { safeFetch, createClient, isSafeFetchError } from 'safefetch'\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function' || typeof isSafeFetchError !== 'function') process.exit(1)\nawait createClient().close()\n// Without the optional peer pino, safefetch/testing still imports; recordingLogger() says what is missing.\nconst testing = await import('safefetch/testing')\nif (typeof testing.MockAgent !== 'function' || typeof testing.staticLookup !== 'function') process.exit(1)\ntry { testing.recordingLogger(); process.exit(1) } catch (err) { if (err.code !== 'ERR_INVALID_OPTION' || !/pino/.test(err.message)) process.exit(1) }\nconsole.log('ESM import ok (safefetch and safefetch/testing, no optional peers)')\n`)
   writeFileSync(join(bare, 'cjs.cjs'), `const { safeFetch, createClient } = require('safefetch')\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function') process.exit(1)\ncreateClient().close().then(() => console.log('CommonJS require ok on ' + process.version))\n`)
   writeFileSync(join(bare, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2))
   writeFileSync(join(bare, 'basic.ts'), BASIC_TS)

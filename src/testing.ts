@@ -12,8 +12,9 @@
  */
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
-import pino, { type Logger } from 'pino'
+import type { Logger, LevelWithSilent } from 'pino'
 import { SafeFetchError } from './errors.js'
+import { loadPino } from './optional-pino.js'
 
 export { MockAgent, MockPool, MockClient } from 'undici'
 export type { Dispatcher, Interceptable } from 'undici'
@@ -73,13 +74,14 @@ export interface RecordingLogger {
  * `lines` synchronously: assertions right after `await res.text()` see the call's line. Default
  * level 'info' (one line per call); 'debug' adds one line per attempt.
  */
-export function recordingLogger(options: { level?: pino.LevelWithSilent } = {}): RecordingLogger {
+export function recordingLogger(options: { level?: LevelWithSilent } = {}): RecordingLogger {
   const lines: RecordedLine[] = []
   const destination = {
     write(line: string): void {
       lines.push(JSON.parse(line) as RecordedLine)
     },
   }
+  const pino = loadPino('recordingLogger()')
   const logger = pino({ level: options.level ?? 'info' }, destination)
   return {
     logger,

@@ -7,12 +7,12 @@
 import { createWriteStream, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import pino from 'pino'
 import { createClient, getCallInfo, isSafeFetchError, type CallInfo, type Client, type ClientOptions, type ErrorCode, type SafeRequestInit } from '../index.js'
 import { EXIT, POLICY_FLAGS, UsageError, cliLookup, parseBytes, parseCount, parseDuration, parseResolve, policyFromFlags, readStdin } from './common.js'
 import { startProgress } from './progress.js'
 import { formatTimings } from './timings.js'
 import { isToken } from '../http.js'
+import { loadPino } from '../optional-pino.js'
 
 export const GET_HELP = `Usage: safefetch get [options] <url>
 
@@ -149,7 +149,10 @@ export async function runGet(argv: readonly string[]): Promise<number> {
   }
   if (values['max-bytes'] !== undefined) options.maxResponseBytes = parseBytes(values['max-bytes'], '--max-bytes')
   if (values.proxy !== undefined) options.proxy = values.proxy
-  if (values.verbose === true) options.logger = pino({ level: 'info' }, pino.destination({ fd: 2, sync: true }))
+  if (values.verbose === true) {
+    const pino = loadPino('safefetch get -v')
+    options.logger = pino({ level: 'info' }, pino.destination({ fd: 2, sync: true }))
+  }
 
   const headers = new Headers()
   for (const h of values.header ?? []) {

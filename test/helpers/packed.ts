@@ -61,6 +61,9 @@ export async function packPackage(timeoutMs = 120_000): Promise<PackedPackage> {
   const tsc = join(REPO, 'node_modules/typescript/bin/tsc')
   const build = await run(process.execPath, [tsc, '-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: REPO, timeoutMs })
   if (build.code !== 0) throw new Error(`build failed (${build.code}):\n${build.stdout}${build.stderr}`)
+  // The same post-build step as `npm run build`: optional peers' type imports marked in the .d.ts.
+  const mark = await run(process.execPath, [join(REPO, 'scripts/optional-peer-types.mjs'), join(stage, 'dist')], { cwd: REPO, timeoutMs })
+  if (mark.code !== 0) throw new Error(`optional-peer-types failed (${mark.code}):\n${mark.stdout}${mark.stderr}`)
   const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', root], { cwd: stage, timeoutMs, env: NPM_ENV })
   if (pack.code !== 0) throw new Error(`npm pack failed (${pack.code}):\n${pack.stdout}${pack.stderr}`)
   const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[]
