@@ -55,7 +55,7 @@ export async function packPackage(timeoutMs = 120_000): Promise<PackedPackage> {
   const root = await mkdtemp(join(tmpdir(), 'safefetch-pack-'))
   const stage = join(root, 'stage')
   await mkdir(stage)
-  for (const entry of ['package.json', 'README.md', 'LICENSE', 'docs']) {
+  for (const entry of ['package.json', 'README.md', 'LICENSE', 'docs', 'src']) {
     if (existsSync(join(REPO, entry))) await cp(join(REPO, entry), join(stage, entry), { recursive: true })
   }
   const tsc = join(REPO, 'node_modules/typescript/bin/tsc')
