@@ -14,7 +14,8 @@
  * is decoded that way and walked; a walk that climbs above its start is refused too.
  */
 import { SafeFetchError } from './errors.js'
-import { parseUrl, redactUrl } from './net/url-policy.js'
+import { parseUrl } from './net/url-policy.js'
+import { redactUrlForError } from './observe/redact.js'
 
 /** How many rounds of percent-decoding the server-side view undoes (double encoding and one more). */
 const DECODE_ROUNDS = 3
@@ -32,7 +33,7 @@ export function joinBaseUrl(base: URL, text: string): URL {
   // A path equal to the base without its slash (`/v1/users` for base `/v1/users/`) is the base itself.
   const inside = path.startsWith(basePath) || path === basePath.slice(0, -1)
   if (!inside || climbs(path.slice(basePath.length))) {
-    const url = redactUrl(joined)
+    const url = redactUrlForError(joined)
     throw new SafeFetchError(
       'ERR_URL_BLOCKED',
       `${url} is outside the baseUrl path ${basePath}: a relative request URL must stay under it (dot segments count, also percent-encoded, double-encoded or with encoded slashes)`,

@@ -15,7 +15,8 @@ import type { LookupFunction } from 'node:net'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { allowSuggestion, checkAddress, compileAddressPolicy, reopenedByAllowPrivate, type AddressVerdict } from './net/address-policy.js'
 import { guardedLookup } from './net/guarded-lookup.js'
-import { compilePolicy, literalAddress, parseUrl, redactUrl, urlRefusal, type PolicyOptions, type UrlRefusal } from './net/url-policy.js'
+import { compilePolicy, literalAddress, parseUrl, urlRefusal, type PolicyOptions, type UrlRefusal } from './net/url-policy.js'
+import { redactUrlForError } from './observe/redact.js'
 
 /** One edit of the `policy` option. */
 export interface PolicyChange {
@@ -125,11 +126,11 @@ export async function checkUrl(input: string | URL, policy: PolicyOptions = {}, 
   }
   try {
     const addresses = await new Promise<readonly string[]>((done, fail) => {
-      guardedLookup(url.hostname, rules.address, recording, redactUrl(url), (error, answer) => (error === null ? done(answer) : fail(error)))
+      guardedLookup(url.hostname, rules.address, recording, redactUrlForError(url), (error, answer) => (error === null ? done(answer) : fail(error)))
     })
     return { allowed: true, url, addresses, addressChecks: addresses.map(allowedCheck) }
   } catch (err) {
-    const error = toSafeFetchError(err, redactUrl(url))
+    const error = toSafeFetchError(err, redactUrlForError(url))
     const addressChecks = answers.map((address) => addressCheck(address, checkAddress(rules.address, address)))
     if (error.code === 'ERR_ADDRESS_BLOCKED') {
       const decided = addressChecks.find((c) => !c.allowed && c.address === error.address) ?? addressChecks.find((c) => !c.allowed)

@@ -1,9 +1,9 @@
 /**
  * createClient(): resolve options once, build the guarded agent and the layer stack, expose fetch().
  *
- * This file is the edge between WHATWG fetch and the pipeline: it turns (input, init) into an
- * OutboundRequest, runs the layers, and turns the RawResponse into a standard Response. Nothing in
- * here decides policy; it wires.
+ * This file wires the edge between WHATWG fetch and the pipeline: build-request.ts turns
+ * (input, init) into an OutboundRequest, the layers (layer-table.ts) run, and safe-response.ts
+ * turns the RawResponse into a standard Response. Nothing in here decides policy.
  */
 import type { Agent } from 'undici'
 import { CallContext } from './context.js'
@@ -12,17 +12,14 @@ import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { onUserAbort } from './user-signal.js'
 import { InFlightCalls, resolveCloseTimeout, within, type CloseOptions } from './client-close.js'
 import { createAgent, closeAgent, destroyAgent } from './net/agent.js'
-import { ACCEPT_ENCODING } from './net/response-body.js'
 import { createTransport } from './net/transport.js'
 import { sameProxy } from './net/proxy.js'
 import { createProxyTransport } from './net/proxy-transport.js'
 import { createMockTransport } from './net/mock-transport.js'
-import { parseUrl, redactUrl } from './net/url-policy.js'
-import { describeValue as describe, isPlainObject } from './option-checks.js'
+import { isPlainObject } from './option-checks.js'
 import {
   CALL_OPTION_KEYS,
   checkCallInit,
-  normalizeHeaders,
   resolveCallOptions,
   resolveClientOptions,
   type ClientOptions,
@@ -32,24 +29,22 @@ import {
 import { compose, type Handler } from './pipeline.js'
 import { buildLayers } from './layer-table.js'
 import type { OutboundRequest, RawResponse } from './types.js'
-import { prepareBody } from './request-body.js'
 import { RetryBudget, type RetryBudgetSnapshot } from './retry/retry-budget.js'
 import { CircuitBreakers, type BreakerSnapshot } from './resilience/circuit-breaker.js'
 import { OriginSwitches, type OriginSwitchesSnapshot } from './resilience/origin-switches.js'
 import { ConcurrencyLimit, type ConcurrencySnapshot } from './resilience/concurrency-limit.js'
 import { finishCall } from './layers/observe.js'
 import { newCallRecord } from './observe/call-info.js'
-import { redactUrl as redactWithRules } from './observe/redact.js'
+import { redactUrl } from './observe/redact.js'
 import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
 import { clientLogger, closeObserveState, createObserveState, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
 import type { Logger } from 'pino'
 import { HttpCache } from './cache/http-cache.js'
 import { attachCallInfo } from './observe/call-info.js'
-import { createSafeResponse } from './safe-response.js'
-import { joinBaseUrl } from './base-url.js'
+import { toResponse } from './safe-response.js'
+import { buildRequest, resolveTarget } from './build-request.js'
 import { withRequestFields, type FetchInput, type SafeRequestInit } from './request-input.js'
-import { isToken } from './http.js'
 
 export interface Client {
   /** A drop-in for fetch: resolves to a standard Response for any HTTP status; rejects with SafeFetchError. */
@@ -282,7 +277,7 @@ export function createClient(input: ClientOptions = {}): Client {
       throw error
     }
     record.status = raw.status
-    record.finalUrl = raw.url === req.url ? record.url : redactWithRules(raw.url, generation.observe.redact)
+    record.finalUrl = raw.url === req.url ? record.url : redactUrl(raw.url, generation.observe.redact)
     const last = record.attemptLog[record.attemptLog.length - 1]
     if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
     let response: Response
@@ -405,109 +400,4 @@ function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
   checkCallInit(init)
   for (const key of CALL_OPTION_KEYS) if (init[key] !== undefined) return true
   return false
-}
-
-const SIMPLE_METHODS: Record<string, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', delete: 'DELETE', options: 'OPTIONS', patch: 'PATCH' }
-/**
- * The Fetch Standard's forbidden methods (§2.2.1): CONNECT would open a tunnel; TRACE echoes the
- * request back, credentials included (cross-site tracing); TRACK is IIS's TRACE.
- */
-const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
-
-function normalizeMethod(method: unknown): string {
-  if (method === undefined) return 'GET'
-  if (typeof method !== 'string' || !isToken(method)) {
-    throw new SafeFetchError('ERR_INVALID_OPTION', `method must be an HTTP method token, got ${describe(method)}`)
-  }
-  const normalized = SIMPLE_METHODS[method.toLowerCase()] ?? method
-  if (FORBIDDEN_METHODS.has(normalized.toUpperCase())) throw new SafeFetchError('ERR_INVALID_OPTION', `method ${normalized} is not allowed`)
-  return normalized
-}
-
-/** A string that names its own origin: a scheme, or a scheme-relative `//host` (also `\\host`). */
-const ABSOLUTE = /^(?:[a-zA-Z][a-zA-Z\d+\-.]*:|[\\/]{2})/
-
-function resolveTarget(input: string | URL, options: ResolvedClientOptions): URL {
-  const base = options.baseUrl
-  if (base === undefined || input instanceof URL) return checkOrigin(parseUrl(input), options)
-  const text = input.trim()
-  if (ABSOLUTE.test(text)) return checkOrigin(parseUrl(text, base), options)
-  // Join like axios/ky: baseUrl 'https://api/v1' + 'users' or '/users' → https://api/v1/users.
-  // (WHATWG resolution would drop the base path for '/users', a classic surprise.) The result must
-  // stay under the base path: '../admin' and its encodings are refused (base-url.ts).
-  return checkOrigin(joinBaseUrl(base, text), options)
-}
-
-function checkOrigin(url: URL, options: ResolvedClientOptions): URL {
-  const base = options.baseUrl
-  if (base !== undefined && !options.allowAbsoluteUrls && url.origin !== base.origin) {
-    throw new SafeFetchError(
-      'ERR_URL_BLOCKED',
-      `${redactUrl(url)} is outside baseUrl ${base.origin}; pass allowAbsoluteUrls: true to allow absolute URLs to other origins`,
-      { url: redactUrl(url) },
-    )
-  }
-  return url
-}
-
-async function buildRequest(
-  input: FetchInput,
-  init: SafeRequestInit | undefined,
-  clientOptions: ResolvedClientOptions,
-  options: ResolvedCallOptions,
-): Promise<OutboundRequest> {
-  let url: URL
-  let method: string
-  let headers: Record<string, string>
-  let body: unknown
-  if (typeof input === 'string' || input instanceof URL) {
-    url = resolveTarget(input, clientOptions)
-    method = normalizeMethod(init?.method)
-    headers = mergeHeaders(clientOptions.headers, init?.headers)
-    body = init?.body
-  } else if (input instanceof Request) {
-    url = resolveTarget(input.url, clientOptions)
-    method = normalizeMethod(init?.method ?? input.method)
-    // As in `new Request(request, init)`: init's headers replace the Request's, they are not merged.
-    headers = init?.headers !== undefined ? mergeHeaders(clientOptions.headers, init.headers) : mergeHeaders(clientOptions.headers, input.headers, 'request.headers')
-    body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
-  } else {
-    throw new SafeFetchError('ERR_URL_INVALID', `input must be a URL string, a URL or a Request, got ${describe(input)}`)
-  }
-  const prepared = await prepareBody(body, method)
-  if (prepared.contentType !== undefined && headers['content-type'] === undefined) headers['content-type'] = prepared.contentType
-  if (headers['accept'] === undefined) headers['accept'] = '*/*'
-  if (options.decompress && headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING
-  if (headers['user-agent'] === undefined) headers['user-agent'] = 'safefetch'
-  return { url, method, headers, body: prepared.body }
-}
-
-function mergeHeaders(base: Readonly<Record<string, string>>, extra: unknown, path = 'init.headers'): Record<string, string> {
-  if (extra === undefined || extra === null) return { ...base }
-  return { ...base, ...normalizeHeaders(extra, path) }
-}
-
-/** RFC 9110 §15: reason-phrase = *( HTAB / SP / VCHAR / obs-text ). */
-const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/
-
-function toResponse(raw: RawResponse, redirected: boolean): Response {
-  if (raw.status < 200 || raw.status > 599) {
-    throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrl(raw.url)} answered with status ${raw.status}, outside 200–599`, { url: redactUrl(raw.url) })
-  }
-  const pairs: [string, string][] = []
-  const headers = raw.headers
-  for (const name in headers) {
-    const value = headers[name]!
-    if (typeof value === 'string') pairs.push([name, value])
-    else for (const item of value) pairs.push([name, item])
-  }
-  const lazy = raw.lazy
-  // A reason phrase the Response constructor would refuse is not worth failing the call for.
-  const init = REASON_PHRASE.test(raw.statusText) ? { status: raw.status, statusText: raw.statusText } : { status: raw.status }
-  // No stream yet: hand out a Response that makes one (and its Headers) only when asked for.
-  if (lazy !== undefined && !lazy.streamCreated) return createSafeResponse(lazy, init, pairs, raw.url.href, redirected)
-  const response = new Response(raw.body, { ...init, headers: pairs })
-  Object.defineProperty(response, 'url', { value: raw.url.href, enumerable: true })
-  if (redirected) Object.defineProperty(response, 'redirected', { value: true, enumerable: true })
-  return response
 }

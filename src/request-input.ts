@@ -7,7 +7,7 @@
  * - `redirect`, `cache`: the Request's value unless init sets one ('follow' / 'default' are the
  *   client's own settings, so they change nothing).
  * - `signal`: init's signal when init has the member, else the Request's.
- * - `method`, `body`: init's when given, else the Request's (client.ts buildRequest).
+ * - `method`, `body`: init's when given, else the Request's (build-request.ts).
  * - `headers`: init's headers **replace** the Request's (not merged), as in `new Request(req, init)`.
  * - `integrity`: subresource integrity is not checked by safefetch; a Request or init asking for it
  *   is refused rather than served unchecked.

@@ -8,7 +8,9 @@
  * entry; callers that take `body` (piping, streaming parsers) get a real stream, as with fetch.
  * Errors while the body arrives are the same SafeFetchErrors either way.
  */
-import type { LazyBody } from './types.js'
+import { SafeFetchError } from './errors.js'
+import { redactUrlForError } from './observe/redact.js'
+import type { LazyBody, RawResponse } from './types.js'
 
 const utf8 = new TextDecoder()
 
@@ -134,4 +136,33 @@ function spentStream(): ReadableStream<Uint8Array> {
   const stream = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() })
   stream.getReader()
   return stream
+}
+
+/** RFC 9110 §15: reason-phrase = *( HTAB / SP / VCHAR / obs-text ). */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * The fetch edge, outbound: the pipeline's RawResponse becomes the standard Response handed to the
+ * caller (a lazy SafeResponse when no stream was made yet).
+ */
+export function toResponse(raw: RawResponse, redirected: boolean): Response {
+  if (raw.status < 200 || raw.status > 599) {
+    throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrlForError(raw.url)} answered with status ${raw.status}, outside 200–599`, { url: redactUrlForError(raw.url) })
+  }
+  const pairs: [string, string][] = []
+  const headers = raw.headers
+  for (const name in headers) {
+    const value = headers[name]!
+    if (typeof value === 'string') pairs.push([name, value])
+    else for (const item of value) pairs.push([name, item])
+  }
+  const lazy = raw.lazy
+  // A reason phrase the Response constructor would refuse is not worth failing the call for.
+  const init = REASON_PHRASE.test(raw.statusText) ? { status: raw.status, statusText: raw.statusText } : { status: raw.status }
+  // No stream yet: hand out a Response that makes one (and its Headers) only when asked for.
+  if (lazy !== undefined && !lazy.streamCreated) return createSafeResponse(lazy, init, pairs, raw.url.href, redirected)
+  const response = new Response(raw.body, { ...init, headers: pairs })
+  Object.defineProperty(response, 'url', { value: raw.url.href, enumerable: true })
+  if (redirected) Object.defineProperty(response, 'redirected', { value: true, enumerable: true })
+  return response
 }

@@ -29,8 +29,6 @@ import {
 } from '../observe/tracing.js'
 import type { Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
-// The `ctx.observation` field is declared (for now) by the observe layer's module augmentation.
-import type {} from './observe.js'
 
 export function attemptSpanLayer(state: ObserveState): Layer {
   const tracing = state.tracing

@@ -14,7 +14,7 @@ import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
 import type { Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
-import { redactUrl } from '../net/url-policy.js'
+import { redactUrlForError } from '../observe/redact.js'
 import { errorOutcome, statusOutcome } from '../resilience/circuit-breaker.js'
 import type { CircuitBreakers } from '../resilience/circuit-breaker.js'
 import type { OriginSwitches } from '../resilience/origin-switches.js'
@@ -47,7 +47,7 @@ export function guardOriginLayer(deps: GuardOriginDeps): Layer {
         throw new SafeFetchError(
           'ERR_CIRCUIT_OPEN',
           `circuit breaker open for ${origin}: recent calls failed; next trial in ${Math.ceil(breaker.retryInMs())} ms`,
-          { url: redactUrl(req.url, ctx.redact) },
+          { url: redactUrlForError(req.url, ctx.redact) },
         )
       }
       let response: RawResponse

@@ -14,7 +14,8 @@ import type { CallContext } from '../context.js'
 import { SafeFetchError } from '../errors.js'
 import { discardBody, headerValue, type Handler, type Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
-import { parseUrl, redactUrl } from '../net/url-policy.js'
+import { parseUrl } from '../net/url-policy.js'
+import { redactUrlForError } from '../observe/redact.js'
 
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
 
@@ -35,7 +36,7 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       if (!REDIRECT_STATUS.has(response.status) || options.mode === 'manual') return response
       const location = headerValue(response.headers, 'location')
       if (location === undefined) return response
-      const from = redactUrl(req.url, rules)
+      const from = redactUrlForError(req.url, rules)
       if (options.mode === 'error') {
         discardBody(response)
         throw new SafeFetchError('ERR_REDIRECT_BLOCKED', `${from} redirected (${response.status}) and redirect is 'error'`, { url: from })
@@ -58,15 +59,15 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       }
       if (hop >= options.max) {
         discardBody(response)
-        throw new SafeFetchError('ERR_TOO_MANY_REDIRECTS', `${first.method} ${redactUrl(first.url, rules)} redirected more than ${options.max} times (redirect.max)`, {
-          url: redactUrl(first.url, rules),
+        throw new SafeFetchError('ERR_TOO_MANY_REDIRECTS', `${first.method} ${redactUrlForError(first.url, rules)} redirected more than ${options.max} times (redirect.max)`, {
+          url: redactUrlForError(first.url, rules),
         })
       }
       if (req.url.protocol === 'https:' && target.protocol === 'http:' && !options.allowDowngrade) {
         discardBody(response)
         throw new SafeFetchError(
           'ERR_REDIRECT_BLOCKED',
-          `${from} redirected from https: to ${redactUrl(target, rules)}; pass redirect: { allowDowngrade: true } to follow it`,
+          `${from} redirected from https: to ${redactUrlForError(target, rules)}; pass redirect: { allowDowngrade: true } to follow it`,
           { url: from },
         )
       }

@@ -17,7 +17,7 @@ import type { RetryBudget } from '../retry/retry-budget.js'
 import type { ResolvedRetryOptions } from '../retry/retry-options.js'
 import { sleep } from '../retry/sleep.js'
 import { publishRetry } from '../observe/diagnostics.js'
-import { redactUrl } from '../net/url-policy.js'
+import { redactUrlForError } from '../observe/redact.js'
 
 export interface RetryLayerDeps {
   /** The client's retry budget (shared by all its calls); omit when `retry.budget` is false. */
@@ -93,7 +93,7 @@ export function retryLayer(deps: RetryLayerDeps = {}): Layer {
           last.retryDelayMs = verdict.delayMs
         }
         ctx.logger?.warn(
-          { callId: ctx.record.id, attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrl(req.url, ctx.redact) },
+          { callId: ctx.record.id, attempt, reason: verdict.reason, delayMs: verdict.delayMs, url: last?.url ?? redactUrlForError(req.url, ctx.redact) },
           'retrying',
         )
         publishRetry(ctx.record, {

@@ -4,7 +4,7 @@
  * is ever taken from the environment (HTTP_PROXY …): only undici's EnvHttpProxyAgent reads it.
  *
  * undici's own headers/body timeouts are switched off: they run on a coarse ~500 ms timer wheel
- * (FACTS.md), so the transport keeps precise timers of its own.
+ * (undici's timer resolution), so the transport keeps precise timers of its own.
  */
 import { Agent } from 'undici'
 import type { ResolvedClientOptions } from '../options.js'

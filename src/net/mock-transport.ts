@@ -21,7 +21,7 @@ import type { CompiledAddressPolicy } from './address-policy.js'
 import { stripBrackets } from './guarded-connector.js'
 import { guardedLookup } from './guarded-lookup.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
-import { redactUrl } from './url-policy.js'
+import { redactUrlForError } from '../observe/redact.js'
 
 export interface MockTransportOptions {
   readonly policy: CompiledAddressPolicy
@@ -49,7 +49,7 @@ export function createMockTransport(dispatcher: Dispatcher, options: MockTranspo
  */
 function notMatched(err: unknown, req: OutboundRequest): SafeFetchError | undefined {
   if (!(err instanceof SafeFetchError) || err.code !== 'ERR_NETWORK' || systemCode(err) !== MOCK_NOT_MATCHED) return undefined
-  const url = redactUrl(req.url)
+  const url = redactUrlForError(req.url)
   return new SafeFetchError(
     'ERR_MOCK_NOT_MATCHED',
     `no mock matched ${req.method} ${url}: the dispatcher has no interceptor for this method, path, headers and body, and net connect is disabled (docs/testing.md)`,

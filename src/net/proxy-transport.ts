@@ -23,7 +23,7 @@ import { stripBrackets } from './guarded-connector.js'
 import { guardedLookup } from './guarded-lookup.js'
 import { ipAuthority, proxyRefusedError, type ResolvedProxy } from './proxy.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
-import { redactUrl } from './url-policy.js'
+import { redactUrlForError } from '../observe/redact.js'
 
 export interface ProxyTransportOptions {
   readonly proxy: ResolvedProxy
@@ -42,7 +42,7 @@ export function createProxyTransport(dispatcher: Dispatcher, options: ProxyTrans
     return exchange.then((response) => {
       if (response.status !== 407) return response
       discardBody(response)
-      const url = redactUrl(req.url, ctx.redact)
+      const url = redactUrlForError(req.url, ctx.redact)
       throw proxyRefusedError(proxy, `${req.method} ${url}`, { status: 407, reason: response.statusText }, url)
     })
   }

@@ -4,7 +4,7 @@
  * redirects.
  *
  * It uses `dispatcher.dispatch()` with a handler of its own rather than `undici.fetch()` (which
- * costs ~3× more CPU per request, FACTS.md) or `request()` (a Node stream we would convert again).
+ * costs ~3× more CPU per request, measured on Node 20) or `request()` (a Node stream we would convert again).
  * The headers timeout is a plain timer of ours (undici's timer wheel is ~500 ms coarse).
  * An optional `route` sends an exchange somewhere other than the request URL's origin (the proxy
  * transport uses it for plain-http targets); the request URL, and so every layer's view, is unchanged.
@@ -20,7 +20,7 @@ import type { Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse, ResponseHeaders } from '../types.js'
 import { dispatchGates, type DispatchGate, type GateJob, type OriginQueue } from './dispatch-gate.js'
 import { connectInfo } from './guarded-connector.js'
-import { redactUrl } from './url-policy.js'
+import { redactUrlForError } from '../observe/redact.js'
 import { decodingPlan, ResponseBody } from './response-body.js'
 
 /**
@@ -364,7 +364,7 @@ export function createTransport(dispatcher: Dispatcher, route?: Route, mock = fa
   subscribeOnce()
   return function transport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     ctx.signal.throwIfAborted()
-    const urlText = redactUrl(req.url, ctx.redact)
+    const urlText = redactUrlForError(req.url, ctx.redact)
     const record: AttemptRecord = { attempt: ctx.attempt, hop: ctx.hop, url: urlText, timings: {} }
     ctx.record.attemptLog.push(record)
     return new Promise<RawResponse>((resolve, reject) => {

@@ -11,8 +11,7 @@ import { checkKnownKeys, describeValue as show, optionError as invalid } from '.
 import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy, type DeniedVerdict } from './address-policy.js'
 import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions, type HostVerdict } from './host-rules.js'
 import { parseIpv4 } from './ip-ranges.js'
-import { DEFAULT_REDACT_RULES, redactUrlText, type RedactRules } from '../observe/redact.js'
-import { redactPath } from '../observe/redact-paths.js'
+import { redactUrlForError, redactUrlText } from '../observe/redact.js'
 
 export interface PolicyOptions extends AddressPolicyOptions, HostRuleOptions {
   /** Schemes allowed. Default ['http:', 'https:'], the only ones the transport speaks. */
@@ -132,32 +131,6 @@ export function compilePolicy(o: PolicyOptions | undefined, optionPath = 'policy
 
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Log-safe URL text for error messages: no userinfo, no fragment, every query value replaced by
- * REDACTED, and the path rules of `rules` (by default the well-known webhook and bot-token shapes,
- * observe/redact-paths.ts) applied to the path.
- */
-export function redactUrl(url: URL, rules: RedactRules = DEFAULT_REDACT_RULES): string {
-  // `data:`/`javascript:` have no authority; everything else prints as scheme://host/path.
-  const authority = url.host !== '' || url.href.startsWith('//', url.protocol.length)
-  const path = rules.enabled ? redactPath(url.pathname, rules.paths) : url.pathname
-  let out = authority ? `${url.protocol}//${url.host}${path}` : `${url.protocol}${path.slice(0, 64)}`
-  const search = url.search
-  if (search.length > 1) out += `?${redactQuery(search.slice(1))}`
-  return out
-}
-
-function redactQuery(query: string): string {
-  let out = ''
-  for (const part of query.split('&')) {
-    if (part === '') continue
-    const eq = part.indexOf('=')
-    // A bare `?token` is as secret as `?key=token`.
-    out += (out === '' ? '' : '&') + (eq < 0 ? 'REDACTED' : `${part.slice(0, eq)}=REDACTED`)
-  }
-  return out
-}
-
 function invalidUrl(input: string, why: string, cause?: unknown): SafeFetchError {
   // Input that did not parse: the conservative textual rule (userinfo up to the last `@`, query).
   const shown = redactUrlText(input)
@@ -248,7 +221,7 @@ export function assertUrlAllowed(policy: CompiledPolicy, url: URL): void {
 export function urlRefusal(policy: CompiledPolicy, url: URL): UrlRefusal | undefined {
   const path = policy.optionPath
   if (!policy.protocols.has(url.protocol)) {
-    const shown = redactUrl(url)
+    const shown = redactUrlForError(url)
     const allowed = [...policy.protocols].join(', ')
     const advice =
       url.protocol === 'http:' || url.protocol === 'https:'
@@ -257,17 +230,17 @@ export function urlRefusal(policy: CompiledPolicy, url: URL): UrlRefusal | undef
     return { check: 'scheme', protocol: url.protocol, error: blocked(`scheme ${url.protocol} of ${shown} is not allowed (${path}.protocols: ${allowed}); ${advice}`, shown) }
   }
   if (!policy.allowCredentials && (url.username !== '' || url.password !== '')) {
-    const shown = redactUrl(url)
+    const shown = redactUrlForError(url)
     return { check: 'credentials', error: blocked(`${shown} carries credentials (user:password@); send them in a header, or set ${path}.allowCredentials: true`, shown) }
   }
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
   if (port === 0) {
-    const shown = redactUrl(url)
+    const shown = redactUrlForError(url)
     return { check: 'port', port, list: 'none', error: blocked(`port 0 of ${shown} cannot be dialled`, shown) }
   }
   const explicitlyAllowed = policy.ports?.has(port) === true
   if (policy.ports !== undefined && !explicitlyAllowed) {
-    const shown = redactUrl(url)
+    const shown = redactUrlForError(url)
     return {
       check: 'port',
       port,
@@ -276,7 +249,7 @@ export function urlRefusal(policy: CompiledPolicy, url: URL): UrlRefusal | undef
     }
   }
   if (policy.denyPorts.has(port) && !(policy.denyPortsPreset && explicitlyAllowed)) {
-    const shown = redactUrl(url)
+    const shown = redactUrlForError(url)
     const service = INTERNAL_SERVICE_PORTS.get(port) ?? ''
     const what = policy.denyPortsPreset ? `the 'internal-services' preset (${service})` : 'the list'
     const advice = policy.denyPortsPreset ? `add ${port} to ${path}.ports to allow it` : `remove ${port} from ${path}.denyPorts to allow it`
@@ -285,13 +258,13 @@ export function urlRefusal(policy: CompiledPolicy, url: URL): UrlRefusal | undef
   }
   const host = checkHostname(policy.hosts, url.hostname)
   if (!host.allowed) {
-    const shown = redactUrl(url)
+    const shown = redactUrlForError(url)
     return { check: 'host', host, error: blocked(`${shown} is blocked: ${host.reason}`, shown) }
   }
   const literal = literalAddress(url)
   if (literal !== undefined) {
     const verdict = checkAddress(policy.address, literal)
-    if (!verdict.allowed) return { check: 'address', address: verdict, error: blockedAddressError(verdict, redactUrl(url)) }
+    if (!verdict.allowed) return { check: 'address', address: verdict, error: blockedAddressError(verdict, redactUrlForError(url)) }
   }
   return undefined
 }

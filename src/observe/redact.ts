@@ -238,6 +238,33 @@ export function redactUrl(url: URL, rules: RedactRules = DEFAULT_REDACT_RULES): 
 }
 
 /**
+ * Log-safe URL text for error messages: no userinfo, no fragment, every query value replaced by
+ * REDACTED (stricter than redactUrl: error text is built before the client's rules can say which
+ * query names are harmless, and it travels further than a log line), and the path rules of `rules` (by default the well-known webhook and bot-token shapes,
+ * observe/redact-paths.ts) applied to the path.
+ */
+export function redactUrlForError(url: URL, rules: RedactRules = DEFAULT_REDACT_RULES): string {
+  // `data:`/`javascript:` have no authority; everything else prints as scheme://host/path.
+  const authority = url.host !== '' || url.href.startsWith('//', url.protocol.length)
+  const path = rules.enabled ? redactPath(url.pathname, rules.paths) : url.pathname
+  let out = authority ? `${url.protocol}//${url.host}${path}` : `${url.protocol}${path.slice(0, 64)}`
+  const search = url.search
+  if (search.length > 1) out += `?${redactWholeQuery(search.slice(1))}`
+  return out
+}
+
+function redactWholeQuery(query: string): string {
+  let out = ''
+  for (const part of query.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    // A bare `?token` is as secret as `?key=token`.
+    out += (out === '' ? '' : '&') + (eq < 0 ? REDACTED : `${part.slice(0, eq)}=${REDACTED}`)
+  }
+  return out
+}
+
+/**
  * For URL strings of unknown origin (an attempt record, a Location header): parse and redact;
  * when the string does not parse, the textual rule of redactUrlText.
  */

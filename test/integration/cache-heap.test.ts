@@ -1,6 +1,6 @@
 /**
  * Issue #5: the heap stays flat over 200 000 memory-cache hits through the real client
- * (FACTS.md: undici's cache interceptor grew ~5.5 KB per hit, got's ~14.6 KB). Measured in a child
+ * (measured elsewhere: undici's cache interceptor grew ~5.5 KB per hit, got's ~14.6 KB). Measured in a child
  * process with --expose-gc (cache-heap.fixture.ts), so the runner's own allocations do not count.
  * Not a timing test: the bound is on bytes, and the hits are capped at 200 000.
  */

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SafeFetchError, type ErrorCode } from '../../src/errors.js'
-import {
-  assertUrlAllowed,
-  compilePolicy,
-  INTERNAL_SERVICE_PORTS,
-  literalAddress,
-  parseUrl,
-  redactUrl,
-  type PolicyOptions,
-} from '../../src/net/url-policy.js'
+import { assertUrlAllowed, compilePolicy, INTERNAL_SERVICE_PORTS, literalAddress, parseUrl, type PolicyOptions } from '../../src/net/url-policy.js'
+import { redactUrlForError } from '../../src/observe/redact.js'
 
 /** 'ok' or the error code (plus the message for inspection). */
 function outcome(input: string, options?: PolicyOptions): { code: ErrorCode | 'ok'; message: string; err?: SafeFetchError } {
@@ -302,7 +295,7 @@ describe('redactUrl', () => {
     ['data:text/plain,hello', 'data:text/plain,hello'],
     ['file:///etc/passwd', 'file:///etc/passwd'],
   ])('%s -> %s', (input, expected) => {
-    expect(redactUrl(new URL(input))).toBe(expected)
+    expect(redactUrlForError(new URL(input))).toBe(expected)
   })
 })
 
