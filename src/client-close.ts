@@ -19,7 +19,7 @@ export interface CloseOptions {
 }
 
 /** The default wait never exceeds this, even for calls without a total timeout. */
-export const CLOSE_TIMEOUT_CAP = 30_000
+const CLOSE_TIMEOUT_CAP = 30_000
 
 export class InFlightCalls {
   private count = 0

@@ -7,7 +7,7 @@
  * RFC 9110 §5.6.2: `token = 1*tchar`, tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /
  * "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. Field names (§5.1) and methods (§9.1) are tokens.
  */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /** Whether `text` is an RFC 9110 token: a valid field name or method name. */
 export function isToken(text: string): boolean {

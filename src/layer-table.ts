@@ -41,14 +41,14 @@ export interface LayerInputs {
   readonly cache: HttpCache | undefined
 }
 
-export interface LayerRow {
+interface LayerRow {
   readonly name: string
   /** Whether the layer is in the stack for these inputs (absent: always). */
   readonly when?: (inputs: LayerInputs) => boolean
   readonly make: (inputs: LayerInputs) => Layer
 }
 
-export const LAYER_TABLE: readonly LayerRow[] = [
+const LAYER_TABLE: readonly LayerRow[] = [
   { name: 'observe', make: (i) => observeLayer(i.observe) },
   { name: 'deadline', make: () => deadlineLayer },
   { name: 'concurrency', when: (i) => i.limit !== undefined, make: (i) => concurrencyGateLayer(i.limit!) },

@@ -68,7 +68,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** The known option a typo most likely meant: same letters in another case, a prefix, or a short edit away. */
-export function closestOption(key: string, known: Iterable<string>): string | undefined {
+function closestOption(key: string, known: Iterable<string>): string | undefined {
   const lower = key.toLowerCase()
   let best: string | undefined
   const limit = Math.min(3, Math.max(1, Math.floor(key.length / 3)))
@@ -105,7 +105,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Joins an option group's path and a key: `timeout` + `total` → `timeout.total`; the top level has path ''. */
-export function optionPath(path: string, key: string): string {
+function optionPath(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`
 }
 

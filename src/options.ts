@@ -186,7 +186,7 @@ export interface ResolvedClientOptions extends ResolvedCallOptions {
 
 const NO_TIMEOUT = 0
 
-export const DEFAULTS = {
+const DEFAULTS = {
   name: 'safefetch',
   allowAbsoluteUrls: false,
   timeout: { connect: 5_000, headers: 10_000, read: 30_000, total: 30_000 },
@@ -241,16 +241,16 @@ function plainObject(value: unknown, path: string, known?: readonly string[]): R
 }
 
 /** The keys of each option group: a new option is added to its list, and every other key is refused. */
-export const TIMEOUT_KEYS = ['connect', 'headers', 'read', 'total'] as const
-export const REDIRECT_KEYS = ['max', 'allowDowngrade', 'stripHeaders'] as const
+const TIMEOUT_KEYS = ['connect', 'headers', 'read', 'total'] as const
+const REDIRECT_KEYS = ['max', 'allowDowngrade', 'stripHeaders'] as const
 /** The node:tls options a client passes to its connector (TlsOptions). */
-export const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'minVersion', 'maxVersion', 'ciphers', 'checkServerIdentity'] as const
+const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'minVersion', 'maxVersion', 'ciphers', 'checkServerIdentity'] as const
 
 /**
  * `timeout: 5000` is `{ total: 5000 }` (the form got, ky and axios users type). `scope: 'call'`
  * refuses `connect`: the connect timeout belongs to the pool a client builds, not to one call.
  */
-export function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout', scope: 'client' | 'call' = 'client'): ResolvedTimeouts {
+function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout', scope: 'client' | 'call' = 'client'): ResolvedTimeouts {
   if (typeof input === 'number') return { ...base, total: positiveMs(input, path, base.total) }
   if (input === false) throw invalid(path, 'a number of milliseconds (the total deadline) or an object like { total, connect, headers, read }; false goes on each one', input)
   const o = plainObject(input, path, TIMEOUT_KEYS)
@@ -267,7 +267,7 @@ export function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = '
 }
 
 
-export function resolveRedirect(input: unknown, base: ResolvedRedirect, path = 'redirect'): ResolvedRedirect {
+function resolveRedirect(input: unknown, base: ResolvedRedirect, path = 'redirect'): ResolvedRedirect {
   if (input === undefined) return base
   if (input === 'follow' || input === 'manual' || input === 'error') {
     return input === base.mode ? base : { ...base, mode: input }
@@ -396,7 +396,7 @@ const CLIENT_KEYS: readonly string[] = ['headers', ...CALL_OPTION_KEYS, ...CLIEN
  * Browser-only ones (credentials, mode, referrer, referrerPolicy, window, keepalive) have no
  * meaning for a server-side client and are ignored, as Node's own fetch ignores most of them.
  */
-export const FETCH_INIT_KEYS = [
+const FETCH_INIT_KEYS = [
   'method', 'headers', 'body', 'signal', 'redirect', 'cache', 'credentials', 'mode', 'referrer', 'referrerPolicy', 'integrity',
   'keepalive', 'window', 'priority', 'duplex',
 ] as const

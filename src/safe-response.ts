@@ -26,9 +26,9 @@ const ResponseBase = Response as unknown as new (body: null, init: ResponseInit)
 }
 
 /** Header pairs as undici gives them; turned into a Headers object only when someone reads `headers`. */
-export type HeaderPairs = [string, string][]
+type HeaderPairs = [string, string][]
 
-export function createSafeResponse(lazy: LazyBody, init: { status: number; statusText?: string }, headers: HeaderPairs, url: string, redirected: boolean): Response {
+function createSafeResponse(lazy: LazyBody, init: { status: number; statusText?: string }, headers: HeaderPairs, url: string, redirected: boolean): Response {
   return new SafeResponse(lazy, init, headers, url, redirected) as unknown as Response
 }
 

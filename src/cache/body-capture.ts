@@ -18,7 +18,7 @@
  */
 import { HeldChunks } from '../net/held-chunks.js'
 
-export interface CaptureSink {
+interface CaptureSink {
   /** The complete body. */
   complete(body: Uint8Array): void
   /** The copy was given up (too large, failed, cancelled). */

@@ -78,7 +78,7 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
 }
 
 /** The largest delta-seconds a cache must represent, RFC 9111 §1.2.2. */
-export const MAX_DELTA_SECONDS = 2147483648
+const MAX_DELTA_SECONDS = 2147483648
 
 const DIGITS = /^[0-9]+$/
 

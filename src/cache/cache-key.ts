@@ -17,7 +17,7 @@ import { hash } from 'node:crypto'
 import type { CacheMode } from './cache-semantics.js'
 import { parseTokenList } from './cache-control.js'
 
-export const KEY_FORMAT = 'v1'
+const KEY_FORMAT = 'v1'
 export const NAMESPACE_KEY = `${KEY_FORMAT}|ns`
 
 /** The target URI without its fragment (never sent, so never part of the key). */

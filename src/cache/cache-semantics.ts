@@ -31,7 +31,7 @@ import { deltaSeconds, fieldValue, formatDirectives, parseAge, parseCacheControl
 export type CacheMode = 'shared' | 'private'
 
 /** RFC 9111 §4.2.2: "a typical setting of this fraction might be 10%". */
-export const HEURISTIC_FRACTION = 0.1
+const HEURISTIC_FRACTION = 0.1
 /**
  * Upper bound of a heuristic lifetime: one day, the point past which RFC 7234 required a 113
  * warning. A Last-Modified ten years old must not mean a year of freshness.

@@ -15,7 +15,7 @@
 import type { ResponseHeaders } from '../types.js'
 import type { Freshness } from './cache-semantics.js'
 
-export const RECORD_VERSION = 1
+const RECORD_VERSION = 1
 
 /** A stored response: status, headers, body, and the freshness computed when it was received. */
 export interface ResponseRecord extends Freshness {

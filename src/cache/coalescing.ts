@@ -11,7 +11,7 @@
 import type { CallSignal } from '../call-signal.js'
 import type { ResponseRecord } from './cache-store.js'
 
-export interface Flight {
+interface Flight {
   /** How many requests joined. */
   readonly waiters: number
   /** Called when a request joins (the leader starts reading the body ahead for them). */

@@ -112,7 +112,7 @@ function headerTemplate(stored: ResponseHeaders): ResponseHeaders {
 }
 
 /** A stream over stored bytes, fresh for each caller. */
-export function storedBodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+function storedBodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(new StoredBodySource(bytes), NO_QUEUE)
 }
 

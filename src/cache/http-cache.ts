@@ -31,7 +31,7 @@ import { FAILED, GuardedStore, type Read } from './guarded-store.js'
 import { redactUrlText } from '../observe/redact.js'
 
 /** Variant keys listed per index, oldest dropped (and deleted) first. */
-export const MAX_VARIANTS = 32
+const MAX_VARIANTS = 32
 
 export interface Lookup {
   readonly primary: string

@@ -19,7 +19,7 @@ export interface MemoryStoreOptions {
   now?: () => number
 }
 
-export const DEFAULT_MEMORY_STORE_BYTES = 50 * 1024 * 1024
+const DEFAULT_MEMORY_STORE_BYTES = 50 * 1024 * 1024
 
 const resolved = Promise.resolve()
 

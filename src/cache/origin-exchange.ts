@@ -46,7 +46,7 @@ const STALE_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...ORIGIN_FAILURE_C
  */
 const UNREACHABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_NETWORK', 'ERR_DNS', 'ERR_CONNECT_TIMEOUT', 'ERR_CIRCUIT_OPEN'])
 
-export interface Outcome {
+interface Outcome {
   readonly response: RawResponse
   readonly status: CacheStatus
   /** What coalesced waiters may be served: the stored record (a promise while its body is read). */
@@ -196,7 +196,7 @@ function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
  * may never be served stale (no-cache, must-revalidate...) and has no validator is useless once
  * stale: it goes when its freshness does.
  */
-export function storeTtl(r: ResponseRecord, cache: HttpCache, now: number): number {
+function storeTtl(r: ResponseRecord, cache: HttpCache, now: number): number {
   const useful = r.lifetime + Math.max(r.swr, r.sie) - currentAge(r, now)
   if (r.noStale && !hasValidators(r.headers)) return useful
   return Math.max(0, useful) + cache.options.keepStaleMs

@@ -21,7 +21,7 @@ import type { ResponseHeaders } from '../types.js'
 import { parseHttpDate } from '../retry/http-date.js'
 import { firstValue, hasContentCoding } from './cache-semantics.js'
 
-export type PreconditionResult =
+type PreconditionResult =
   | { readonly kind: 'full' }
   | { readonly kind: 'not-modified' }
   | { readonly kind: 'origin' }
@@ -34,7 +34,7 @@ const ORIGIN: PreconditionResult = { kind: 'origin' }
 const UNSATISFIABLE: PreconditionResult = { kind: 'unsatisfiable' }
 
 /** What the evaluation needs of a stored response. */
-export interface StoredRepresentation {
+interface StoredRepresentation {
   readonly status: number
   readonly headers: ResponseHeaders
   readonly body: Uint8Array | null

@@ -55,10 +55,10 @@ export interface RedisStoreOptions {
   maxValueBytes?: number | false
 }
 
-export const DEFAULT_REDIS_PREFIX = 'safefetch:'
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250
-export const DEFAULT_REDIS_MAX_TTL_MS = 86_400_000
-export const DEFAULT_REDIS_MAX_VALUE_BYTES = 1024 * 1024
+const DEFAULT_REDIS_PREFIX = 'safefetch:'
+const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250
+const DEFAULT_REDIS_MAX_TTL_MS = 86_400_000
+const DEFAULT_REDIS_MAX_VALUE_BYTES = 1024 * 1024
 
 interface OwnedClient extends RedisLikeClient {
   connect(): Promise<void>

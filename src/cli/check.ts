@@ -42,7 +42,7 @@ Examples:
 `
 
 /** What `--json` prints per URL. */
-export interface CheckResult {
+interface CheckResult {
   /** The URL as typed, userinfo and query values redacted. */
   input: string
   /** The URL as parsed (redacted), when it parsed. */
@@ -130,7 +130,7 @@ function describeAddress(a: AddressCheck): string {
   return `${a.address}  refused${embedded}  ${a.range ?? ''} [${by}]`
 }
 
-export function formatResult(r: CheckResult): string {
+function formatResult(r: CheckResult): string {
   const lines = [`${r.allowed ? 'ALLOWED' : 'REFUSED'}  ${r.url ?? r.input}`]
   if (r.url !== undefined && r.url !== r.input) lines.push(`  input    ${r.input}`)
   if (r.reason !== undefined) {

@@ -130,7 +130,7 @@ export const POLICY_FLAGS = {
   resolve: { type: 'string', multiple: true },
 } as const
 
-export interface PolicyFlagValues {
+interface PolicyFlagValues {
   allow?: string[] | undefined
   deny?: string[] | undefined
   'allow-host'?: string[] | undefined

@@ -67,7 +67,7 @@ const POLICY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_URL_BLOCKE
 /** Codes that mean the input was wrong (exit 2). */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_URL_INVALID', 'ERR_INVALID_OPTION'])
 
-export function exitCodeFor(code: ErrorCode): number {
+function exitCodeFor(code: ErrorCode): number {
   if (USAGE_CODES.has(code)) return EXIT.usage
   if (POLICY_CODES.has(code)) return EXIT.policy
   return EXIT.network

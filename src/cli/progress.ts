@@ -5,12 +5,12 @@
  * carriage-return noise.
  */
 
-export interface ProgressStream {
+interface ProgressStream {
   readonly isTTY?: boolean
   write(text: string): boolean
 }
 
-export interface ProgressOptions {
+interface ProgressOptions {
   /** Milliseconds before the first line. Default 1000. */
   delayMs?: number
   /** Milliseconds between redraws. Default 250. */
@@ -21,7 +21,7 @@ export interface ProgressOptions {
   now?: () => number
 }
 
-export interface Progress {
+interface Progress {
   /** Count delivered bytes. */
   add(bytes: number): void
   /** Stop and erase the line. */

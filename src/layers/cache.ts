@@ -39,7 +39,7 @@ interface CacheCallOptions {
 }
 
 /** What the layer is built over: the client's cache and the policy stored entries are judged by. */
-export interface CacheLayerOptions {
+interface CacheLayerOptions {
   readonly cache: HttpCache
   /**
    * The reading client's address policy (of the options generation this handler serves): every

@@ -19,7 +19,7 @@ import { errorOutcome, statusOutcome } from '../resilience/circuit-breaker.js'
 import type { CircuitBreakers } from '../resilience/circuit-breaker.js'
 import type { OriginSwitches } from '../resilience/origin-switches.js'
 
-export interface GuardOriginDeps {
+interface GuardOriginDeps {
   /** The client's runtime switches (disable/enable, read-only). */
   readonly switches: OriginSwitches
   /** The client's breakers; undefined when `breaker` is false (the default). */

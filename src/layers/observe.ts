@@ -26,7 +26,7 @@ import type { Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
 
 /** The response shape finishCall needs: a RawResponse or a WHATWG Response both fit. */
-export interface FinishedResponse {
+interface FinishedResponse {
   readonly status: number
 }
 

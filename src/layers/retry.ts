@@ -14,7 +14,6 @@ import type { Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
 import { decideRetry } from '../retry/retry-decision.js'
 import type { RetryBudget } from '../retry/retry-budget.js'
-import type { ResolvedRetryOptions } from '../retry/retry-options.js'
 import { sleep } from '../retry/sleep.js'
 import { publishRetry } from '../observe/diagnostics.js'
 import { redactUrlForError } from '../observe/redact.js'
@@ -26,15 +25,6 @@ export interface RetryLayerDeps {
   readonly random?: () => number
   /** Epoch milliseconds, to read a Retry-After HTTP-date. Default Date.now. */
   readonly now?: () => number
-}
-
-/**
- * What this layer reads from the call's options. The lead's ResolvedCallOptions gains
- * `retry: ResolvedRetryOptions | false` (the client's resolved options, or the call's override
- * merged over them with `resolveRetryOptions(init.retry, 'retry', clientRetry)`).
- */
-export interface RetryCallOptions {
-  readonly retry: ResolvedRetryOptions | false
 }
 
 /**

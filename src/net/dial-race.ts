@@ -17,7 +17,7 @@
  */
 
 /** RFC 8305 §8: Connection Attempt Delay, recommended 250 ms. */
-export const CONNECTION_ATTEMPT_DELAY_MS = 250
+const CONNECTION_ATTEMPT_DELAY_MS = 250
 
 export type AttemptOutcome<T> = { readonly value: T } | { readonly error: Error; readonly final: boolean }
 
@@ -27,7 +27,7 @@ export type AttemptOutcome<T> = { readonly value: T } | { readonly error: Error;
  */
 export type DialAttempt<T> = (address: string, settle: (outcome: AttemptOutcome<T>) => void) => () => void
 
-export interface DialRaceOptions<T> {
+interface DialRaceOptions<T> {
   readonly attempt: DialAttempt<T>
   /** The winner, or the error of the last attempt to fail (or of a final one). Called once. */
   readonly done: (error: Error | undefined, value?: T) => void

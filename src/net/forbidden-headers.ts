@@ -37,7 +37,7 @@ const METHOD_OVERRIDE = new Set(['x-http-method', 'x-http-method-override', 'x-m
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 
 /** Whether a caller may not set header `key` (lower-case). */
-export function isForbiddenRequestHeader(key: string): boolean {
+function isForbiddenRequestHeader(key: string): boolean {
   return FORBIDDEN.has(key) || key.startsWith('proxy-')
 }
 

@@ -21,7 +21,7 @@ import { dialRace, type DialAttempt } from './dial-race.js'
 import { guardedLookup } from './guarded-lookup.js'
 import { interceptedSocketsError } from './interceptors.js'
 
-export interface ConnectInfo {
+interface ConnectInfo {
   /** Milliseconds spent resolving the name (0 for literals). */
   readonly dns: number
   readonly connect: number
@@ -36,7 +36,7 @@ export interface ConnectInfo {
 /** Connection facts per socket, read by the transport when a request is written to it. */
 export const connectInfo = new WeakMap<Socket, ConnectInfo>()
 
-export interface GuardedConnectorOptions {
+interface GuardedConnectorOptions {
   readonly policy: CompiledAddressPolicy
   readonly lookup: LookupFunction | undefined
   readonly tls: TlsOptions

@@ -10,7 +10,7 @@ import { isIP, type LookupFunction } from 'node:net'
 import { SafeFetchError, toSafeFetchError } from '../errors.js'
 import { blockedAddressError, checkAddress, type CompiledAddressPolicy } from './address-policy.js'
 
-export type GuardedLookupCallback = (error: SafeFetchError | null, addresses: readonly string[]) => void
+type GuardedLookupCallback = (error: SafeFetchError | null, addresses: readonly string[]) => void
 
 export function guardedLookup(
   host: string,

@@ -23,7 +23,7 @@ export function pinsMore(chunk: Uint8Array): boolean {
 }
 
 /** An exact-size copy that owns its memory (not Buffer's shared pool, which would pin 8 KiB slabs). */
-export function copyOf(chunk: Uint8Array): Uint8Array {
+function copyOf(chunk: Uint8Array): Uint8Array {
   return Uint8Array.prototype.slice.call(chunk)
 }
 

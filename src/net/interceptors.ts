@@ -21,7 +21,7 @@ const REGISTRY = '__MSW_INTERCEPTORS_REGISTRY'
 const SOCKET_INTERCEPTOR = 'socket-interceptor'
 
 /** True while an @mswjs/interceptors socket interceptor is applied in this process. */
-export function socketsIntercepted(): boolean {
+function socketsIntercepted(): boolean {
   const registry: unknown = (globalThis as Record<string, unknown>)[REGISTRY]
   if (!(registry instanceof Map)) return false
   for (const [key, instance] of registry as Map<unknown, unknown>) {

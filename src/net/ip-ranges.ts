@@ -14,7 +14,7 @@
  * (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) so one 128-bit CIDR matcher serves both families.
  */
 
-export interface SpecialRange {
+interface SpecialRange {
   readonly cidr: string
   readonly name: string
   readonly reference: string
@@ -31,7 +31,7 @@ export interface ParsedIp {
 }
 
 /** How an IPv4 address was found inside an IPv6 one. */
-export type EmbeddingVia =
+type EmbeddingVia =
   | 'ipv4-mapped'
   | 'ipv4-compatible'
   | 'ipv4-translated'
@@ -40,7 +40,7 @@ export type EmbeddingVia =
   | 'teredo-server'
   | 'teredo-client'
 
-export interface SpecialRangeMatch {
+interface SpecialRangeMatch {
   readonly range: SpecialRange
   /** The IPv4 address that decided the verdict, when it was unwrapped from an IPv6 address. */
   readonly embeddedIpv4?: string
@@ -130,7 +130,7 @@ export const EMBEDDING_PREFIXES: readonly SpecialRange[] = Object.freeze([
 ])
 
 /** Returned when a string given to findSpecialRange is not an IP address: unknown means denied. */
-export const NOT_AN_IP: SpecialRange = r('n/a', 'not-an-ip-address', 'strict parser')
+const NOT_AN_IP: SpecialRange = r('n/a', 'not-an-ip-address', 'strict parser')
 
 // ---------------------------------------------------------------------------------------------
 // Parsing

@@ -23,7 +23,7 @@ import { guardedLookup } from './guarded-lookup.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
 import { redactUrlForError } from '../observe/redact.js'
 
-export interface MockTransportOptions {
+interface MockTransportOptions {
   readonly policy: CompiledAddressPolicy
   /** Required for a mock (options.ts): the system resolver would send DNS queries from a test. */
   readonly lookup: LookupFunction

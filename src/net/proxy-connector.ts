@@ -31,7 +31,7 @@ import { guardedLookup } from './guarded-lookup.js'
 import { connectRequest, ipAuthority, parseConnectAnswer, proxyRefusedError, type ResolvedProxy } from './proxy.js'
 import { interceptedSocketsError } from './interceptors.js'
 
-export interface ProxyConnectorOptions {
+interface ProxyConnectorOptions {
   readonly proxy: ResolvedProxy
   readonly policy: CompiledAddressPolicy
   readonly lookup: LookupFunction | undefined

@@ -25,7 +25,7 @@ import { ipAuthority, proxyRefusedError, type ResolvedProxy } from './proxy.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
 import { redactUrlForError } from '../observe/redact.js'
 
-export interface ProxyTransportOptions {
+interface ProxyTransportOptions {
   readonly proxy: ResolvedProxy
   readonly policy: CompiledAddressPolicy
   readonly lookup: LookupFunction | undefined

@@ -36,7 +36,7 @@ export interface ResolvedProxy {
 /** Headers that frame or route the message: set by us (CONNECT) or by undici, never by configuration. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive'])
 /** The keys of `proxy` in its object form. */
-export const PROXY_KEYS = ['url', 'headers'] as const
+const PROXY_KEYS = ['url', 'headers'] as const
 
 function invalid(path: string, expected: string, got: unknown): SafeFetchError {
   return invalidOption(path, `must be ${expected}`, got)
@@ -149,7 +149,7 @@ export function connectRequest(address: string, port: number, headers: Readonly<
   return `${text}\r\n`
 }
 
-export interface ConnectAnswer {
+interface ConnectAnswer {
   readonly status: number
   readonly reason: string
 }

@@ -19,7 +19,7 @@ import type { LazyBody } from '../types.js'
 import { SafeFetchError } from '../errors.js'
 import { CHUNK_OVERHEAD, compact, HeldChunks } from './held-chunks.js'
 
-export interface BodyLimits {
+interface BodyLimits {
   /** Largest decoded body in bytes. */
   readonly maxBytes: number
   /** Largest decoded:received ratio, checked once more than RATIO_GRACE_BYTES were decoded. */

@@ -75,7 +75,7 @@ export const INTERNAL_SERVICE_PORTS: ReadonlyMap<number, string> = new Map([
 ])
 
 /** The keys of `policy`: a new rule is added here and everything else is refused. */
-export const POLICY_KEYS: readonly string[] = [
+const POLICY_KEYS: readonly string[] = [
   'allowPrivate', 'allow', 'deny', 'denyPreset', 'allowHosts', 'denyHosts', 'protocols', 'ports', 'denyPorts', 'allowCredentials',
 ]
 

@@ -29,7 +29,7 @@ export function getCallInfo(response: Response): CallInfo | undefined {
 const PROCESS_PREFIX = randomBytes(4).readUInt32BE(0).toString(36)
 let counter = 0
 
-export function nextCallId(): string {
+function nextCallId(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER
   return `${PROCESS_PREFIX}-${counter.toString(36)}`
 }

@@ -19,7 +19,7 @@ import type { SafeFetchError } from '../errors.js'
 export const startChannel = channel('safefetch:call:start')
 export const endChannel = channel('safefetch:call:end')
 export const errorChannel = channel('safefetch:call:error')
-export const retryChannel = channel('safefetch:call:retry')
+const retryChannel = channel('safefetch:call:retry')
 export const blockedChannel = channel('safefetch:call:blocked')
 
 export interface CallStartMessage {

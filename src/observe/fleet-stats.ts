@@ -16,7 +16,7 @@ import { STATS_DEFAULTS, type HostStats, type StatsSnapshot } from './host-stats
 import { StatCounters, type OriginStats } from './stat-counters.js'
 
 /** The part of an ioredis pipeline we use; an ioredis `Redis` or `Cluster` instance fits. */
-export interface FleetRedisPipeline {
+interface FleetRedisPipeline {
   hincrby(key: string, field: string, increment: number): unknown
   pexpireat(key: string, unixTimeMs: number): unknown
   hgetall(key: string): unknown
@@ -43,9 +43,9 @@ export interface ResolvedFleetOptions {
 }
 
 /** The keys of `stats.fleet`. */
-export const FLEET_KEYS = ['redis', 'prefix', 'intervalMs'] as const
+const FLEET_KEYS = ['redis', 'prefix', 'intervalMs'] as const
 
-export const FLEET_DEFAULTS = { prefix: 'safefetch:stats', intervalMs: 10_000 } as const
+const FLEET_DEFAULTS = { prefix: 'safefetch:stats', intervalMs: 10_000 } as const
 
 export function resolveFleetOptions(input: FleetOptions | undefined, path = 'stats.fleet'): ResolvedFleetOptions | undefined {
   if (input === undefined) return undefined

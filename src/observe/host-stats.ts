@@ -48,7 +48,7 @@ function int(value: unknown, path: string, fallback: number, min: number, max: n
 }
 
 /** The keys of `stats` (`fleet` is resolved by resolveFleetOptions). */
-export const STATS_KEYS = ['windowMs', 'buckets', 'maxOrigins', 'fleet'] as const
+const STATS_KEYS = ['windowMs', 'buckets', 'maxOrigins', 'fleet'] as const
 
 export function resolveStatsOptions(input: StatsOptions | undefined, path = 'stats'): ResolvedStatsOptions {
   if (input === undefined) return STATS_DEFAULTS

@@ -9,10 +9,10 @@ import { systemCode } from '../errors.js'
 import { redactUrlString, type RedactRules } from './redact.js'
 import { retriesOf } from './stat-counters.js'
 
-export type CallLogLevel = 'info' | 'warn' | 'error'
+type CallLogLevel = 'info' | 'warn' | 'error'
 
 /** Phase timings in milliseconds, rounded to the microsecond. */
-export interface TimingsLine {
+interface TimingsLine {
   queued: number | undefined
   dns: number | undefined
   connect: number | undefined
@@ -23,7 +23,7 @@ export interface TimingsLine {
   total: number | undefined
 }
 
-export interface CallLogLine {
+interface CallLogLine {
   callId: string
   method: string
   /** The requested URL, redacted. */
@@ -65,7 +65,7 @@ export function serializeLogError(value: unknown): unknown {
   }
 }
 
-export interface AttemptLogLine {
+interface AttemptLogLine {
   callId: string
   attempt: number
   hop: number
@@ -84,7 +84,7 @@ function ms(value: number | undefined): number | undefined {
   return value === undefined ? undefined : Math.round(value * 1000) / 1000
 }
 
-export function timingsLine(t: PhaseTimings | undefined): TimingsLine | undefined {
+function timingsLine(t: PhaseTimings | undefined): TimingsLine | undefined {
   if (t === undefined) return undefined
   return {
     queued: ms(t.queued),
@@ -103,7 +103,7 @@ function hasTimings(t: PhaseTimings): boolean {
   return false
 }
 
-export function wasRetried(record: Pick<CallRecord, 'attempts' | 'redirects' | 'attemptLog'>): boolean {
+function wasRetried(record: Pick<CallRecord, 'attempts' | 'redirects' | 'attemptLog'>): boolean {
   return retriesOf(record) > 0
 }
 

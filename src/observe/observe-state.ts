@@ -104,7 +104,7 @@ export interface ObserveState {
   readonly requestDuration: Histogram | undefined
 }
 
-export interface ObserveStateInit {
+interface ObserveStateInit {
   /** The client's name. */
   readonly name: string
   /** The previous generation's state: its stats, recorder and fleet sink are kept when compatible. */
@@ -165,7 +165,7 @@ export function clientLogger(logger: Logger | undefined, name: string): Logger |
   return logger?.child({ client: name }, { serializers: { err: serializeLogError } })
 }
 
-export type StatsFormat = 'json' | 'prometheus'
+type StatsFormat = 'json' | 'prometheus'
 
 /** `client.stats()`: the JSON snapshot, or Prometheus text with `format: 'prometheus'`. */
 export function renderStats(state: ObserveState, options?: { format?: 'json' }): StatsSnapshot

@@ -10,7 +10,7 @@
 import type { OriginCounters } from './host-stats.js'
 import { CACHE_RESULTS, STATUS_CLASSES, type StatCounters } from './stat-counters.js'
 
-export interface PrometheusOptions {
+interface PrometheusOptions {
   /** Added as a `client` label to every sample (the client's `name`). */
   client?: string
   /** Metric name prefix. Default `safefetch`. */

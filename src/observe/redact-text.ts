@@ -8,7 +8,7 @@ import { DEFAULT_PATH_RULES, redactPath, type CompiledPathRule } from './redact-
 export const REDACTED = 'REDACTED'
 
 /** The part of a client's RedactRules this rule reads. */
-export interface TextRedactRules {
+interface TextRedactRules {
   readonly enabled: boolean
   readonly paths: readonly CompiledPathRule[]
 }

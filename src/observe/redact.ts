@@ -52,7 +52,7 @@ export interface RedactRules {
 }
 
 /** Credentials in standard fields (RFC 9110 §11.6, RFC 6265) and in the common API-key headers. */
-export const DEFAULT_SECRET_HEADERS: readonly string[] = [
+const DEFAULT_SECRET_HEADERS: readonly string[] = [
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token',
   'x-amz-security-token',
 ]
@@ -72,7 +72,7 @@ export const DEFAULT_SECRET_HEADERS: readonly string[] = [
  * - OAuth 2.0: code, access/refresh/id tokens, client_secret, client_assertion (RFC 7521 §4.2),
  *   code_verifier (RFC 7636); SAML's SAMLResponse carries a signed bearer assertion.
  */
-export const DEFAULT_SECRET_QUERY_PARAMS: readonly string[] = [
+const DEFAULT_SECRET_QUERY_PARAMS: readonly string[] = [
   'token', 'key', 'api_key', 'sig', 'signature', 'password', 'passwd', 'pwd', 'pass', 'passphrase',
   'secret', 'code', 'access_token', 'refresh_token', 'id_token', 'auth_token', 'api_token', 'client_secret',
   'client_assertion', 'code_verifier', 'samlresponse', 'session', 'session_id', 'auth', 'jwt', 'private_token',
@@ -107,7 +107,7 @@ const VERDICT_CACHE_MAX = 512
 
 
 /** The keys of `redact`: a new rule is added here and everything else is refused. */
-export const REDACT_KEYS = ['headers', 'queryParams', 'paths'] as const
+const REDACT_KEYS = ['headers', 'queryParams', 'paths'] as const
 
 function nameList(value: unknown, path: string, isValid: (name: string) => boolean): string[] {
   if (value === undefined) return []

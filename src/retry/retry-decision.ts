@@ -9,7 +9,7 @@ import { parseRetryAfter } from './retry-after.js'
 import type { ResolvedRetryOptions } from './retry-options.js'
 import { IDEMPOTENT_METHODS } from '../http.js'
 
-export type RetryVerdict =
+type RetryVerdict =
   | { readonly retry: true; readonly reason: string; readonly delayMs: number }
   | { readonly retry: false; readonly reason: string }
 

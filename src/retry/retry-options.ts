@@ -73,7 +73,7 @@ export interface ResolvedRetryOptions {
  * retried. ERR_READ_TIMEOUT is absent on purpose: a body timeout happens after the response was
  * handed to the caller, and nothing is retried past that point.
  */
-export const RETRYABLE_ERROR_CODES = [
+const RETRYABLE_ERROR_CODES = [
   'ERR_NETWORK',
   'ERR_CONNECT_TIMEOUT',
   'ERR_DNS',
