@@ -29,7 +29,10 @@ export default defineConfig({
   },
   test: {
     projects: [
-      { extends: true, test: { name: 'fast', isolate: false, include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: [...configDefaults.exclude, ...SLOW] } },
+      {
+        extends: true,
+        test: { name: 'fast', isolate: false, include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: [...configDefaults.exclude, ...SLOW] },
+      },
       { extends: true, test: { name: 'slow', include: SLOW } },
     ],
     setupFiles: ['test/helpers/tripwire.ts'],

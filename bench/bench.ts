@@ -94,7 +94,9 @@ for (const concurrency of [1, 32]) {
   console.log(`  ${'case'.padEnd(34)} ${'req/s'.padStart(9)}  ${'× undici.request'.padStart(16)}  ${'× undici.fetch'.padStart(14)}`)
   for (const benchCase of cases) {
     const rate = median(results.get(`${benchCase.name}@${concurrency}`)!)
-    console.log(`  ${benchCase.name.padEnd(34)} ${rate.toFixed(0).padStart(9)}  ${(rate / request).toFixed(2).padStart(16)}  ${(rate / fetchRate).toFixed(2).padStart(14)}`)
+    console.log(
+      `  ${benchCase.name.padEnd(34)} ${rate.toFixed(0).padStart(9)}  ${(rate / request).toFixed(2).padStart(16)}  ${(rate / fetchRate).toFixed(2).padStart(14)}`,
+    )
   }
   console.log('')
 }

@@ -35,7 +35,11 @@ const logger = pino(
 )
 
 console.log(bold(`origin on loopback: ${origin}`))
-console.log(process.env.SAFEFETCH_NETNS === '1' ? 'network: isolated namespace (loopback only)\n' : 'network: NOT isolated (unshare unavailable); only loopback is contacted\n')
+console.log(
+  process.env.SAFEFETCH_NETNS === '1'
+    ? 'network: isolated namespace (loopback only)\n'
+    : 'network: NOT isolated (unshare unavailable); only loopback is contacted\n',
+)
 
 // A client for one API. Loopback is private, so the policy has to allow this one address.
 const api = createClient({

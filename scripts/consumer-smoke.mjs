@@ -76,7 +76,9 @@ export function danglingDocLinks(files, read) {
   const out = []
   for (const doc of files.filter((f) => f.endsWith('.md'))) {
     // Code blocks and code spans are not links.
-    const text = read(doc).replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '').replace(/`[^`\n]*`/g, '')
+    const text = read(doc)
+      .replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '')
+      .replace(/`[^`\n]*`/g, '')
     const links = [
       ...[...text.matchAll(/\]\(\s*<([^>]*)>/g)].map((m) => m[1]),
       ...[...text.matchAll(/\]\(\s*([^)<\s]+)/g)].map((m) => m[1]),
@@ -171,8 +173,14 @@ export function main() {
   }
 
   const bare = makeConsumer({ tarball, deps: [...RUNTIME_DEPS, '@types/node'] })
-  writeFileSync(join(bare, 'esm.mjs'), `import { safeFetch, createClient, isSafeFetchError } from 'safefetch'\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function' || typeof isSafeFetchError !== 'function') process.exit(1)\nawait createClient().close()\n// Without the optional peer pino, safefetch/testing still imports; recordingLogger() says what is missing.\nconst testing = await import('safefetch/testing')\nif (typeof testing.MockAgent !== 'function' || typeof testing.staticLookup !== 'function') process.exit(1)\ntry { testing.recordingLogger(); process.exit(1) } catch (err) { if (err.code !== 'ERR_INVALID_OPTION' || !/pino/.test(err.message)) process.exit(1) }\nconsole.log('ESM import ok (safefetch and safefetch/testing, no optional peers)')\n`)
-  writeFileSync(join(bare, 'cjs.cjs'), `const { safeFetch, createClient } = require('safefetch')\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function') process.exit(1)\ncreateClient().close().then(() => console.log('CommonJS require ok on ' + process.version))\n`)
+  writeFileSync(
+    join(bare, 'esm.mjs'),
+    `import { safeFetch, createClient, isSafeFetchError } from 'safefetch'\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function' || typeof isSafeFetchError !== 'function') process.exit(1)\nawait createClient().close()\n// Without the optional peer pino, safefetch/testing still imports; recordingLogger() says what is missing.\nconst testing = await import('safefetch/testing')\nif (typeof testing.MockAgent !== 'function' || typeof testing.staticLookup !== 'function') process.exit(1)\ntry { testing.recordingLogger(); process.exit(1) } catch (err) { if (err.code !== 'ERR_INVALID_OPTION' || !/pino/.test(err.message)) process.exit(1) }\nconsole.log('ESM import ok (safefetch and safefetch/testing, no optional peers)')\n`,
+  )
+  writeFileSync(
+    join(bare, 'cjs.cjs'),
+    `const { safeFetch, createClient } = require('safefetch')\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function') process.exit(1)\ncreateClient().close().then(() => console.log('CommonJS require ok on ' + process.version))\n`,
+  )
   writeFileSync(join(bare, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2))
   writeFileSync(join(bare, 'basic.ts'), BASIC_TS)
   ok = run('ESM import', process.execPath, ['esm.mjs'], { cwd: bare }) && ok
@@ -183,7 +191,12 @@ export function main() {
   writeFileSync(join(full, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2))
   writeFileSync(join(full, 'basic.ts'), BASIC_TS)
   writeFileSync(join(full, 'peers.ts'), PEERS_TS)
-  ok = run('tsc --strict, skipLibCheck false, with pino, @opentelemetry/api, ioredis', process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', full]) && ok
+  ok =
+    run('tsc --strict, skipLibCheck false, with pino, @opentelemetry/api, ioredis', process.execPath, [
+      join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      full,
+    ]) && ok
 
   if (existsSync(repoBin('attw'))) {
     // ESM-only package: the "CJS resolves to ESM" note is expected (require(esm) on Node >= 20.19).

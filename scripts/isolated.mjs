@@ -30,12 +30,9 @@ if (probe.status !== 0) {
   process.exit(run(command[0], command.slice(1), { SAFEFETCH_NETNS: '0' }))
 }
 
-const setup = [
-  'set -e',
-  'ip link set lo up',
-  ...TEST_HOSTS.map((host) => `ip addr add ${host}/${host.includes(':') ? 128 : 32} dev lo`),
-  'exec "$@"',
-].join('; ')
+const setup = ['set -e', 'ip link set lo up', ...TEST_HOSTS.map((host) => `ip addr add ${host}/${host.includes(':') ? 128 : 32} dev lo`), 'exec "$@"'].join(
+  '; ',
+)
 process.exit(
   run('unshare', ['-rn', 'sh', '-c', setup, 'isolated', ...command], {
     SAFEFETCH_NETNS: '1',

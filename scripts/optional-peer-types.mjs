@@ -21,7 +21,9 @@ export function markOptionalPeerImports(dir) {
     if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue
     const file = join(entry.parentPath ?? entry.path, entry.name)
     const text = readFileSync(file, 'utf8')
-    const next = text.replace(IMPORT, (line, _m, offset) => (text.slice(Math.max(0, offset - MARK.length - 1), offset).startsWith(MARK) ? line : `${MARK}\n${line}`))
+    const next = text.replace(IMPORT, (line, _m, offset) =>
+      text.slice(Math.max(0, offset - MARK.length - 1), offset).startsWith(MARK) ? line : `${MARK}\n${line}`,
+    )
     if (next !== text) {
       writeFileSync(file, next)
       changed++

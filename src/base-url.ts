@@ -67,7 +67,10 @@ function climbs(rest: string): boolean {
 
 /** One round of percent-decoding, as UTF-8 when it is valid, byte by byte otherwise; overlong dots and slashes too. */
 function decodeOnce(text: string): string {
-  const folded = text.replace(/%c0%ae|%e0%80%ae/gi, '.').replace(/%c0%af|%e0%80%af/gi, '/').replace(/%c1%9c/gi, '\\')
+  const folded = text
+    .replace(/%c0%ae|%e0%80%ae/gi, '.')
+    .replace(/%c0%af|%e0%80%af/gi, '/')
+    .replace(/%c1%9c/gi, '\\')
   try {
     return decodeURIComponent(folded)
   } catch {

@@ -78,7 +78,8 @@ export async function buildRequest(
     url = resolveTarget(input.url, clientOptions)
     method = normalizeMethod(init?.method ?? input.method)
     // As in `new Request(request, init)`: init's headers replace the Request's, they are not merged.
-    headers = init?.headers !== undefined ? mergeHeaders(clientOptions.headers, init.headers) : mergeHeaders(clientOptions.headers, input.headers, 'request.headers')
+    headers =
+      init?.headers !== undefined ? mergeHeaders(clientOptions.headers, init.headers) : mergeHeaders(clientOptions.headers, input.headers, 'request.headers')
     body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
   } else {
     throw new SafeFetchError('ERR_URL_INVALID', `input must be a URL string, a URL or a Request, got ${describe(input)}`)

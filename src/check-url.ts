@@ -145,7 +145,11 @@ function rawAnswers(answer: unknown): string[] {
   if (typeof answer === 'string') return [answer]
   if (!Array.isArray(answer)) return []
   return answer.map((item: unknown) =>
-    typeof item === 'string' ? item : typeof (item as { address?: unknown } | null)?.address === 'string' ? (item as { address: string }).address : String(item),
+    typeof item === 'string'
+      ? item
+      : typeof (item as { address?: unknown } | null)?.address === 'string'
+        ? (item as { address: string }).address
+        : String(item),
   )
 }
 
@@ -170,9 +174,16 @@ function addressCheck(address: string, verdict: AddressVerdict): AddressCheck {
   else {
     const suggestion = verdict.cidr === 'n/a' ? undefined : allowSuggestion(verdict.address, verdict.via)
     if (suggestion !== undefined) fixes.push({ option: 'allow', action: 'add', value: suggestion })
-    if (verdict.rule === 'default' && verdict.name !== undefined && reopenedByAllowPrivate(verdict.name)) fixes.push({ option: 'allowPrivate', action: 'set', value: true })
+    if (verdict.rule === 'default' && verdict.name !== undefined && reopenedByAllowPrivate(verdict.name))
+      fixes.push({ option: 'allowPrivate', action: 'set', value: true })
   }
-  const check: { -readonly [K in keyof AddressCheck]: AddressCheck[K] } = { address, allowed: false, rule: verdict.rule, cidr: verdict.cidr, range: verdict.range }
+  const check: { -readonly [K in keyof AddressCheck]: AddressCheck[K] } = {
+    address,
+    allowed: false,
+    rule: verdict.rule,
+    cidr: verdict.cidr,
+    range: verdict.range,
+  }
   if (verdict.name !== undefined) check.name = verdict.name
   if (verdict.reference !== undefined) check.reference = verdict.reference
   if (verdict.embeddedIpv4 !== undefined) check.embeddedIpv4 = verdict.embeddedIpv4
@@ -189,10 +200,18 @@ function explainRefusal(refusal: UrlRefusal): UrlRefusalReason {
   switch (refusal.check) {
     case 'scheme': {
       const speaks = refusal.protocol === 'http:' || refusal.protocol === 'https:'
-      return { check: 'scheme', rule: speaks ? 'policy.protocols' : 'only http: and https: are fetched', fixes: speaks ? [{ option: 'protocols', action: 'add', value: refusal.protocol }] : [] }
+      return {
+        check: 'scheme',
+        rule: speaks ? 'policy.protocols' : 'only http: and https: are fetched',
+        fixes: speaks ? [{ option: 'protocols', action: 'add', value: refusal.protocol }] : [],
+      }
     }
     case 'credentials':
-      return { check: 'credentials', rule: 'no user:password@ in URLs (policy.allowCredentials)', fixes: [{ option: 'allowCredentials', action: 'set', value: true }] }
+      return {
+        check: 'credentials',
+        rule: 'no user:password@ in URLs (policy.allowCredentials)',
+        fixes: [{ option: 'allowCredentials', action: 'set', value: true }],
+      }
     case 'port':
       switch (refusal.list) {
         case 'none':
@@ -215,7 +234,11 @@ function explainRefusal(refusal: UrlRefusal): UrlRefusalReason {
         case 'empty-label':
           return { check: 'host', rule: 'host name with an empty label', fixes: [] }
         case 'denyHosts':
-          return { check: 'host', rule: `policy.denyHosts entry "${host.entry ?? host.host}"`, fixes: [{ option: 'denyHosts', action: 'remove', value: host.entry ?? host.host }] }
+          return {
+            check: 'host',
+            rule: `policy.denyHosts entry "${host.entry ?? host.host}"`,
+            fixes: [{ option: 'denyHosts', action: 'remove', value: host.entry ?? host.host }],
+          }
         case 'allowHosts':
           return { check: 'host', rule: 'not in policy.allowHosts', fixes: [{ option: 'allowHosts', action: 'add', value: host.host }] }
         case 'metadata':

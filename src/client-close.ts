@@ -69,7 +69,10 @@ export class InFlightCalls {
       return
     }
     if (!(await within(idle, timeoutMs))) {
-      this.closedError = new SafeFetchError('ERR_CLIENT_CLOSED', `the client was closed while this call was still in flight (close({ timeoutMs: ${timeoutMs} }) ran out)`)
+      this.closedError = new SafeFetchError(
+        'ERR_CLIENT_CLOSED',
+        `the client was closed while this call was still in flight (close({ timeoutMs: ${timeoutMs} }) ran out)`,
+      )
       for (const ctx of [...this.live]) ctx.signal.abort(this.closedError)
       this.live.clear()
     }

@@ -123,8 +123,13 @@ function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared:
     options.dispatcher !== undefined
       ? createMockTransport(options.dispatcher, { policy: options.policy.address, lookup: options.lookup!, connectTimeout: options.timeout.connect })
       : options.proxy === undefined
-      ? createTransport(dispatcher)
-      : createProxyTransport(dispatcher, { proxy: options.proxy, policy: options.policy.address, lookup: options.lookup, connectTimeout: options.timeout.connect })
+        ? createTransport(dispatcher)
+        : createProxyTransport(dispatcher, {
+            proxy: options.proxy,
+            policy: options.policy.address,
+            lookup: options.lookup,
+            connectTimeout: options.timeout.connect,
+          })
   return compose(layers, transport)
 }
 
@@ -143,7 +148,11 @@ function updateShared(shared: SharedState, options: ResolvedClientOptions, previ
     // The store lives as long as its settings: a configure() that does not touch `cache` keeps it.
     const old = shared.cache
     shared.cache = options.cache === false ? undefined : new HttpCache(options.cache, clientLogger(options.logger, options.name))
-    if (old !== undefined) void old.settled().then(() => old.close()).catch(() => {})
+    if (old !== undefined)
+      void old
+        .settled()
+        .then(() => old.close())
+        .catch(() => {})
   }
   if (options.maxConcurrent === undefined) shared.limit = undefined
   else if (shared.limit === undefined || options.maxConcurrent !== previous?.maxConcurrent) shared.limit = new ConcurrencyLimit(options.maxConcurrent)
@@ -184,7 +193,13 @@ function sameConnectionSettings(a: ResolvedClientOptions, b: ResolvedClientOptio
 export function createClient(input: ClientOptions = {}): Client {
   let rawOptions: ClientOptions = { ...input }
   const initial = resolveClientOptions(rawOptions)
-  const shared: SharedState = { switches: new OriginSwitches({ readOnly: initial.readOnly }), budget: undefined, breakers: undefined, limit: undefined, cache: undefined }
+  const shared: SharedState = {
+    switches: new OriginSwitches({ readOnly: initial.readOnly }),
+    budget: undefined,
+    breakers: undefined,
+    limit: undefined,
+    cache: undefined,
+  }
   updateShared(shared, initial, undefined)
   let current = newGeneration(initial, shared)
   const retiredAgents = new Set<Promise<void>>()
@@ -243,7 +258,9 @@ export function createClient(input: ClientOptions = {}): Client {
     let stopListening: (() => void) | undefined
     if (signal) {
       const onAbort = (): void => {
-        ctx.signal.abort(new SafeFetchError('ERR_ABORTED', `${req.method} ${record.url} was aborted by the caller's signal`, { url: record.url, cause: signal.reason }))
+        ctx.signal.abort(
+          new SafeFetchError('ERR_ABORTED', `${req.method} ${record.url} was aborted by the caller's signal`, { url: record.url, cause: signal.reason }),
+        )
       }
       if (signal.aborted) onAbort()
       // One listener per signal, however many calls share it (user-signal.ts).
@@ -350,7 +367,8 @@ export function createClient(input: ClientOptions = {}): Client {
       if (cache === undefined) return NO_CACHE
       return {
         // A relative URL names the entry a fetch of it stored: resolve it against baseUrl the same way.
-        invalidate: async (url) => cache.invalidate(typeof url === 'string' && current.options.baseUrl !== undefined ? resolveTarget(url, current.options) : url),
+        invalidate: async (url) =>
+          cache.invalidate(typeof url === 'string' && current.options.baseUrl !== undefined ? resolveTarget(url, current.options) : url),
         invalidateAll: () => cache.invalidateAll(),
       }
     },

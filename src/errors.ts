@@ -144,7 +144,7 @@ export function systemCode(err: unknown): string | undefined {
   let current: unknown = err
   for (let depth = 0; depth < 8 && current != null; depth++) {
     const code = (current as { code?: unknown }).code
-    if (typeof code === 'string' && !code.startsWith('ERR_') ) return code
+    if (typeof code === 'string' && !code.startsWith('ERR_')) return code
     if (typeof code === 'string' && code.startsWith('ERR_TLS')) return code
     current = (current as { cause?: unknown }).cause
   }
@@ -170,7 +170,11 @@ export function toSafeFetchError(err: unknown, url: string | undefined): SafeFet
     // undici 7 builds HTTPParserError's code from a table keyed the other way round, so parse
     // failures (invalid status line, header, Content-Length) arrive with no code: go by the class.
     if (code === undefined && (current as { name?: unknown }).name === 'HTTPParserError') {
-      return new SafeFetchError('ERR_BAD_RESPONSE', `malformed HTTP response from ${url ?? 'server'}: ${String((current as { message?: unknown }).message)}`, details)
+      return new SafeFetchError(
+        'ERR_BAD_RESPONSE',
+        `malformed HTTP response from ${url ?? 'server'}: ${String((current as { message?: unknown }).message)}`,
+        details,
+      )
     }
     if (typeof code === 'string') {
       if (code === 'UND_ERR_CONNECT_TIMEOUT') return new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect timed out for ${url ?? 'request'}`, details)
@@ -180,7 +184,13 @@ export function toSafeFetchError(err: unknown, url: string | undefined): SafeFet
       if (DNS_CODES.has(code)) return new SafeFetchError('ERR_DNS', `could not resolve host for ${url ?? 'request'} (${code})`, details)
       if (TLS_CODE.test(code)) return new SafeFetchError('ERR_TLS', `TLS failed for ${url ?? 'request'} (${code})`, details)
       if (code === 'ERR_INVALID_URL') return new SafeFetchError('ERR_URL_INVALID', `invalid URL ${url ?? ''}`.trim(), details)
-      if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR__ERROR_FORMAT_PADDING_1' || code.startsWith('ERR_ZSTD') || code === 'UND_ERR_INVALID_ARG' && depth > 0) {
+      if (
+        code === 'Z_DATA_ERROR' ||
+        code === 'Z_BUF_ERROR' ||
+        code === 'ERR__ERROR_FORMAT_PADDING_1' ||
+        code.startsWith('ERR_ZSTD') ||
+        (code === 'UND_ERR_INVALID_ARG' && depth > 0)
+      ) {
         return new SafeFetchError('ERR_BAD_RESPONSE', `could not decode the response from ${url ?? 'server'} (${code})`, details)
       }
       // Headers past undici's maxHeaderSize: the same answer every time, not a network fault.

@@ -143,12 +143,9 @@ export function checkPositiveInteger(path: string, value: unknown): number {
 
 /** Milliseconds: a finite number >= 0 (or `Infinity` when `allowInfinity`). */
 export function checkDuration(path: string, value: unknown, allowInfinity = false): number {
-  const ok =
-    typeof value === 'number' && value >= 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
+  const ok = typeof value === 'number' && value >= 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
   if (!ok) {
-    const expected = allowInfinity
-      ? 'must be a number of milliseconds >= 0 (or Infinity)'
-      : 'must be a finite number of milliseconds >= 0'
+    const expected = allowInfinity ? 'must be a number of milliseconds >= 0 (or Infinity)' : 'must be a finite number of milliseconds >= 0'
     throw invalidOption(path, expected, value)
   }
   return value
@@ -170,11 +167,7 @@ export function checkNonNegativeNumber(path: string, value: unknown): number {
 }
 
 export function checkRatio(path: string, value: unknown, min: number, max: number, minInclusive = true): number {
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (minInclusive ? value >= min : value > min) &&
-    value <= max
+  const ok = typeof value === 'number' && Number.isFinite(value) && (minInclusive ? value >= min : value > min) && value <= max
   if (!ok) throw invalidOption(path, `must be a number ${minInclusive ? '>=' : '>'} ${min} and <= ${max}`, value)
   return value
 }

@@ -252,7 +252,8 @@ const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized'
  */
 function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout', scope: 'client' | 'call' = 'client'): ResolvedTimeouts {
   if (typeof input === 'number') return { ...base, total: positiveMs(input, path, base.total) }
-  if (input === false) throw invalid(path, 'a number of milliseconds (the total deadline) or an object like { total, connect, headers, read }; false goes on each one', input)
+  if (input === false)
+    throw invalid(path, 'a number of milliseconds (the total deadline) or an object like { total, connect, headers, read }; false goes on each one', input)
   const o = plainObject(input, path, TIMEOUT_KEYS)
   if (o === undefined) return base
   if (scope === 'call' && o.connect !== undefined) {
@@ -265,7 +266,6 @@ function resolveTimeouts(input: unknown, base: ResolvedTimeouts, path = 'timeout
     total: positiveMs(o.total, `${path}.total`, base.total),
   }
 }
-
 
 function resolveRedirect(input: unknown, base: ResolvedRedirect, path = 'redirect'): ResolvedRedirect {
   if (input === undefined) return base
@@ -352,10 +352,7 @@ export function resolveCallOptions(input: CallOptions, base: ResolvedCallOptions
     maxResponseBytes: positiveInt(input.maxResponseBytes, 'maxResponseBytes', base.maxResponseBytes),
     maxDecompressionRatio: decompressionRatio(input.maxDecompressionRatio, base.maxDecompressionRatio),
     decompress: bool(input.decompress, 'decompress', base.decompress),
-    retry:
-      input.retry === undefined
-        ? base.retry
-        : resolveRetryOptions(input.retry, 'retry', base.retry === false ? undefined : base.retry),
+    retry: input.retry === undefined ? base.retry : resolveRetryOptions(input.retry, 'retry', base.retry === false ? undefined : base.retry),
     cache: input.cache === false ? false : base.cache,
     cacheMode: resolveCacheMode(input.cache, base.cacheMode),
   }
@@ -384,8 +381,26 @@ export const CALL_OPTION_KEYS = ['timeout', 'redirect', 'maxResponseBytes', 'max
 
 /** Options only a client holds: its pool, policy, cache store, stats and logger are built from them. */
 export const CLIENT_ONLY_OPTION_KEYS = [
-  'name', 'baseUrl', 'allowAbsoluteUrls', 'policy', 'lookup', 'tls', 'proxy', 'dispatcher', 'connectionsPerOrigin', 'keepAliveTimeout',
-  'logger', 'breaker', 'readOnly', 'maxConcurrent', 'redact', 'tracer', 'meter', 'propagateTraceContext', 'stats', 'recentFailures',
+  'name',
+  'baseUrl',
+  'allowAbsoluteUrls',
+  'policy',
+  'lookup',
+  'tls',
+  'proxy',
+  'dispatcher',
+  'connectionsPerOrigin',
+  'keepAliveTimeout',
+  'logger',
+  'breaker',
+  'readOnly',
+  'maxConcurrent',
+  'redact',
+  'tracer',
+  'meter',
+  'propagateTraceContext',
+  'stats',
+  'recentFailures',
 ] as const
 
 /** Every client option; anything else is a typo that would otherwise be silently ignored. */
@@ -397,8 +412,21 @@ const CLIENT_KEYS: readonly string[] = ['headers', ...CALL_OPTION_KEYS, ...CLIEN
  * meaning for a server-side client and are ignored, as Node's own fetch ignores most of them.
  */
 const FETCH_INIT_KEYS = [
-  'method', 'headers', 'body', 'signal', 'redirect', 'cache', 'credentials', 'mode', 'referrer', 'referrerPolicy', 'integrity',
-  'keepalive', 'window', 'priority', 'duplex',
+  'method',
+  'headers',
+  'body',
+  'signal',
+  'redirect',
+  'cache',
+  'credentials',
+  'mode',
+  'referrer',
+  'referrerPolicy',
+  'integrity',
+  'keepalive',
+  'window',
+  'priority',
+  'duplex',
 ] as const
 
 const CALL_KEYS: ReadonlySet<string> = new Set<string>([...FETCH_INIT_KEYS, ...CALL_OPTION_KEYS])
@@ -471,7 +499,7 @@ function resolveDispatcher(o: Record<string, unknown>): Dispatcher | undefined {
   const value = o.dispatcher
   if (value === undefined) return undefined
   if (value === null || typeof value !== 'object' || typeof (value as { dispatch?: unknown }).dispatch !== 'function') {
-    throw invalid('dispatcher', "an undici Dispatcher such as a MockAgent (an object with dispatch())", value)
+    throw invalid('dispatcher', 'an undici Dispatcher such as a MockAgent (an object with dispatch())', value)
   }
   if (o.lookup === undefined) {
     throw new SafeFetchError(
@@ -480,6 +508,7 @@ function resolveDispatcher(o: Record<string, unknown>): Dispatcher | undefined {
         "(e.g. lookup: staticLookup({ 'api.example.com': '93.184.216.34' }) from 'safefetch/testing'; docs/testing.md)",
     )
   }
-  if (o.proxy !== undefined) throw new SafeFetchError('ERR_INVALID_OPTION', 'dispatcher and proxy cannot be combined: a dispatcher replaces the network, proxy included')
+  if (o.proxy !== undefined)
+    throw new SafeFetchError('ERR_INVALID_OPTION', 'dispatcher and proxy cannot be combined: a dispatcher replaces the network, proxy included')
   return value as Dispatcher
 }

@@ -33,7 +33,8 @@ function oneShot(stream: Readable): RequestBody {
     replayable: false,
     length: undefined,
     source(): BodySource {
-      if (used) throw new SafeFetchError('ERR_INVALID_OPTION', 'the request body is a one-shot stream and was already sent; pass a body factory to allow resending it')
+      if (used)
+        throw new SafeFetchError('ERR_INVALID_OPTION', 'the request body is a one-shot stream and was already sent; pass a body factory to allow resending it')
       used = true
       return stream
     },

@@ -20,7 +20,10 @@ const utf8 = new TextDecoder()
  * and prototype methods like any class's. So the class extends Response through a narrower type
  * and `createSafeResponse()` gives it back as a `Response`.
  */
-const ResponseBase = Response as unknown as new (body: null, init: ResponseInit) => {
+const ResponseBase = Response as unknown as new (
+  body: null,
+  init: ResponseInit,
+) => {
   readonly status: number
   readonly statusText: string
 }
@@ -147,7 +150,9 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/
  */
 export function toResponse(raw: RawResponse, redirected: boolean): Response {
   if (raw.status < 200 || raw.status > 599) {
-    throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrlForError(raw.url)} answered with status ${raw.status}, outside 200–599`, { url: redactUrlForError(raw.url) })
+    throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrlForError(raw.url)} answered with status ${raw.status}, outside 200–599`, {
+      url: redactUrlForError(raw.url),
+    })
   }
   const pairs: [string, string][] = []
   const headers = raw.headers

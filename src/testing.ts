@@ -30,17 +30,23 @@ export function staticLookup(hosts: Readonly<Record<string, string | readonly st
   const table = new Map<string, LookupAddress[]>()
   for (const [name, value] of Object.entries(hosts)) {
     const list = typeof value === 'string' ? [value] : value
-    if (!Array.isArray(list) || list.length === 0) throw new SafeFetchError('ERR_INVALID_OPTION', `staticLookup(): ${JSON.stringify(name)} needs an IP address or a non-empty list of them`)
+    if (!Array.isArray(list) || list.length === 0)
+      throw new SafeFetchError('ERR_INVALID_OPTION', `staticLookup(): ${JSON.stringify(name)} needs an IP address or a non-empty list of them`)
     table.set(
       name.toLowerCase().replace(/\.$/, ''),
       list.map((address: unknown) => {
         const family = typeof address === 'string' ? isIP(address) : 0
-        if (family === 0) throw new SafeFetchError('ERR_INVALID_OPTION', `staticLookup(): ${JSON.stringify(address)} for ${JSON.stringify(name)} is not an IP address`)
+        if (family === 0)
+          throw new SafeFetchError('ERR_INVALID_OPTION', `staticLookup(): ${JSON.stringify(address)} for ${JSON.stringify(name)} is not an IP address`)
         return { address: address as string, family }
       }),
     )
   }
-  const lookup = (hostname: string, options: LookupOneOptions | LookupAllOptions | number | ((...args: unknown[]) => void), callback?: (...args: unknown[]) => void): void => {
+  const lookup = (
+    hostname: string,
+    options: LookupOneOptions | LookupAllOptions | number | ((...args: unknown[]) => void),
+    callback?: (...args: unknown[]) => void,
+  ): void => {
     const cb = (typeof options === 'function' ? options : callback) as (err: NodeJS.ErrnoException | null, address?: unknown, family?: number) => void
     const all = typeof options === 'object' && options !== null && options.all === true
     const answers = table.get(String(hostname).toLowerCase().replace(/\.$/, ''))
@@ -48,7 +54,11 @@ export function staticLookup(hosts: Readonly<Record<string, string | readonly st
     process.nextTick(() => {
       if (answers === undefined) {
         cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname} (not in staticLookup's table)`), { code: 'ENOTFOUND', hostname, syscall: 'getaddrinfo' }))
-      } else if (all) cb(null, answers.map((a) => ({ ...a })))
+      } else if (all)
+        cb(
+          null,
+          answers.map((a) => ({ ...a })),
+        )
       else cb(null, answers[0]!.address, answers[0]!.family)
     })
   }

@@ -66,9 +66,8 @@ export function firstValue(headers: ResponseHeaders | Readonly<Record<string, st
  * never stored: it would have to be combined, §3.4) and not 304 (it has no body to reuse).
  */
 const UNDERSTOOD: ReadonlySet<number> = new Set([
-  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308,
-  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426,
-  500, 501, 502, 503, 504, 505,
+  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421,
+  422, 426, 500, 501, 502, 503, 504, 505,
 ])
 
 /**
@@ -221,14 +220,7 @@ export function computeFreshness(
 }
 
 /** Freshness lifetime in ms, RFC 9111 §4.2.1 (explicit) and §4.2.2 (heuristic). */
-export function freshnessLifetime(
-  mode: CacheMode,
-  status: number,
-  cc: Directives,
-  headers: ResponseHeaders,
-  dateValue: number,
-  now: number,
-): number {
+export function freshnessLifetime(mode: CacheMode, status: number, cc: Directives, headers: ResponseHeaders, dateValue: number, now: number): number {
   // no-cache: "MUST NOT ... satisfy any other request without successful validation" (§5.2.2.4).
   if (unqualifiedNoCache(cc)) return 0
   const shared = mode === 'shared'
@@ -281,10 +273,7 @@ export function hasValidators(headers: ResponseHeaders): boolean {
  * If-None-Match with the stored ETag and If-Modified-Since with the stored Last-Modified.
  * Undefined when the stored response has no validator (a full request is needed).
  */
-export function conditionalHeaders(
-  requestHeaders: Readonly<Record<string, string>>,
-  stored: ResponseHeaders,
-): Record<string, string> | undefined {
+export function conditionalHeaders(requestHeaders: Readonly<Record<string, string>>, stored: ResponseHeaders): Record<string, string> | undefined {
   const etag = firstValue(stored, 'etag')
   const lastModified = firstValue(stored, 'last-modified')
   if (etag === undefined && lastModified === undefined) return undefined

@@ -180,7 +180,13 @@ export class HttpCache {
    * What the primary record says: the response itself (shared mode, no Vary), the key of the
    * variant to read (a vary index), or undefined (nothing usable, or another namespace).
    */
-  private variantOf(found: Read, ns: string, primary: string, headers: Readonly<Record<string, string>>, partition: string | undefined): ResponseRecord | string | undefined {
+  private variantOf(
+    found: Read,
+    ns: string,
+    primary: string,
+    headers: Readonly<Record<string, string>>,
+    partition: string | undefined,
+  ): ResponseRecord | string | undefined {
     if (found === undefined || found === FAILED || found.ns !== ns) return undefined
     if (found.kind === 'response') return partition === undefined && found.secondary === '' ? found : undefined
     if (found.kind !== 'vary') return undefined
@@ -320,7 +326,10 @@ export class HttpCache {
   }
 
   private rolledBack(key: string): void {
-    this.logger?.warn({ record: key.startsWith(NAMESPACE_KEY) ? 'namespace' : 'generation' }, 'cache record older than one already seen ignored (rolled back in the store?)')
+    this.logger?.warn(
+      { record: key.startsWith(NAMESPACE_KEY) ? 'namespace' : 'generation' },
+      'cache record older than one already seen ignored (rolled back in the store?)',
+    )
   }
 
   private async createNamespace(): Promise<string | undefined> {

@@ -267,8 +267,9 @@ function storeResponse(
   })
   // A new body replaces the origin's, so its lazy form is not passed on (types.ts `RawResponse.lazy`).
   const { status, statusText, headers: received, url, settle } = response
-  const copied: RawResponse = settle === undefined
-    ? { status, statusText, headers: received, body: capture.stream, url }
-    : { status, statusText, headers: received, body: capture.stream, url, settle }
+  const copied: RawResponse =
+    settle === undefined
+      ? { status, statusText, headers: received, body: capture.stream, url }
+      : { status, statusText, headers: received, body: capture.stream, url, settle }
   return { response: copied, status: 'miss', shared, capture }
 }

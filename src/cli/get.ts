@@ -212,7 +212,8 @@ async function fetchOnce(client: Client, call: Promise<Response>, flags: OutputF
     } else if (isSafeFetchError(err)) {
       process.stderr.write(`safefetch: ${err.code}: ${err.message}\n`)
       if (err.code === 'ERR_DNS') process.stderr.write('(--resolve host:address answers a name without DNS)\n')
-      if (POLICY_CODES.has(err.code) && err.code !== 'ERR_REDIRECT_BLOCKED') process.stderr.write('(safefetch check, with the same policy flags, names the rule and the flag that allows it)\n')
+      if (POLICY_CODES.has(err.code) && err.code !== 'ERR_REDIRECT_BLOCKED')
+        process.stderr.write('(safefetch check, with the same policy flags, names the rule and the flag that allows it)\n')
       code = exitCodeFor(err.code)
       failure = { code: err.code, message: err.message }
     } else throw err

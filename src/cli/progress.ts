@@ -50,7 +50,8 @@ export function startProgress(stream: ProgressStream, options: ProgressOptions =
   let shown = false
   const draw = (): void => {
     const seconds = Math.max((now() - started) / 1000, 0.001)
-    const pct = options.total !== undefined && options.total > 0 ? `  ${Math.min(100, Math.floor((bytes / options.total) * 100))}% of ${formatBytes(options.total)}` : ''
+    const pct =
+      options.total !== undefined && options.total > 0 ? `  ${Math.min(100, Math.floor((bytes / options.total) * 100))}% of ${formatBytes(options.total)}` : ''
     stream.write(`\r\x1b[K${formatBytes(bytes)}  ${formatBytes(Math.round(bytes / seconds))}/s${pct}`)
     shown = true
   }

@@ -29,7 +29,11 @@ export function formatTimings(info: CallInfo, statusText?: string): string {
   const longest = Math.max(0, ...PHASES.map(([key]) => t[key] ?? 0))
   const cells = PHASES.map(([key, label]) => {
     const v = t[key]
-    return { label, value: v === undefined ? '-' : `${ms(v)} ms`, bar: v === undefined || longest === 0 ? '' : '█'.repeat(Math.max(v > 0 ? 1 : 0, Math.round((v / longest) * BAR_WIDTH))) }
+    return {
+      label,
+      value: v === undefined ? '-' : `${ms(v)} ms`,
+      bar: v === undefined || longest === 0 ? '' : '█'.repeat(Math.max(v > 0 ? 1 : 0, Math.round((v / longest) * BAR_WIDTH))),
+    }
   })
   const labelWidth = Math.max(...cells.map((c) => c.label.length))
   const valueWidth = Math.max(...cells.map((c) => c.value.length))
@@ -42,7 +46,9 @@ export function formatTimings(info: CallInfo, statusText?: string): string {
   if (info.status !== undefined) facts.push(`status ${info.status}${statusText ? ` ${statusText}` : ''}`)
   if (info.errorCode !== undefined) facts.push(`error ${info.errorCode}`)
   if (info.cache !== undefined) facts.push(`cache ${info.cache}`)
-  facts.push(`${info.attempts} request${info.attempts === 1 ? '' : 's'}, ${retries} retr${retries === 1 ? 'y' : 'ies'}, ${info.redirects} redirect${info.redirects === 1 ? '' : 's'}`)
+  facts.push(
+    `${info.attempts} request${info.attempts === 1 ? '' : 's'}, ${retries} retr${retries === 1 ? 'y' : 'ies'}, ${info.redirects} redirect${info.redirects === 1 ? '' : 's'}`,
+  )
   if (info.remoteAddress !== undefined) {
     const port = last?.remotePort
     const host = info.remoteAddress.includes(':') ? `[${info.remoteAddress}]` : info.remoteAddress
@@ -52,7 +58,10 @@ export function formatTimings(info: CallInfo, statusText?: string): string {
   const call = info.durationMs === undefined ? '' : `  call ${ms(info.durationMs)} ms (all requests, waits and the body)\n`
   const retried = info.attemptLog
     .filter((a) => a.retryReason !== undefined)
-    .map((a) => `  retry after attempt ${a.attempt}${a.hop > 0 ? ` of hop ${a.hop}` : ''}: ${a.retryReason ?? ''}${a.retryDelayMs === undefined ? '' : `, waited ${ms(a.retryDelayMs)} ms`}\n`)
+    .map(
+      (a) =>
+        `  retry after attempt ${a.attempt}${a.hop > 0 ? ` of hop ${a.hop}` : ''}: ${a.retryReason ?? ''}${a.retryDelayMs === undefined ? '' : `, waited ${ms(a.retryDelayMs)} ms`}\n`,
+    )
     .join('')
   return `${lines.join('\n')}\n${call}${retried}  ${facts.join(' · ')}\n`
 }

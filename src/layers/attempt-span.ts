@@ -18,15 +18,7 @@ import type { CallContext } from '../context.js'
 import { toSafeFetchError, type SafeFetchError } from '../errors.js'
 import type { ObserveState } from '../observe/observe-state.js'
 import { headerSecrets, redactUrl, scrubText, secretsOf, type RedactRules } from '../observe/redact.js'
-import {
-  clientSpanName,
-  errorType,
-  setMethodAttributes,
-  setServerAttributes,
-  SPAN_KIND_CLIENT,
-  SPAN_STATUS_ERROR,
-  traceparentOf,
-} from '../observe/tracing.js'
+import { clientSpanName, errorType, setMethodAttributes, setServerAttributes, SPAN_KIND_CLIENT, SPAN_STATUS_ERROR, traceparentOf } from '../observe/tracing.js'
 import type { Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
 

@@ -48,7 +48,6 @@ interface CacheLayerOptions {
   readonly addressPolicy: CompiledAddressPolicy
 }
 
-
 export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
   return (next: Handler): Handler =>
     async function cacheLayer(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {

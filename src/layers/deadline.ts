@@ -14,14 +14,17 @@ export const deadlineLayer: Layer = (next: Handler): Handler =>
   async function deadline(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     const total = ctx.options.timeout.total
     if (total === 0) return next(req, ctx)
-    const timer = setTimeout(() => {
-      const shown = redactUrlForError(req.url, ctx.redact)
-      ctx.signal.abort(
-        new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${req.method} ${shown} did not complete within ${total} ms (timeout.total)`, {
-          url: shown,
-        }),
-      )
-    }, Math.max(0, ctx.remainingMs()))
+    const timer = setTimeout(
+      () => {
+        const shown = redactUrlForError(req.url, ctx.redact)
+        ctx.signal.abort(
+          new SafeFetchError('ERR_DEADLINE_EXCEEDED', `${req.method} ${shown} did not complete within ${total} ms (timeout.total)`, {
+            url: shown,
+          }),
+        )
+      },
+      Math.max(0, ctx.remainingMs()),
+    )
     timer.unref()
     let response: RawResponse
     try {

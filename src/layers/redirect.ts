@@ -55,13 +55,19 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       }
       if (target.protocol !== 'http:' && target.protocol !== 'https:') {
         discardBody(response)
-        throw new SafeFetchError('ERR_REDIRECT_BLOCKED', `${from} redirected to a ${target.protocol} URL; only http: and https: redirects are followed`, { url: from })
+        throw new SafeFetchError('ERR_REDIRECT_BLOCKED', `${from} redirected to a ${target.protocol} URL; only http: and https: redirects are followed`, {
+          url: from,
+        })
       }
       if (hop >= options.max) {
         discardBody(response)
-        throw new SafeFetchError('ERR_TOO_MANY_REDIRECTS', `${first.method} ${redactUrlForError(first.url, rules)} redirected more than ${options.max} times (redirect.max)`, {
-          url: redactUrlForError(first.url, rules),
-        })
+        throw new SafeFetchError(
+          'ERR_TOO_MANY_REDIRECTS',
+          `${first.method} ${redactUrlForError(first.url, rules)} redirected more than ${options.max} times (redirect.max)`,
+          {
+            url: redactUrlForError(first.url, rules),
+          },
+        )
       }
       if (req.url.protocol === 'https:' && target.protocol === 'http:' && !options.allowDowngrade) {
         discardBody(response)

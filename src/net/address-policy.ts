@@ -108,14 +108,7 @@ const CLOUD_PRESET: ReadonlyArray<readonly [cidr: string, label: string]> = [
  * Rows that stay denied with `allowPrivate: true`: they are never a useful destination, and
  * 0.0.0.0 / :: are dialled as localhost by Linux, a classic guard bypass. `allow` still wins.
  */
-const NEVER_A_DESTINATION: ReadonlySet<string> = new Set([
-  'this-network',
-  'this-host',
-  'unspecified',
-  'multicast',
-  'limited-broadcast',
-  'not-an-ip-address',
-])
+const NEVER_A_DESTINATION: ReadonlySet<string> = new Set(['this-network', 'this-host', 'unspecified', 'multicast', 'limited-broadcast', 'not-an-ip-address'])
 
 /** Whether `allowPrivate: true` re-opens a row of the default table (false for NEVER_A_DESTINATION rows). */
 export function reopenedByAllowPrivate(rowName: string): boolean {
@@ -123,7 +116,6 @@ export function reopenedByAllowPrivate(rowName: string): boolean {
 }
 
 const ALLOWED: AddressVerdict = Object.freeze({ allowed: true })
-
 
 function compileList(value: unknown, path: string): Entry[] {
   if (value === undefined) return []
@@ -267,8 +259,8 @@ export function blockedAddressError(verdict: DeniedVerdict, url?: string): SafeF
     verdict.cidr === 'n/a'
       ? `${JSON.stringify(verdict.address)} is not an IP address`
       : verdict.embeddedIpv4 === undefined
-      ? `${verdict.address} is in ${verdict.range}`
-      : `${verdict.address} carries ${verdict.embeddedIpv4} (${verdict.via ?? 'embedded'}), which is in ${verdict.range}`
+        ? `${verdict.address} is in ${verdict.range}`
+        : `${verdict.address} carries ${verdict.embeddedIpv4} (${verdict.via ?? 'embedded'}), which is in ${verdict.range}`
   const suggestion = allowSuggestion(verdict.address, verdict.via)
   let advice: string
   if (verdict.rule === 'deny') advice = `remove ${verdict.cidr} from ${path}.deny to allow it`
@@ -277,6 +269,6 @@ export function blockedAddressError(verdict: DeniedVerdict, url?: string): SafeF
   const details: { url?: string; address: string; range: string } = { address: verdict.address, range: verdict.range }
   if (url !== undefined) details.url = url
   // The URL (already redacted by the caller) tells the reader which request it was.
-  const where = url === undefined ? "" : ` for ${url}`
+  const where = url === undefined ? '' : ` for ${url}`
   return new SafeFetchError('ERR_ADDRESS_BLOCKED', `${subject}${where}; ${advice}`, details)
 }

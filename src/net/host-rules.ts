@@ -159,7 +159,10 @@ function compileNames(value: unknown, path: string): NameSet {
   if (!Array.isArray(value)) throw new SafeFetchError('ERR_INVALID_OPTION', `${path} must be an array of host names, got ${JSON.stringify(value)}`)
   value.forEach((item: unknown, i) => {
     const bad = (): SafeFetchError =>
-      new SafeFetchError('ERR_INVALID_OPTION', `${path}[${i}] must be a host name like api.example.com or a glob like *.example.com, got ${JSON.stringify(item)}`)
+      new SafeFetchError(
+        'ERR_INVALID_OPTION',
+        `${path}[${i}] must be a host name like api.example.com or a glob like *.example.com, got ${JSON.stringify(item)}`,
+      )
     if (typeof item !== 'string') throw bad()
     const glob = item.startsWith('*.')
     const name = canonicalEntry(glob ? item.slice(2) : item)
@@ -212,7 +215,13 @@ export function checkHostname(rules: CompiledHostRules, hostname: string): HostV
   const prev = prevDot
   const denied = matchNames(r.deny, h)
   if (denied !== undefined) {
-    return { allowed: false, reason: `host ${h} matches ${path}.denyHosts entry "${denied}"; remove it from ${path}.denyHosts to allow it`, rule: 'denyHosts', host: h, entry: denied }
+    return {
+      allowed: false,
+      reason: `host ${h} matches ${path}.denyHosts entry "${denied}"; remove it from ${path}.denyHosts to allow it`,
+      rule: 'denyHosts',
+      host: h,
+      entry: denied,
+    }
   }
   if (r.allow.exact.size > 0 || r.allow.suffixes.size > 0) {
     if (matchNames(r.allow, h) !== undefined) return ALLOWED
@@ -222,7 +231,12 @@ export function checkHostname(rules: CompiledHostRules, hostname: string): HostV
   if (isIpLiteralHost(h)) return ALLOWED
   const metadata = METADATA_NAMES.get(h)
   if (metadata !== undefined) {
-    return { allowed: false, reason: `host ${h} is a cloud metadata service (${metadata}); add "${h}" to ${path}.allowHosts to allow it`, rule: 'metadata', host: h }
+    return {
+      allowed: false,
+      reason: `host ${h} is a cloud metadata service (${metadata}); add "${h}" to ${path}.allowHosts to allow it`,
+      rule: 'metadata',
+      host: h,
+    }
   }
   if (r.allowPrivate) return ALLOWED
   const refuse = (why: string): HostVerdict => ({

@@ -31,14 +31,7 @@ export interface ParsedIp {
 }
 
 /** How an IPv4 address was found inside an IPv6 one. */
-type EmbeddingVia =
-  | 'ipv4-mapped'
-  | 'ipv4-compatible'
-  | 'ipv4-translated'
-  | 'nat64'
-  | '6to4'
-  | 'teredo-server'
-  | 'teredo-client'
+type EmbeddingVia = 'ipv4-mapped' | 'ipv4-compatible' | 'ipv4-translated' | 'nat64' | '6to4' | 'teredo-server' | 'teredo-client'
 
 interface SpecialRangeMatch {
   readonly range: SpecialRange
@@ -284,7 +277,7 @@ export function formatIp(ip: ParsedIp): string {
   const h = [ip.w0 >>> 16, ip.w0 & 0xffff, ip.w1 >>> 16, ip.w1 & 0xffff, ip.w2 >>> 16, ip.w2 & 0xffff, ip.w3 >>> 16, ip.w3 & 0xffff]
   let bestStart = -1
   let bestLen = 1 // RFC 5952 §4.2.2: a single 0 group is not compressed
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (h[i] !== 0) {
       i++
       continue
@@ -297,7 +290,11 @@ export function formatIp(ip: ParsedIp): string {
     }
     i = j
   }
-  const hex = (from: number, to: number): string => h.slice(from, to).map((x) => x.toString(16)).join(':')
+  const hex = (from: number, to: number): string =>
+    h
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':')
   if (bestStart < 0) return hex(0, 8)
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`
 }

@@ -69,7 +69,11 @@ function checkedRoute(options: MockTransportOptions): Route {
       let timer: NodeJS.Timeout | undefined
       if (connectTimeout > 0) {
         timer = setTimeout(() => {
-          reject(new SafeFetchError('ERR_CONNECT_TIMEOUT', `resolving ${url.hostname} for ${urlText} took longer than ${connectTimeout} ms (timeout.connect)`, { url: urlText }))
+          reject(
+            new SafeFetchError('ERR_CONNECT_TIMEOUT', `resolving ${url.hostname} for ${urlText} took longer than ${connectTimeout} ms (timeout.connect)`, {
+              url: urlText,
+            }),
+          )
         }, connectTimeout)
         timer.unref()
       }

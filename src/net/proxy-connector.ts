@@ -45,7 +45,6 @@ type Connector = buildConnector.connector
 /** A proxy's answer to CONNECT is a few hundred bytes; more without an end is not a proxy. */
 const MAX_CONNECT_HEAD = 16 * 1024
 
-
 export function createProxyConnector(options: ProxyConnectorOptions): Connector {
   const proxy = options.proxy
 
@@ -83,7 +82,11 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
       timer = setTimeout(() => {
         cancelRace?.()
         finish(
-          new SafeFetchError('ERR_CONNECT_TIMEOUT', `connect to ${url} through proxy ${proxy.display} took longer than ${options.connectTimeout} ms (timeout.connect)`, { url }),
+          new SafeFetchError(
+            'ERR_CONNECT_TIMEOUT',
+            `connect to ${url} through proxy ${proxy.display} took longer than ${options.connectTimeout} ms (timeout.connect)`,
+            { url },
+          ),
         )
       }, options.connectTimeout)
       timer.unref()
@@ -152,7 +155,15 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
         const reason = systemCode(err) ?? err.message
         // Before connect the proxy itself is unreachable: no other target address will do better.
         if (!connected) fail(new SafeFetchError('ERR_NETWORK', `could not connect to proxy ${proxy.display} for ${url} (${reason})`, { url, cause: err }), true)
-        else fail(new SafeFetchError('ERR_NETWORK', `proxy ${proxy.display} failed during CONNECT ${ipAuthority(address, port)} for ${url} (${reason})`, { url, address, cause: err }), false)
+        else
+          fail(
+            new SafeFetchError('ERR_NETWORK', `proxy ${proxy.display} failed during CONNECT ${ipAuthority(address, port)} for ${url} (${reason})`, {
+              url,
+              address,
+              cause: err,
+            }),
+            false,
+          )
       }
       raw.on('error', onRawError)
       raw.once('connect', () => {

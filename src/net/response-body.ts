@@ -60,7 +60,9 @@ export function decodingPlan(contentEncoding: string | string[] | undefined, url
   }
   if (plan.length === 0) return null
   if (plan.length > MAX_ENCODINGS) {
-    throw new SafeFetchError('ERR_BAD_RESPONSE', `response from ${url} stacks ${plan.length} content codings (${text}); at most ${MAX_ENCODINGS} are decoded`, { url })
+    throw new SafeFetchError('ERR_BAD_RESPONSE', `response from ${url} stacks ${plan.length} content codings (${text}); at most ${MAX_ENCODINGS} are decoded`, {
+      url,
+    })
   }
   return plan.reverse()
 }
@@ -102,7 +104,7 @@ export class ResponseBody implements LazyBody {
   private ended = false
   private failure: SafeFetchError | undefined
   private undici: Dispatcher.DispatchController | undefined
-  private decoders: (Transform)[] | undefined
+  private decoders: Transform[] | undefined
   private received = 0
   private closed = false
   private paused = false
@@ -234,7 +236,9 @@ export class ResponseBody implements LazyBody {
     // the timer (refresh() reactivates a timer that has fired).
     if (this.paused || this.inputBlocked) return
     this.fail(
-      new SafeFetchError('ERR_READ_TIMEOUT', `response body from ${this.url} stalled for more than ${this.limits.readTimeout} ms (timeout.read)`, { url: this.url }),
+      new SafeFetchError('ERR_READ_TIMEOUT', `response body from ${this.url} stalled for more than ${this.limits.readTimeout} ms (timeout.read)`, {
+        url: this.url,
+      }),
     )
   }
 
@@ -246,7 +250,12 @@ export class ResponseBody implements LazyBody {
     const last = decoders[decoders.length - 1]!
     for (const decoder of decoders) {
       decoder.on('error', (err: Error) => {
-        this.fail(new SafeFetchError('ERR_BAD_RESPONSE', `could not decode the ${this.plan!.join('+')} body from ${this.url}: ${err.message}`, { url: this.url, cause: err }))
+        this.fail(
+          new SafeFetchError('ERR_BAD_RESPONSE', `could not decode the ${this.plan!.join('+')} body from ${this.url}: ${err.message}`, {
+            url: this.url,
+            cause: err,
+          }),
+        )
       })
     }
     last.on('data', (chunk: Buffer) => this.deliver(chunk))
@@ -260,7 +269,9 @@ export class ResponseBody implements LazyBody {
     const bytes = (settle.bytes += chunk.byteLength)
     if (bytes > this.limits.maxBytes) {
       this.fail(
-        new SafeFetchError('ERR_RESPONSE_TOO_LARGE', `response body from ${this.url} exceeds maxResponseBytes (${this.limits.maxBytes} bytes)`, { url: this.url }),
+        new SafeFetchError('ERR_RESPONSE_TOO_LARGE', `response body from ${this.url} exceeds maxResponseBytes (${this.limits.maxBytes} bytes)`, {
+          url: this.url,
+        }),
       )
       return
     }

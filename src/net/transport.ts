@@ -175,11 +175,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
 
   private readonly onHeadersTimeout = (): void => {
     this.fail(
-      new SafeFetchError(
-        'ERR_HEADERS_TIMEOUT',
-        `no response headers from ${this.urlText} within ${this.ctx.options.timeout.headers} ms (timeout.headers)`,
-        { url: this.urlText },
-      ),
+      new SafeFetchError('ERR_HEADERS_TIMEOUT', `no response headers from ${this.urlText} within ${this.ctx.options.timeout.headers} ms (timeout.headers)`, {
+        url: this.urlText,
+      }),
     )
   }
 
@@ -222,9 +220,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
       if (length > options.maxResponseBytes) {
         // Declared too large: fail the body at once, before reading a byte, and drop the socket.
         responseBody.fail(
-          new SafeFetchError('ERR_RESPONSE_TOO_LARGE', `response from ${this.urlText} declares ${length} bytes, over maxResponseBytes (${options.maxResponseBytes})`, {
-            url: this.urlText,
-          }),
+          new SafeFetchError(
+            'ERR_RESPONSE_TOO_LARGE',
+            `response from ${this.urlText} declares ${length} bytes, over maxResponseBytes (${options.maxResponseBytes})`,
+            {
+              url: this.urlText,
+            },
+          ),
         )
       }
     }

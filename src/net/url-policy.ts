@@ -8,7 +8,14 @@
  */
 import { SafeFetchError } from '../errors.js'
 import { checkKnownKeys, describeValue as show, optionError as invalid } from '../option-checks.js'
-import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type CompiledAddressPolicy, type DeniedVerdict } from './address-policy.js'
+import {
+  blockedAddressError,
+  checkAddress,
+  compileAddressPolicy,
+  type AddressPolicyOptions,
+  type CompiledAddressPolicy,
+  type DeniedVerdict,
+} from './address-policy.js'
 import { checkHostname, compileHostRules, type CompiledHostRules, type HostRuleOptions, type HostVerdict } from './host-rules.js'
 import { parseIpv4 } from './ip-ranges.js'
 import { redactUrlForError, redactUrlText } from '../observe/redact.js'
@@ -43,9 +50,11 @@ export interface CompiledPolicy {
  */
 export const INTERNAL_SERVICE_PORTS: ReadonlyMap<number, string> = new Map([
   // Fetch Standard bad ports
-  ...[1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080].map(
-    (p) => [p, 'Fetch Standard bad port'] as const,
-  ),
+  ...[
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137,
+    139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723,
+    2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  ].map((p) => [p, 'Fetch Standard bad port'] as const),
   [22, 'ssh'],
   [25, 'smtp'],
   [445, 'smb'],
@@ -76,7 +85,16 @@ export const INTERNAL_SERVICE_PORTS: ReadonlyMap<number, string> = new Map([
 
 /** The keys of `policy`: a new rule is added here and everything else is refused. */
 const POLICY_KEYS: readonly string[] = [
-  'allowPrivate', 'allow', 'deny', 'denyPreset', 'allowHosts', 'denyHosts', 'protocols', 'ports', 'denyPorts', 'allowCredentials',
+  'allowPrivate',
+  'allow',
+  'deny',
+  'denyPreset',
+  'allowHosts',
+  'denyHosts',
+  'protocols',
+  'ports',
+  'denyPorts',
+  'allowCredentials',
 ]
 
 function portList(value: unknown, path: string): Set<number> {
@@ -111,7 +129,8 @@ export function compilePolicy(o: PolicyOptions | undefined, optionPath = 'policy
   const preset = opts.denyPorts === 'internal-services'
   if (preset) denyPorts = new Set(INTERNAL_SERVICE_PORTS.keys())
   else if (opts.denyPorts !== undefined) {
-    if (typeof opts.denyPorts === 'string') throw invalid(`${optionPath}.denyPorts must be 'internal-services' or an array of ports, got ${show(opts.denyPorts)}`)
+    if (typeof opts.denyPorts === 'string')
+      throw invalid(`${optionPath}.denyPorts must be 'internal-services' or an array of ports, got ${show(opts.denyPorts)}`)
     denyPorts = portList(opts.denyPorts, `${optionPath}.denyPorts`)
   }
   if (opts.allowCredentials !== undefined && typeof opts.allowCredentials !== 'boolean') {
@@ -168,13 +187,15 @@ export function parseUrl(input: string | URL, base?: URL): URL {
   for (let i = 0; i < input.length; i++) {
     const c = input.charCodeAt(i)
     if (c < 32 || c === 127) throw invalidUrl(input, 'control characters (tab, newline, ...) that URL parsers drop silently')
-    if (c === 63 || c === 35) inQuery = true // a backslash in the query or fragment is just data
+    if (c === 63 || c === 35)
+      inQuery = true // a backslash in the query or fragment is just data
     else if (c === 92 && !inQuery) throw invalidUrl(input, 'a backslash before the query, which WHATWG reads as "/" and other parsers do not')
   }
   const scheme = /^(https?):/i.exec(input)
   if (scheme !== null) {
     const rest = input.slice((scheme[1] as string).length + 1)
-    if (!rest.startsWith('//') || rest.startsWith('///')) throw invalidUrl(input, `${(scheme[1] as string).toLowerCase()}: must be followed by exactly "//" and a host`)
+    if (!rest.startsWith('//') || rest.startsWith('///'))
+      throw invalidUrl(input, `${(scheme[1] as string).toLowerCase()}: must be followed by exactly "//" and a host`)
   }
   try {
     return base === undefined ? new URL(input) : new URL(input, base)
@@ -204,7 +225,13 @@ function blocked(message: string, url: string): SafeFetchError {
 export type UrlRefusal =
   | { readonly check: 'scheme'; readonly error: SafeFetchError; readonly protocol: string }
   | { readonly check: 'credentials'; readonly error: SafeFetchError }
-  | { readonly check: 'port'; readonly error: SafeFetchError; readonly port: number; readonly list: 'none' | 'ports' | 'denyPorts' | 'preset'; readonly service?: string }
+  | {
+      readonly check: 'port'
+      readonly error: SafeFetchError
+      readonly port: number
+      readonly list: 'none' | 'ports' | 'denyPorts' | 'preset'
+      readonly service?: string
+    }
   | { readonly check: 'host'; readonly error: SafeFetchError; readonly host: Extract<HostVerdict, { allowed: false }> }
   | { readonly check: 'address'; readonly error: SafeFetchError; readonly address: DeniedVerdict }
 
@@ -224,14 +251,19 @@ export function urlRefusal(policy: CompiledPolicy, url: URL): UrlRefusal | undef
     const shown = redactUrlForError(url)
     const allowed = [...policy.protocols].join(', ')
     const advice =
-      url.protocol === 'http:' || url.protocol === 'https:'
-        ? `add '${url.protocol}' to ${path}.protocols to allow it`
-        : 'only http: and https: can be fetched'
-    return { check: 'scheme', protocol: url.protocol, error: blocked(`scheme ${url.protocol} of ${shown} is not allowed (${path}.protocols: ${allowed}); ${advice}`, shown) }
+      url.protocol === 'http:' || url.protocol === 'https:' ? `add '${url.protocol}' to ${path}.protocols to allow it` : 'only http: and https: can be fetched'
+    return {
+      check: 'scheme',
+      protocol: url.protocol,
+      error: blocked(`scheme ${url.protocol} of ${shown} is not allowed (${path}.protocols: ${allowed}); ${advice}`, shown),
+    }
   }
   if (!policy.allowCredentials && (url.username !== '' || url.password !== '')) {
     const shown = redactUrlForError(url)
-    return { check: 'credentials', error: blocked(`${shown} carries credentials (user:password@); send them in a header, or set ${path}.allowCredentials: true`, shown) }
+    return {
+      check: 'credentials',
+      error: blocked(`${shown} carries credentials (user:password@); send them in a header, or set ${path}.allowCredentials: true`, shown),
+    }
   }
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
   if (port === 0) {

@@ -116,7 +116,11 @@ interface ObserveStateInit {
 }
 
 function sameStats(stats: HostStats, options: ResolvedStatsOptions): boolean {
-  return stats.windowMs === Math.ceil(options.windowMs / options.buckets) * options.buckets && stats.buckets === options.buckets && stats.maxOrigins === options.maxOrigins
+  return (
+    stats.windowMs === Math.ceil(options.windowMs / options.buckets) * options.buckets &&
+    stats.buckets === options.buckets &&
+    stats.maxOrigins === options.maxOrigins
+  )
 }
 
 function sameFleet(a: ResolvedFleetOptions, b: ResolvedFleetOptions): boolean {

@@ -34,8 +34,7 @@ export type RedactPathRule = RegExp | ((pathname: string) => string)
 
 export type CompiledPathRule =
   /** `lead`: the characters a matching path can have right after its first `/` (a cheap pre-check). */
-  | { readonly kind: 'regexp'; readonly re: RegExp; readonly lead?: string }
-  | { readonly kind: 'function'; readonly fn: (pathname: string) => string }
+  { readonly kind: 'regexp'; readonly re: RegExp; readonly lead?: string } | { readonly kind: 'function'; readonly fn: (pathname: string) => string }
 
 const DEFAULT_PATHS = new RegExp(
   '^(?:' +
@@ -71,7 +70,10 @@ export function compilePathRules(input: unknown, path: string): CompiledPathRule
       return { kind: 'regexp', re: new RegExp(rule.source, flags) }
     }
     if (typeof rule === 'function') return { kind: 'function', fn: rule as (pathname: string) => string }
-    throw new SafeFetchError('ERR_INVALID_OPTION', `${path}[${i}] must be a RegExp or a function (pathname) => string, got ${rule === null ? 'null' : typeof rule}`)
+    throw new SafeFetchError(
+      'ERR_INVALID_OPTION',
+      `${path}[${i}] must be a RegExp or a function (pathname) => string, got ${rule === null ? 'null' : typeof rule}`,
+    )
   })
 }
 

@@ -53,7 +53,14 @@ export interface RedactRules {
 
 /** Credentials in standard fields (RFC 9110 §11.6, RFC 6265) and in the common API-key headers. */
 const DEFAULT_SECRET_HEADERS: readonly string[] = [
-  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'x-auth-token',
+  'x-access-token',
   'x-amz-security-token',
 ]
 
@@ -73,10 +80,39 @@ const DEFAULT_SECRET_HEADERS: readonly string[] = [
  *   code_verifier (RFC 7636); SAML's SAMLResponse carries a signed bearer assertion.
  */
 const DEFAULT_SECRET_QUERY_PARAMS: readonly string[] = [
-  'token', 'key', 'api_key', 'sig', 'signature', 'password', 'passwd', 'pwd', 'pass', 'passphrase',
-  'secret', 'code', 'access_token', 'refresh_token', 'id_token', 'auth_token', 'api_token', 'client_secret',
-  'client_assertion', 'code_verifier', 'samlresponse', 'session', 'session_id', 'auth', 'jwt', 'private_token',
-  'hmac', 'otp', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-goog-signature', 'x-goog-credential',
+  'token',
+  'key',
+  'api_key',
+  'sig',
+  'signature',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'passphrase',
+  'secret',
+  'code',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'auth_token',
+  'api_token',
+  'client_secret',
+  'client_assertion',
+  'code_verifier',
+  'samlresponse',
+  'session',
+  'session_id',
+  'auth',
+  'jwt',
+  'private_token',
+  'hmac',
+  'otp',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-goog-signature',
+  'x-goog-credential',
 ]
 
 /**
@@ -85,8 +121,26 @@ const DEFAULT_SECRET_QUERY_PARAMS: readonly string[] = [
  * a `sort_key` is the cheaper mistake.
  */
 const SECRET_WORDS: ReadonlySet<string> = new Set([
-  'token', 'secret', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'signature', 'sig', 'credential',
-  'credentials', 'apikey', 'key', 'auth', 'jwt', 'session', 'sessionid', 'hmac', 'assertion', 'otp',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'passphrase',
+  'signature',
+  'sig',
+  'credential',
+  'credentials',
+  'apikey',
+  'key',
+  'auth',
+  'jwt',
+  'session',
+  'sessionid',
+  'hmac',
+  'assertion',
+  'otp',
 ])
 
 /**
@@ -95,8 +149,21 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
  * `key` as an ending would catch `monkey`.
  */
 const SECRET_SUFFIXES: readonly string[] = [
-  'token', 'secret', 'password', 'passwd', 'passphrase', 'signature', 'apikey', 'accesskey', 'secretkey',
-  'privatekey', 'sessionid', 'credential', 'credentials', 'hmac', 'jwt',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'passphrase',
+  'signature',
+  'apikey',
+  'accesskey',
+  'secretkey',
+  'privatekey',
+  'sessionid',
+  'credential',
+  'credentials',
+  'hmac',
+  'jwt',
 ]
 
 /** Parts that make a name secret wherever they appear in it (`passwordhash`, `apikeyvalue`). */
@@ -104,7 +171,6 @@ const SECRET_INFIXES: readonly string[] = ['password', 'passwd', 'passphrase', '
 
 /** Bound on the per-rules verdict cache: query names come from callers, so they are unbounded. */
 const VERDICT_CACHE_MAX = 512
-
 
 /** The keys of `redact`: a new rule is added here and everything else is refused. */
 const REDACT_KEYS = ['headers', 'queryParams', 'paths'] as const
@@ -314,7 +380,7 @@ export function secretsOf(url: URL, rules: RedactRules = DEFAULT_REDACT_RULES, f
   if (url.username !== '') addSecret(found, url.username)
   if (url.password !== '') addSecret(found, url.password)
   const search = url.search
-  for (let start = 1; start < search.length; ) {
+  for (let start = 1; start < search.length;) {
     const end = nextSeparator(search, start)
     const pair = search.slice(start, end)
     const eq = pair.indexOf('=')

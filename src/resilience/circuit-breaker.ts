@@ -15,15 +15,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
-import {
-  checkDuration,
-  checkKnownKeys,
-  checkPositiveDuration,
-  checkPositiveInteger,
-  checkRatio,
-  invalidOption,
-  isPlainObject,
-} from '../option-checks.js'
+import { checkDuration, checkKnownKeys, checkPositiveDuration, checkPositiveInteger, checkRatio, invalidOption, isPlainObject } from '../option-checks.js'
 import { RollingCounts } from '../retry/rolling-counts.js'
 
 export interface BreakerOptions {

@@ -146,9 +146,6 @@ export class ConcurrencyLimit {
   }
 
   private deadlineError(): SafeFetchError {
-    return new SafeFetchError(
-      'ERR_DEADLINE_EXCEEDED',
-      `deadline exceeded while waiting for a concurrency slot (maxConcurrent ${this.maxConcurrent})`,
-    )
+    return new SafeFetchError('ERR_DEADLINE_EXCEEDED', `deadline exceeded while waiting for a concurrency slot (maxConcurrent ${this.maxConcurrent})`)
   }
 }

@@ -24,7 +24,6 @@ export interface OriginSwitchesSnapshot {
   readonly disabled: readonly DisabledOrigin[]
 }
 
-
 export class OriginSwitches {
   private readonly disabled = new Map<string, DisabledOrigin>()
   private readOnlyMode: boolean

@@ -9,9 +9,7 @@ import { parseRetryAfter } from './retry-after.js'
 import type { ResolvedRetryOptions } from './retry-options.js'
 import { IDEMPOTENT_METHODS } from '../http.js'
 
-type RetryVerdict =
-  | { readonly retry: true; readonly reason: string; readonly delayMs: number }
-  | { readonly retry: false; readonly reason: string }
+type RetryVerdict = { readonly retry: true; readonly reason: string; readonly delayMs: number } | { readonly retry: false; readonly reason: string }
 
 export interface RetryDecisionInput {
   readonly options: ResolvedRetryOptions
@@ -50,7 +48,6 @@ export const NO_RETRY = Object.freeze({
   backoffPastDeadline: no('backoff ends after the deadline'),
 })
 
-
 /**
  * Socket failures that mean "no response came back and the connection is gone", from the cause
  * chain of an ERR_NETWORK. Refused: the server never saw the request. Reset / broken pipe / undici's
@@ -74,11 +71,7 @@ export function hasIdempotencyKey(headers: Readonly<Record<string, string>>): bo
 }
 
 /** Whether repeating the request is harmless: idempotent method, an Idempotency-Key, or the caller says so. */
-export function isIdempotentRequest(
-  method: string,
-  headers: Readonly<Record<string, string>>,
-  allowNonIdempotent: boolean,
-): boolean {
+export function isIdempotentRequest(method: string, headers: Readonly<Record<string, string>>, allowNonIdempotent: boolean): boolean {
   return allowNonIdempotent || IDEMPOTENT_METHODS.has(method) || hasIdempotencyKey(headers)
 }
 

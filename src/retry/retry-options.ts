@@ -95,19 +95,9 @@ export const RETRY_DEFAULTS: ResolvedRetryOptions = Object.freeze({
   allowNonIdempotent: false,
 })
 
-const RETRY_KEYS = [
-  'limit',
-  'methods',
-  'statusCodes',
-  'errorCodes',
-  'backoff',
-  'maxRetryAfter',
-  'budget',
-  'allowNonIdempotent',
-] as const
+const RETRY_KEYS = ['limit', 'methods', 'statusCodes', 'errorCodes', 'backoff', 'maxRetryAfter', 'budget', 'allowNonIdempotent'] as const
 const BACKOFF_KEYS = ['base', 'cap'] as const
 const BUDGET_KEYS = ['ratio', 'minPerSecond', 'windowMs'] as const
-
 
 /**
  * Validates `input` and merges it over `base` (the defaults, or the client's resolved options when
@@ -127,20 +117,13 @@ export function resolveRetryOptions(
   return {
     limit: raw['limit'] === undefined ? base.limit : checkNonNegativeInteger(`${path}.limit`, raw['limit']),
     methods: raw['methods'] === undefined ? base.methods : resolveMethods(`${path}.methods`, raw['methods']),
-    statusCodes:
-      raw['statusCodes'] === undefined ? base.statusCodes : resolveStatusCodes(`${path}.statusCodes`, raw['statusCodes']),
-    errorCodes:
-      raw['errorCodes'] === undefined ? base.errorCodes : resolveErrorCodes(`${path}.errorCodes`, raw['errorCodes']),
+    statusCodes: raw['statusCodes'] === undefined ? base.statusCodes : resolveStatusCodes(`${path}.statusCodes`, raw['statusCodes']),
+    errorCodes: raw['errorCodes'] === undefined ? base.errorCodes : resolveErrorCodes(`${path}.errorCodes`, raw['errorCodes']),
     backoff: raw['backoff'] === undefined ? base.backoff : resolveBackoff(`${path}.backoff`, raw['backoff'], base.backoff),
-    maxRetryAfter:
-      raw['maxRetryAfter'] === undefined
-        ? base.maxRetryAfter
-        : checkDuration(`${path}.maxRetryAfter`, raw['maxRetryAfter'], true),
+    maxRetryAfter: raw['maxRetryAfter'] === undefined ? base.maxRetryAfter : checkDuration(`${path}.maxRetryAfter`, raw['maxRetryAfter'], true),
     budget: raw['budget'] === undefined ? base.budget : resolveBudget(`${path}.budget`, raw['budget'], base.budget),
     allowNonIdempotent:
-      raw['allowNonIdempotent'] === undefined
-        ? base.allowNonIdempotent
-        : checkBoolean(`${path}.allowNonIdempotent`, raw['allowNonIdempotent']),
+      raw['allowNonIdempotent'] === undefined ? base.allowNonIdempotent : checkBoolean(`${path}.allowNonIdempotent`, raw['allowNonIdempotent']),
   }
 }
 
@@ -180,11 +163,7 @@ function resolveErrorCodes(path: string, value: unknown): ReadonlySet<ErrorCode>
   return codes
 }
 
-function resolveBackoff(
-  path: string,
-  value: unknown,
-  base: ResolvedRetryOptions['backoff'],
-): ResolvedRetryOptions['backoff'] {
+function resolveBackoff(path: string, value: unknown, base: ResolvedRetryOptions['backoff']): ResolvedRetryOptions['backoff'] {
   if (!isPlainObject(value)) throw invalidOption(path, 'must be an object', value)
   checkKnownKeys(path, value, BACKOFF_KEYS)
   return {
@@ -193,19 +172,14 @@ function resolveBackoff(
   }
 }
 
-function resolveBudget(
-  path: string,
-  value: unknown,
-  base: ResolvedRetryBudgetOptions | false,
-): ResolvedRetryBudgetOptions | false {
+function resolveBudget(path: string, value: unknown, base: ResolvedRetryBudgetOptions | false): ResolvedRetryBudgetOptions | false {
   if (value === false) return false
   if (!isPlainObject(value)) throw invalidOption(path, 'must be an object or false', value)
   checkKnownKeys(path, value, BUDGET_KEYS)
   const from = base === false ? (RETRY_DEFAULTS.budget as ResolvedRetryBudgetOptions) : base
   return {
     ratio: value['ratio'] === undefined ? from.ratio : checkNonNegativeNumber(`${path}.ratio`, value['ratio']),
-    minPerSecond:
-      value['minPerSecond'] === undefined ? from.minPerSecond : checkNonNegativeNumber(`${path}.minPerSecond`, value['minPerSecond']),
+    minPerSecond: value['minPerSecond'] === undefined ? from.minPerSecond : checkNonNegativeNumber(`${path}.minPerSecond`, value['minPerSecond']),
     windowMs: value['windowMs'] === undefined ? from.windowMs : checkPositiveDuration(`${path}.windowMs`, value['windowMs']),
   }
 }

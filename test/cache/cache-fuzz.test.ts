@@ -8,7 +8,10 @@ import { decodeRecord, encodeRecord } from '../../src/cache/entry-codec.js'
 import { responseRecord } from './store-suite.js'
 
 const headerText = fc.string({ unit: fc.constantFrom(...' ,;="\\*-=aAzZ09\t'.split('')), maxLength: 40 })
-const headers = fc.dictionary(fc.constantFrom('cache-control', 'expires', 'date', 'age', 'vary', 'etag', 'last-modified', 'pragma', 'connection', 'set-cookie'), headerText)
+const headers = fc.dictionary(
+  fc.constantFrom('cache-control', 'expires', 'date', 'age', 'vary', 'etag', 'last-modified', 'pragma', 'connection', 'set-cookie'),
+  headerText,
+)
 
 describe('robustness', () => {
   it('header parsers never throw', () => {

@@ -59,7 +59,10 @@ describe('cache layer: storing and freshness', () => {
   })
 
   it('uses s-maxage in shared mode and max-age in private mode (RFC 9111 §5.2.2.10)', async () => {
-    for (const [mode, lifetime] of [['shared', 100], ['private', 10]] as const) {
+    for (const [mode, lifetime] of [
+      ['shared', 100],
+      ['private', 10],
+    ] as const) {
       const clock = new Clock()
       const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=10, s-maxage=100', date: clock.date() }, body: 'x' }))
       const h = harness(origin, { mode }, clock)
@@ -92,7 +95,11 @@ describe('cache layer: storing and freshness', () => {
   it('uses heuristic freshness from Last-Modified only for heuristically cacheable statuses (RFC 9111 §4.2.2)', async () => {
     const clock = new Clock()
     const lastModified = clock.date(-1000) // 10% of 1000 s = 100 s
-    const origin = fakeOrigin((req) => ({ status: req.url.pathname === '/ok' ? 200 : 302, headers: { 'last-modified': lastModified, date: clock.date(), location: '/x' }, body: 'x' }))
+    const origin = fakeOrigin((req) => ({
+      status: req.url.pathname === '/ok' ? 200 : 302,
+      headers: { 'last-modified': lastModified, date: clock.date(), location: '/x' },
+      body: 'x',
+    }))
     const h = harness(origin, {}, clock)
     await h.fetch('http://origin.test/ok')
     await h.fetch('http://origin.test/found')
@@ -176,7 +183,10 @@ describe('cache layer: storing and freshness', () => {
 
 describe('cache layer: Vary', () => {
   it('keeps several variants per URL and selects by the varied request fields (RFC 9111 §4.1)', async () => {
-    const origin = fakeOrigin((req) => ({ headers: { 'cache-control': 'max-age=60', vary: 'Accept-Language' }, body: `lang=${req.headers['accept-language'] ?? '-'}` }))
+    const origin = fakeOrigin((req) => ({
+      headers: { 'cache-control': 'max-age=60', vary: 'Accept-Language' },
+      body: `lang=${req.headers['accept-language'] ?? '-'}`,
+    }))
     const h = harness(origin)
     expect((await h.fetch(URL1, { headers: { 'accept-language': 'en' } })).text).toBe('lang=en')
     expect((await h.fetch(URL1, { headers: { 'accept-language': 'fr' } })).text).toBe('lang=fr')

@@ -48,7 +48,10 @@ describe('cache modes: shared vs private', () => {
   })
 
   it('private mode partitions by Cookie and by the listed partition headers too', async () => {
-    const origin = fakeOrigin((req) => ({ headers: { 'cache-control': 'private, max-age=60' }, body: `${req.headers['cookie'] ?? ''}|${req.headers['x-api-key'] ?? ''}` }))
+    const origin = fakeOrigin((req) => ({
+      headers: { 'cache-control': 'private, max-age=60' },
+      body: `${req.headers['cookie'] ?? ''}|${req.headers['x-api-key'] ?? ''}`,
+    }))
     const h = harness(origin, { mode: 'private', partitionHeaders: ['X-Api-Key'] })
     await h.fetch(URL1, { headers: { cookie: 'sid=1' } })
     expect((await h.fetch(URL1, { headers: { cookie: 'sid=2' } })).text).toBe('sid=2|')
@@ -67,7 +70,10 @@ describe('cache modes: shared vs private', () => {
   })
 
   it('shared mode: a Set-Cookie response is not reused without validation unless public', async () => {
-    const origin = fakeOrigin((req) => ({ headers: { 'cache-control': req.url.pathname === '/pub' ? 'public, max-age=60' : 'max-age=60', 'set-cookie': 'sid=1' }, body: 'x' }))
+    const origin = fakeOrigin((req) => ({
+      headers: { 'cache-control': req.url.pathname === '/pub' ? 'public, max-age=60' : 'max-age=60', 'set-cookie': 'sid=1' },
+      body: 'x',
+    }))
     const h = harness(origin)
     await h.fetch(URL1)
     expect((await h.fetch(URL1)).record.cache).toBe('miss')
@@ -179,7 +185,12 @@ describe('request Cache-Control (RFC 9111 §5.2.1)', () => {
 
   it('an application’s own conditional request the stored response cannot answer goes to the origin untouched', async () => {
     const { h, origin } = await setup()
-    for (const headers of [{ 'if-none-match': '"mine"' }, { 'if-modified-since': 'Sun, 06 Nov 1994 08:49:37 GMT' }, { 'if-match': '"x"' }, { 'if-unmodified-since': 'Sun, 06 Nov 1994 08:49:37 GMT' }]) {
+    for (const headers of [
+      { 'if-none-match': '"mine"' },
+      { 'if-modified-since': 'Sun, 06 Nov 1994 08:49:37 GMT' },
+      { 'if-match': '"x"' },
+      { 'if-unmodified-since': 'Sun, 06 Nov 1994 08:49:37 GMT' },
+    ]) {
       const r = await h.fetch(URL1, { headers })
       expect(r.record.cache).toBe('bypass')
       expect(origin.requests[origin.count - 1]!.headers).toEqual(headers)

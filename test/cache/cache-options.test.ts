@@ -31,7 +31,11 @@ describe('resolveCacheOptions', () => {
   it('keeps a given store and lower-cases partition headers', () => {
     const store = memoryStore()
     const resolved = resolveCacheOptions({ store, mode: 'private', partitionHeaders: ['X-Api-Key', 'Cookie', 'X-Tenant'] })
-    expect(resolved).toMatchObject({ store, mode: 'private', partitionHeaders: ['authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-tenant'] })
+    expect(resolved).toMatchObject({
+      store,
+      mode: 'private',
+      partitionHeaders: ['authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-tenant'],
+    })
   })
 
   it.each([

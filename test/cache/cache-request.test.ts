@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_REQUEST_POLICY, evaluate, requestPolicy, staleIfErrorAllows, staleWithin, withoutReload, type RequestCacheMode, type RequestPolicy, type Verdict } from '../../src/cache/cache-request.js'
+import {
+  DEFAULT_REQUEST_POLICY,
+  evaluate,
+  requestPolicy,
+  staleIfErrorAllows,
+  staleWithin,
+  withoutReload,
+  type RequestCacheMode,
+  type RequestPolicy,
+  type Verdict,
+} from '../../src/cache/cache-request.js'
 import type { Freshness } from '../../src/cache/cache-semantics.js'
 
 describe('requestPolicy', () => {

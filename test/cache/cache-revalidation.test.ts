@@ -31,7 +31,15 @@ describe('cache layer: validation (RFC 9111 §4.3)', () => {
         ? { headers: { 'cache-control': 'max-age=10', etag: '"v1"', date: clock.date(), 'x-old': 'kept', 'content-length': '6' }, body: 'body-1' }
         : {
             status: 304,
-            headers: { 'cache-control': 'max-age=100', etag: '"v1"', date: clock.date(), 'x-new': 'added', 'content-length': '0', connection: 'x-hop', 'x-hop': '1' },
+            headers: {
+              'cache-control': 'max-age=100',
+              etag: '"v1"',
+              date: clock.date(),
+              'x-new': 'added',
+              'content-length': '0',
+              connection: 'x-hop',
+              'x-hop': '1',
+            },
           },
     )
     const h = harness(origin, {}, clock)
@@ -93,7 +101,9 @@ describe('cache layer: validation (RFC 9111 §4.3)', () => {
 
   it('validates a no-cache response before every reuse (§5.2.2.4)', async () => {
     const clock = new Clock()
-    const origin = fakeOrigin((_req, n) => (n === 1 ? { headers: { 'cache-control': 'no-cache', etag: '"a"' }, body: 'x' } : { status: 304, headers: { etag: '"a"' } }))
+    const origin = fakeOrigin((_req, n) =>
+      n === 1 ? { headers: { 'cache-control': 'no-cache', etag: '"a"' }, body: 'x' } : { status: 304, headers: { etag: '"a"' } },
+    )
     const h = harness(origin, {}, clock)
     await h.fetch(URL1)
     const second = await h.fetch(URL1)
@@ -104,7 +114,11 @@ describe('cache layer: validation (RFC 9111 §4.3)', () => {
 
   it('keeps entries with validators past their freshness, so they can be revalidated with a 304', async () => {
     const clock = new Clock()
-    const origin = fakeOrigin((_req, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1', etag: '"a"', date: clock.date() }, body: 'x' } : { status: 304, headers: { etag: '"a"', date: clock.date() } }))
+    const origin = fakeOrigin((_req, n) =>
+      n === 1
+        ? { headers: { 'cache-control': 'max-age=1', etag: '"a"', date: clock.date() }, body: 'x' }
+        : { status: 304, headers: { etag: '"a"', date: clock.date() } },
+    )
     const h = harness(origin, {}, clock)
     await h.fetch(URL1)
     clock.advance(24 * 3600) // a day later
@@ -193,7 +207,11 @@ describe('cache layer: stale-while-revalidate (RFC 5861 §3)', () => {
   })
 
   it('never serves stale for must-revalidate, no-cache, or (shared) proxy-revalidate / s-maxage', async () => {
-    for (const cc of ['max-age=10, stale-while-revalidate=60, must-revalidate', 'max-age=10, stale-while-revalidate=60, proxy-revalidate', 's-maxage=10, stale-while-revalidate=60']) {
+    for (const cc of [
+      'max-age=10, stale-while-revalidate=60, must-revalidate',
+      'max-age=10, stale-while-revalidate=60, proxy-revalidate',
+      's-maxage=10, stale-while-revalidate=60',
+    ]) {
       const clock = new Clock()
       const origin = fakeOrigin((_req, n) => ({ headers: { 'cache-control': cc, date: clock.date() }, body: `v${n}` }))
       const h = harness(origin, {}, clock)

@@ -220,7 +220,11 @@ describe('computeFreshness: age and stale rules', () => {
 
 describe('validation (RFC 9111 §4.3)', () => {
   it('builds If-None-Match and If-Modified-Since from the stored validators (§4.3.1)', () => {
-    expect(conditionalHeaders({ accept: 'x' }, { etag: '"a"', 'last-modified': at(-10) })).toEqual({ accept: 'x', 'if-none-match': '"a"', 'if-modified-since': at(-10) })
+    expect(conditionalHeaders({ accept: 'x' }, { etag: '"a"', 'last-modified': at(-10) })).toEqual({
+      accept: 'x',
+      'if-none-match': '"a"',
+      'if-modified-since': at(-10),
+    })
     expect(conditionalHeaders({}, { etag: 'W/"a"' })).toEqual({ 'if-none-match': 'W/"a"' })
     expect(conditionalHeaders({}, {})).toBeUndefined()
   })
@@ -241,7 +245,16 @@ describe('validation (RFC 9111 §4.3)', () => {
   it('merges ALL fields of the 304, replacing stored ones, except §3.1 and §3.2 exceptions', () => {
     const merged = mergeNotModified(
       { 'content-type': 'text/plain', 'content-length': '6', etag: '"a"', 'cache-control': 'max-age=10', date: at(0), 'x-old': '1' },
-      { 'cache-control': 'max-age=99', 'x-new': '2', 'content-length': '0', 'content-encoding': 'gzip', date: at(50), connection: 'x-hop', 'x-hop': '1', age: '3' },
+      {
+        'cache-control': 'max-age=99',
+        'x-new': '2',
+        'content-length': '0',
+        'content-encoding': 'gzip',
+        date: at(50),
+        connection: 'x-hop',
+        'x-hop': '1',
+        age: '3',
+      },
       T + 50_000,
     )
     expect(merged).toEqual({

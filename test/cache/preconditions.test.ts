@@ -84,7 +84,13 @@ describe('evaluatePreconditions (RFC 9111 §4.3.2)', () => {
     ['If-Range weak tag', 'GET', { range: 'bytes=1-2', 'if-range': 'W/"a"' }, stored(), 'origin'],
     ['If-Range against a weak stored tag', 'GET', { range: 'bytes=1-2', 'if-range': '"a"' }, stored({ etag: 'W/"a"' }), 'origin'],
     ['If-Range date = strong Last-Modified', 'GET', { range: 'bytes=1-2', 'if-range': LAST_MODIFIED }, stored(), 'range'],
-    ['If-Range date, Last-Modified < 60 s before Date (weak)', 'GET', { range: 'bytes=1-2', 'if-range': new Date(NOW - 30_000).toUTCString() }, stored({ 'last-modified': new Date(NOW - 30_000).toUTCString() }), 'origin'],
+    [
+      'If-Range date, Last-Modified < 60 s before Date (weak)',
+      'GET',
+      { range: 'bytes=1-2', 'if-range': new Date(NOW - 30_000).toUTCString() },
+      stored({ 'last-modified': new Date(NOW - 30_000).toUTCString() }),
+      'origin',
+    ],
     ['If-Range other date', 'GET', { range: 'bytes=1-2', 'if-range': DATE }, stored(), 'origin'],
     ['If-Range without Range: ignored', 'GET', { 'if-range': '"b"' }, stored(), 'full'],
   ]

@@ -120,7 +120,10 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
 
   it('a captured signed entry written back after invalidate() is a miss (issue 9 item 8)', async () => {
     const prefix = `replay${++n}:`
-    const origin = fakeOrigin((req, i) => ({ headers: { 'cache-control': 'max-age=600', ...(req.url.pathname === '/varied' ? { vary: 'accept' } : {}) }, body: `v${i}` }))
+    const origin = fakeOrigin((req, i) => ({
+      headers: { 'cache-control': 'max-age=600', ...(req.url.pathname === '/varied' ? { vary: 'accept' } : {}) },
+      body: `v${i}`,
+    }))
     const a = client(prefix, origin, { signingKey })
     const b = client(prefix, origin, { signingKey })
     const { Redis } = await import('ioredis')
@@ -244,7 +247,6 @@ describe.skipIf(!available)('Redis outage: fail open', () => {
     expect(lines.some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
     await c.cache.close()
   }, 30_000)
-
 })
 
 describe('a remote store that never answers', () => {
@@ -258,7 +260,10 @@ describe('a remote store that never answers', () => {
     const store = redisStore({ client: silent, commandTimeoutMs: 50 })
     const cache = new HttpCache(resolveCacheOptions({ store }) as ResolvedCacheOptions)
     const record = newRecord()
-    const response = await cacheHandler(origin.next, cache)({ url: new URL('http://origin.test/s'), method: 'GET', headers: {}, body: null }, contextFor(cache, record))
+    const response = await cacheHandler(origin.next, cache)(
+      { url: new URL('http://origin.test/s'), method: 'GET', headers: {}, body: null },
+      contextFor(cache, record),
+    )
     expect(await readText(response.body)).toBe('ok')
     expect(record.cache).toBe('miss')
   })

@@ -108,4 +108,3 @@ describe.skipIf(!available)('issue 9 item 9: entries are bounded in time and siz
     }
   })
 })
-

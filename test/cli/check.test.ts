@@ -23,10 +23,14 @@ async function checkJson(args: string[], stdin?: string): Promise<{ code: number
 describe.concurrent('safefetch check', { timeout: 120_000 }, () => {
   it('explains every kind of refusal under the default policy, with exit code 1', async () => {
     const { code, results } = await checkJson([
-      '--resolve', 'public.test:93.184.216.34',
-      '--resolve', 'mixed.test:93.184.216.34,10.1.2.3',
-      '--resolve', 'denied.test:8.8.8.8',
-      '--deny', '8.8.8.0/24',
+      '--resolve',
+      'public.test:93.184.216.34',
+      '--resolve',
+      'mixed.test:93.184.216.34,10.1.2.3',
+      '--resolve',
+      'denied.test:8.8.8.8',
+      '--deny',
+      '8.8.8.0/24',
       'http://public.test/path',
       'http://169.254.169.254/latest/meta-data/',
       'http://[::ffff:a9fe:a9fe]/',
@@ -86,7 +90,8 @@ describe.concurrent('safefetch check', { timeout: 120_000 }, () => {
 
   it('names the deny preset, the port preset and the port list', async () => {
     const { code, results } = await checkJson([
-      '--policy', '{"denyPreset":"cloud","denyPorts":"internal-services"}',
+      '--policy',
+      '{"denyPreset":"cloud","denyPorts":"internal-services"}',
       '--allow-private',
       'http://168.63.129.16/',
       'http://10.0.0.1:6379/',
@@ -99,19 +104,36 @@ describe.concurrent('safefetch check', { timeout: 120_000 }, () => {
     expect(redis?.reason).toMatchObject({ check: 'port', fixes: [{ option: 'ports', action: 'add', value: 6379 }] })
     expect(redis?.reason?.rule).toContain('redis')
     // --allow-private opened 10/8 for the third URL, and the verdict says which row it opened.
-    expect(allowed).toMatchObject({ allowed: true, addresses: [{ address: '10.0.0.1', allowed: true, opened: true, cidr: '10.0.0.0/8', reference: 'RFC 1918' }] })
+    expect(allowed).toMatchObject({
+      allowed: true,
+      addresses: [{ address: '10.0.0.1', allowed: true, opened: true, cidr: '10.0.0.0/8', reference: 'RFC 1918' }],
+    })
   })
 
   it('applies host rules and the port list', async () => {
     const { code, results } = await checkJson([
-      '--allow-host', 'api.test', '--allow-host', '*.api.test', '--deny-host', 'bad.api.test',
-      '--policy', '{"ports":[443]}',
-      '--resolve', 'api.test:93.184.216.34',
-      'https://api.test/', 'https://other.test/', 'https://bad.api.test/', 'http://api.test/',
+      '--allow-host',
+      'api.test',
+      '--allow-host',
+      '*.api.test',
+      '--deny-host',
+      'bad.api.test',
+      '--policy',
+      '{"ports":[443]}',
+      '--resolve',
+      'api.test:93.184.216.34',
+      'https://api.test/',
+      'https://other.test/',
+      'https://bad.api.test/',
+      'http://api.test/',
     ])
     expect(code).toBe(1)
     expect(results.map((r) => r.allowed)).toEqual([true, false, false, false])
-    expect(results[1]?.reason).toMatchObject({ check: 'host', rule: 'not in policy.allowHosts', fixes: [{ option: 'allowHosts', action: 'add', value: 'other.test' }] })
+    expect(results[1]?.reason).toMatchObject({
+      check: 'host',
+      rule: 'not in policy.allowHosts',
+      fixes: [{ option: 'allowHosts', action: 'add', value: 'other.test' }],
+    })
     expect(results[2]?.reason).toMatchObject({ check: 'host', fixes: [{ option: 'denyHosts', action: 'remove', value: 'bad.api.test' }] })
     expect(results[3]?.reason).toMatchObject({ check: 'port', fixes: [{ option: 'ports', action: 'add', value: 80 }] })
   })
@@ -156,7 +178,14 @@ describe.concurrent('safefetch check', { timeout: 120_000 }, () => {
   it('--help shows the options and examples', async () => {
     const r = await runCli(['check', '--help'])
     expect(r.code).toBe(0)
-    for (const text of ['Usage: safefetch check', '--resolve host:addr', '--allow <cidr>', '--json', 'Exit status: 0 all allowed, 1 any refused, 2 bad usage', 'safefetch check http://169.254.169.254/']) {
+    for (const text of [
+      'Usage: safefetch check',
+      '--resolve host:addr',
+      '--allow <cidr>',
+      '--json',
+      'Exit status: 0 all allowed, 1 any refused, 2 bad usage',
+      'safefetch check http://169.254.169.254/',
+    ]) {
       expect(r.out).toContain(text)
     }
     const top = await runCli(['--help'])

@@ -33,7 +33,13 @@ beforeAll(async () => {
           res.end(BODY)
           return
         case '/echo':
-          res.writeHead(201, 'Made It', { 'content-type': 'application/octet-stream', 'x-method': req.method ?? '', 'x-token': String(req.headers['x-token']), 'x-type': String(req.headers['content-type']), 'set-cookie': ['a=1', 'b=2'] })
+          res.writeHead(201, 'Made It', {
+            'content-type': 'application/octet-stream',
+            'x-method': req.method ?? '',
+            'x-token': String(req.headers['x-token']),
+            'x-type': String(req.headers['content-type']),
+            'set-cookie': ['a=1', 'b=2'],
+          })
           res.end(Buffer.concat(chunks))
           return
         case '/trickle': {
@@ -217,23 +223,26 @@ describe.concurrent('safefetch get', { timeout: 120_000 }, () => {
   })
 
   // util-linux `script` gives the child a terminal; where it is missing, the unit tests cover the line.
-  it.runIf(spawnSync('script', ['--version']).status === 0)('shows bytes and rate on a terminal for a body slower than a second, then erases the line', async () => {
-    const file = join(dir, 'trickle.bin')
-    const command = [process.execPath, '--import', 'tsx', CLI_SOURCE, 'get', ...allow, '-o', file, `${server.origin}/trickle`].join(' ')
-    const { spawn } = await import('node:child_process')
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
-    let terminal = ''
-    child.stdout.on('data', (c: Buffer) => (terminal += c.toString('utf8')))
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    expect(code).toBe(0)
-    expect(readFileSync(file).length).toBe(102400)
-    const ERASE = '\r\x1b[K'
-    const drawn = terminal.split(ERASE).slice(1, -1)
-    expect(drawn.length).toBeGreaterThan(0)
-    for (const line of drawn) expect(line).toMatch(/^\d+(\.\d)? (B|KiB) {2}\d+(\.\d)? (B|KiB)\/s {2}\d+% of 100 KiB$/)
-    // The line is erased at the end: the last thing written is the erase sequence.
-    expect(terminal.endsWith(ERASE)).toBe(true)
-  })
+  it.runIf(spawnSync('script', ['--version']).status === 0)(
+    'shows bytes and rate on a terminal for a body slower than a second, then erases the line',
+    async () => {
+      const file = join(dir, 'trickle.bin')
+      const command = [process.execPath, '--import', 'tsx', CLI_SOURCE, 'get', ...allow, '-o', file, `${server.origin}/trickle`].join(' ')
+      const { spawn } = await import('node:child_process')
+      const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+      let terminal = ''
+      child.stdout.on('data', (c: Buffer) => (terminal += c.toString('utf8')))
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      expect(code).toBe(0)
+      expect(readFileSync(file).length).toBe(102400)
+      const ERASE = '\r\x1b[K'
+      const drawn = terminal.split(ERASE).slice(1, -1)
+      expect(drawn.length).toBeGreaterThan(0)
+      for (const line of drawn) expect(line).toMatch(/^\d+(\.\d)? (B|KiB) {2}\d+(\.\d)? (B|KiB)\/s {2}\d+% of 100 KiB$/)
+      // The line is erased at the end: the last thing written is the erase sequence.
+      expect(terminal.endsWith(ERASE)).toBe(true)
+    },
+  )
 
   it.each([
     [['get'], /no URL given/],
@@ -254,7 +263,18 @@ describe.concurrent('safefetch get', { timeout: 120_000 }, () => {
   it('--help lists the flags, the exit codes and examples', async () => {
     const r = await runCli(['get', '--help'])
     expect(r.code).toBe(0)
-    for (const text of ['Usage: safefetch get', '--timings', '--timeout <duration>', '--retry <n>', '--fail', '--max-bytes', '--proxy', '-d, --data', '3 refused by the policy', 'safefetch get --timings -o /dev/null']) {
+    for (const text of [
+      'Usage: safefetch get',
+      '--timings',
+      '--timeout <duration>',
+      '--retry <n>',
+      '--fail',
+      '--max-bytes',
+      '--proxy',
+      '-d, --data',
+      '3 refused by the policy',
+      'safefetch get --timings -o /dev/null',
+    ]) {
       expect(r.out).toContain(text)
     }
   })

@@ -56,6 +56,12 @@ describe('progress indicator', () => {
   })
 
   it('formats sizes in binary units', () => {
-    expect([formatBytes(0), formatBytes(1023), formatBytes(1536), formatBytes(25 * 1024 * 1024), formatBytes(3 * 1024 ** 3)]).toEqual(['0 B', '1023 B', '1.5 KiB', '25 MiB', '3.0 GiB'])
+    expect([formatBytes(0), formatBytes(1023), formatBytes(1536), formatBytes(25 * 1024 * 1024), formatBytes(3 * 1024 ** 3)]).toEqual([
+      '0 B',
+      '1023 B',
+      '1.5 KiB',
+      '25 MiB',
+      '3.0 GiB',
+    ])
   })
 })

@@ -46,7 +46,11 @@ export function fakeLogger(): Logger & { warn: ReturnType<typeof vi.fn> } {
   return logger as unknown as Logger & { warn: ReturnType<typeof vi.fn> }
 }
 
-export function request(method = 'GET', url = 'https://api.example.test/items?token=s3cret', init: { headers?: Record<string, string>; body?: RequestBody | null } = {}): OutboundRequest {
+export function request(
+  method = 'GET',
+  url = 'https://api.example.test/items?token=s3cret',
+  init: { headers?: Record<string, string>; body?: RequestBody | null } = {},
+): OutboundRequest {
   return { url: new URL(url), method, headers: init.headers ?? {}, body: init.body ?? null }
 }
 

@@ -95,10 +95,13 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
     const headers = { ...req.headers }
     delete headers['proxy-authorization']
     delete headers['proxy-connection']
-    const upstream = http.request({ host, port: Number(url.port || 80), method: req.method, path: url.pathname + url.search, headers, agent: false }, (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers)
-      upstreamRes.pipe(res)
-    })
+    const upstream = http.request(
+      { host, port: Number(url.port || 80), method: req.method, path: url.pathname + url.search, headers, agent: false },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers)
+        upstreamRes.pipe(res)
+      },
+    )
     upstream.on('error', () => {
       if (!res.headersSent) res.writeHead(502)
       res.end()

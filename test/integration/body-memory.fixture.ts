@@ -56,7 +56,13 @@ const server = net.createServer((socket) => {
 })
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
 const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`
-const client = createClient({ policy: { allow: ['127.0.0.1/32'] }, maxResponseBytes: limit, cache: false, retry: false, timeout: { total: 120_000, read: 60_000 } })
+const client = createClient({
+  policy: { allow: ['127.0.0.1/32'] },
+  maxResponseBytes: limit,
+  cache: false,
+  retry: false,
+  timeout: { total: 120_000, read: 60_000 },
+})
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 function measure(): { heap: number; external: number; rss: number } {

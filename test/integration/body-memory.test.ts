@@ -36,12 +36,18 @@ describe('memory held by a response body', () => {
     ['ext', 'unread', 2000],
     ['ext', 'stream', 2000],
     ['tiny', 'stream', 200_000],
-  ] as const)('%s chunks, body %s: heap + buffers stay within 4× maxResponseBytes', async (mode, read, count) => {
-    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode, read, String(count), String(LIMIT)], { timeout: 100_000 })
-    const result = JSON.parse(stdout) as Result
-    const grew = result.peak.heap + result.peak.external - (result.before.heap + result.before.external)
-    console.log(`${mode}/${read} ×${count}: heap+external +${mib(grew)} MiB, rss +${mib(result.peak.rss - result.before.rss)} MiB (limit ${mib(LIMIT)} MiB)`)
-    if (read === 'collect') expect(result.received).toBe(result.expected)
-    expect(grew).toBeLessThan(4 * LIMIT)
-  }, 110_000)
+  ] as const)(
+    '%s chunks, body %s: heap + buffers stay within 4× maxResponseBytes',
+    async (mode, read, count) => {
+      const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode, read, String(count), String(LIMIT)], {
+        timeout: 100_000,
+      })
+      const result = JSON.parse(stdout) as Result
+      const grew = result.peak.heap + result.peak.external - (result.before.heap + result.before.external)
+      console.log(`${mode}/${read} ×${count}: heap+external +${mib(grew)} MiB, rss +${mib(result.peak.rss - result.before.rss)} MiB (limit ${mib(LIMIT)} MiB)`)
+      if (read === 'collect') expect(result.received).toBe(result.expected)
+      expect(grew).toBeLessThan(4 * LIMIT)
+    },
+    110_000,
+  )
 })

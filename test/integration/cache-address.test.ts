@@ -33,7 +33,11 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.setHeader('date', clock.httpDate())
     res.setHeader(
       'cache-control',
-      path.startsWith('/swr') ? 'max-age=1, stale-while-revalidate=600, stale-if-error=600' : path.startsWith('/sie') ? 'max-age=1, stale-if-error=600' : 'max-age=600',
+      path.startsWith('/swr')
+        ? 'max-age=1, stale-while-revalidate=600, stale-if-error=600'
+        : path.startsWith('/sie')
+          ? 'max-age=1, stale-if-error=600'
+          : 'max-age=600',
     )
     res.setHeader('etag', '"v1"')
     res.end(`internal secret #${n}`)

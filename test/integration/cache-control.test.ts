@@ -87,7 +87,9 @@ describe('client.cache', () => {
 
   it('invalidateAll() makes every entry a miss', async () => {
     const urls = ['/all-1', '/all-2', '/all-3'].map((path) => cacheable(origin, path))
-    const varied = origin.route('/all-varied', (req, res) => reply(res, { 'cache-control': 'max-age=600', vary: 'accept-language' }, String(req.headers['accept-language'])))
+    const varied = origin.route('/all-varied', (req, res) =>
+      reply(res, { 'cache-control': 'max-age=600', vary: 'accept-language' }, String(req.headers['accept-language'])),
+    )
     const c = client()
     for (const url of urls) await get(c, url)
     await get(c, varied, { headers: { 'accept-language': 'en' } })

@@ -21,7 +21,9 @@ function client(options: ClientOptions = {}): Client {
 
 describe('fresh hits', () => {
   it('serves a fresh (max-age) response without an origin request, a new Response each time', async () => {
-    const url = origin.route('/fresh', (_req, res, n) => reply(res, { 'cache-control': 'max-age=60', 'x-origin': 'yes', 'content-type': 'text/plain' }, `body ${n}`))
+    const url = origin.route('/fresh', (_req, res, n) =>
+      reply(res, { 'cache-control': 'max-age=60', 'x-origin': 'yes', 'content-type': 'text/plain' }, `body ${n}`),
+    )
     const c = client()
     const first = await get(c, url)
     expect(first).toMatchObject({ status: 200, text: 'body 1', cache: 'miss' })

@@ -14,7 +14,15 @@ const fixture = fileURLToPath(new URL('./cache-heap.fixture.ts', import.meta.url
 
 it('keeps the heap flat over 200 000 hits through the real client (memory store)', async () => {
   const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, '200000'], { timeout: 170_000 })
-  const result = JSON.parse(stdout) as { hits: number; before: number; after: number; perHit: number; seconds: number; originRequests: number; lastStatus: string }
+  const result = JSON.parse(stdout) as {
+    hits: number
+    before: number
+    after: number
+    perHit: number
+    seconds: number
+    originRequests: number
+    lastStatus: string
+  }
   const mib = (bytes: number): string => (bytes / 1048576).toFixed(1)
   console.log(
     `heap ${mib(result.before)} MiB -> ${mib(result.after)} MiB over ${result.hits} hits: ${result.perHit.toFixed(2)} bytes/hit (${(result.hits / result.seconds).toFixed(0)} hits/s sequential)`,

@@ -34,7 +34,9 @@ describe('what is stored', () => {
   })
 
   it('keeps repeated fields (Set-Cookie in a private partition) as separate values', async () => {
-    const url = origin.route('/repeated', (_req, res) => reply(res, { 'cache-control': 'public, max-age=600', 'set-cookie': ['a=1', 'b=2'], link: ['</a>', '</b>'] }, 'r'))
+    const url = origin.route('/repeated', (_req, res) =>
+      reply(res, { 'cache-control': 'public, max-age=600', 'set-cookie': ['a=1', 'b=2'], link: ['</a>', '</b>'] }, 'r'),
+    )
     const c = client({}, { mode: 'private' })
     const user = { headers: { authorization: 'Bearer u' } }
     await get(c, url, user)

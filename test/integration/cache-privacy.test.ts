@@ -167,7 +167,7 @@ describe('issue 9 item 3: shared mode treats Cookie and API-key headers like Aut
     ['x-api-key', 'key-alice', 'key-bob'],
     ['api-key', 'key-alice', 'key-bob'],
     ['x-auth-token', 'tok-alice', 'tok-bob'],
-  ])("a max-age=60 response to a request with %s is not served to another user", async (name, a, b) => {
+  ])('a max-age=60 response to a request with %s is not served to another user', async (name, a, b) => {
     const path = `/shared-cred-${name}`
     const url = origin.route(path, (req, res, n) => reply(res, { 'cache-control': 'max-age=60' }, `${String(req.headers[name])} #${n}`))
     const c = client()

@@ -135,7 +135,11 @@ describe.each([
     async function setup(headers: Record<string, string> = { etag: '"v1"', 'last-modified': imf(clock.now() - 3_600_000) }) {
       const p = path('conditional')
       const url = origin.route(p, (_req, res, n) =>
-        reply(res, { 'cache-control': 'max-age=60', 'content-type': 'text/plain', 'content-location': '/here', vary: 'accept', 'x-other': 'x', ...headers }, `body ${n}`),
+        reply(
+          res,
+          { 'cache-control': 'max-age=60', 'content-type': 'text/plain', 'content-location': '/here', vary: 'accept', 'x-other': 'x', ...headers },
+          `body ${n}`,
+        ),
       )
       const c = client()
       await get(c, url)
@@ -373,7 +377,9 @@ describe.each([
     })
 
     it('serves a stored response when the connection is refused; not without the option', async () => {
-      const server = await startHttpServer((_req, res) => reply(res, { 'cache-control': 'max-age=10', etag: '"e"', date: clock.httpDate() }, 'from the gone origin'))
+      const server = await startHttpServer((_req, res) =>
+        reply(res, { 'cache-control': 'max-age=10', etag: '"e"', date: clock.httpDate() }, 'from the gone origin'),
+      )
       const url = `${server.origin}${path('refused')}`
       const on = client({}, { staleIfUnreachable: 60_000 })
       const off = client()
@@ -413,7 +419,11 @@ describe.each([
       await stored(c, url)
       // Failures on the same origin open its breaker.
       let code: unknown
-      for (let i = 0; i < 10 && code !== 'ERR_CIRCUIT_OPEN'; i++) code = await c.fetch(failing).then(() => 'ok', (err: { code?: unknown }) => err.code)
+      for (let i = 0; i < 10 && code !== 'ERR_CIRCUIT_OPEN'; i++)
+        code = await c.fetch(failing).then(
+          () => 'ok',
+          (err: { code?: unknown }) => err.code,
+        )
       expect(code).toBe('ERR_CIRCUIT_OPEN')
       clock.advance(30)
       const before = origin.count(p)

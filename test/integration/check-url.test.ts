@@ -109,7 +109,15 @@ describe('checkUrl', () => {
       const verdict = await checkUrl('http://svc.example.com/', { allow: ['10.0.0.0/8'] }, { lookup })
       expect(verdict.allowed).toBe(true)
       expect(verdict.addressChecks).toEqual([
-        { address: '10.1.2.3', allowed: true, opened: true, cidr: '10.0.0.0/8', range: '10.0.0.0/8 (private-use, RFC 1918)', name: 'private-use', reference: 'RFC 1918' },
+        {
+          address: '10.1.2.3',
+          allowed: true,
+          opened: true,
+          cidr: '10.0.0.0/8',
+          range: '10.0.0.0/8 (private-use, RFC 1918)',
+          name: 'private-use',
+          reference: 'RFC 1918',
+        },
         { address: '93.184.216.34', allowed: true },
       ])
     })

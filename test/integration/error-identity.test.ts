@@ -38,7 +38,12 @@ function pinoLines(): { logger: pino.Logger; lines: () => Record<string, unknown
   })
   return {
     logger: pino({ level: 'debug' }, stream),
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   }
 }
 
@@ -88,7 +93,11 @@ describe('docs/errors.md', () => {
     const rows = new Map<string, string[]>()
     for (const line of doc.split('\n')) {
       const m = /^\| `(ERR_[A-Z_]+)` \|(.*)\|\s*$/.exec(line)
-      if (m !== null) rows.set(m[1]!, m[2]!.split(' | ').map((c) => c.trim()))
+      if (m !== null)
+        rows.set(
+          m[1]!,
+          m[2]!.split(' | ').map((c) => c.trim()),
+        )
     }
     expect([...rows.keys()].sort()).toEqual([...codes].sort())
     for (const [code, cells] of rows) {

@@ -195,11 +195,7 @@ describe('transport failures', () => {
 
   it('every failure carries a code from the ErrorCode union', async () => {
     const client = createClient(LOOPBACK)
-    const results = await Promise.allSettled([
-      client.fetch('nope'),
-      client.fetch('http://10.0.0.1/'),
-      client.fetch(`${server.origin}/`, { method: 'CONNECT' }),
-    ])
+    const results = await Promise.allSettled([client.fetch('nope'), client.fetch('http://10.0.0.1/'), client.fetch(`${server.origin}/`, { method: 'CONNECT' })])
     for (const result of results) {
       expect(result.status).toBe('rejected')
       const reason = (result as PromiseRejectedResult).reason as SafeFetchError

@@ -66,7 +66,11 @@ describe('fleet stats in Redis', () => {
     const a = fleet.origins[A]!
     expect(a).toMatchObject({ calls: 1000, bytes: 100_000, status: { '2xx': 1000 }, cache: { hit: 500 } })
     expect(a.latencyMs.mean).toBeCloseTo(500.5, 2)
-    for (const [q, exact] of [['p50', 500], ['p90', 900], ['p99', 990]] as const) {
+    for (const [q, exact] of [
+      ['p50', 500],
+      ['p90', 900],
+      ['p99', 990],
+    ] as const) {
       expect(Math.abs(a.latencyMs[q]! - exact) / exact).toBeLessThanOrEqual(0.05)
     }
     expect(fleet.origins[B]).toMatchObject({ calls: 1, errors: 1, errorsByCode: { ERR_DNS: 1 } })
@@ -102,7 +106,9 @@ describe('fleet stats in Redis', () => {
   it('counts a failed flush and reports it, without throwing', async () => {
     const errors: unknown[] = []
     const stats = new HostStats(resolveStatsOptions(WINDOW))
-    const broken = { pipeline: () => ({ hincrby() {}, pexpireat() {}, hgetall() {}, exec: async () => [[new Error('READONLY'), null]] as [Error | null, unknown][] }) }
+    const broken = {
+      pipeline: () => ({ hincrby() {}, pexpireat() {}, hgetall() {}, exec: async () => [[new Error('READONLY'), null]] as [Error | null, unknown][] }),
+    }
     const sink = new FleetStatsSink(stats, resolveFleetOptions({ redis: broken, prefix })!, (e) => errors.push(e))
     stats.record(A, sample())
     await sink.flush()

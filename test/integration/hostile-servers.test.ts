@@ -382,7 +382,10 @@ describe('redirects and retries', () => {
       drip(socket, () => chunk, 1, 4_000)
     })
     const started = performance.now()
-    const r = await outcome(client({ retry: { limit: 2 }, timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 8_000 } }), `http://127.0.0.1:${s.port}/`)
+    const r = await outcome(
+      client({ retry: { limit: 2 }, timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 8_000 } }),
+      `http://127.0.0.1:${s.port}/`,
+    )
     expect(r.status ?? r.code).toSatisfy((x: unknown) => x === 'ERR_RESPONSE_TOO_LARGE' || x === 'ERR_DEADLINE_EXCEEDED' || x === 503)
     expect(asked).toBeLessThanOrEqual(3)
     expect(performance.now() - started).toBeLessThan(20_000)
@@ -407,14 +410,17 @@ describe('redirects and retries', () => {
       socket.write('HTTP/1.1 429 Too Many Requests\r\nretry-after: Fri, 31 Dec 9999 23:59:59 GMT\r\ncontent-length: 0\r\n\r\n')
     })
     const started = performance.now()
-    const r = await outcome(client({ retry: { limit: 3 }, timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 3_000 } }), `http://127.0.0.1:${s.port}/`)
+    const r = await outcome(
+      client({ retry: { limit: 3 }, timeout: { connect: 2_000, headers: 1_000, read: 1_000, total: 3_000 } }),
+      `http://127.0.0.1:${s.port}/`,
+    )
     expect(r.status === 429 || r.code === 'ERR_DEADLINE_EXCEEDED').toBe(true)
     expect(performance.now() - started).toBeLessThan(15_000)
   })
 })
 
 describe('limits hold on every path', () => {
-  it('a stored response larger than this call\'s maxResponseBytes is not served from the cache', async () => {
+  it("a stored response larger than this call's maxResponseBytes is not served from the cache", async () => {
     let asked = 0
     const s = await rawServer((socket) => {
       asked++

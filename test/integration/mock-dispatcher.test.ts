@@ -176,7 +176,10 @@ describe('the address policy still holds', () => {
 
   test('a mocked redirect to a name that resolves inside is refused at that hop', async () => {
     const agent = mockAgent()
-    agent.get(API).intercept({ path: '/go' }).reply(302, '', { headers: { location: 'https://internal.example.com/admin' } })
+    agent
+      .get(API)
+      .intercept({ path: '/go' })
+      .reply(302, '', { headers: { location: 'https://internal.example.com/admin' } })
     agent.get('https://internal.example.com').intercept({ path: '/admin' }).reply(200, 'secret')
     const c = client(agent)
     const error = await rejectsWith(c.fetch(`${API}/go`), 'ERR_ADDRESS_BLOCKED')

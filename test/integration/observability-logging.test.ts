@@ -217,7 +217,10 @@ describe('pino file destination', () => {
     }
     await client.close()
     destination.flushSync()
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines.map((l) => l.url)).toEqual([0, 1, 2].map((i) => `${server.origin}/file/${i}`))
     expect(lines.map((l) => l.reusedConnection)).toEqual([false, true, true])
     expect(lines.every((l) => l.client === 'file-client' && l.level === LEVEL.info)).toBe(true)

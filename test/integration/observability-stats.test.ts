@@ -54,7 +54,11 @@ describe('stats()', () => {
     expect(latency.max).toBeCloseTo(sorted.at(-1)!, 2)
     expect(latency.mean).toBeCloseTo(durations.reduce((a, b) => a + b, 0) / 40, 2)
     const sleepsSorted = [...sleeps].sort((a, b) => a - b)
-    for (const [key, q] of [['p50', 0.5], ['p90', 0.9], ['p99', 0.99]] as const) {
+    for (const [key, q] of [
+      ['p50', 0.5],
+      ['p90', 0.9],
+      ['p99', 0.99],
+    ] as const) {
       const exact = exactQuantile(sorted, q)
       // Histogram buckets: the reported value is within 1/32 of the sample at that rank.
       expect(Math.abs(latency[key]! - exact) / exact, `${key}: ${latency[key]} vs ${exact}`).toBeLessThanOrEqual(1 / 32 + 1e-9)
@@ -196,7 +200,11 @@ describe("stats({ format: 'prometheus' })", () => {
     expect(find('safefetch_response_bytes_total')[0]!.value).toBe(json.bytes)
     expect(find('safefetch_call_duration_seconds_count')[0]!.value).toBe(4)
     expect(find('safefetch_call_duration_seconds_sum')[0]!.value).toBeCloseTo((json.latencyMs.mean! * 4) / 1000, 5) // JSON rounds to the µs
-    for (const [quantile, key] of [['0.5', 'p50'], ['0.9', 'p90'], ['0.99', 'p99']] as const) {
+    for (const [quantile, key] of [
+      ['0.5', 'p50'],
+      ['0.9', 'p90'],
+      ['0.99', 'p99'],
+    ] as const) {
       expect(find('safefetch_call_duration_seconds', { quantile })[0]!.value).toBeCloseTo(json.latencyMs[key]! / 1000, 5)
     }
     const failed = samples.find((s) => s.name === 'safefetch_errors_total' && s.labels.origin === `http://127.0.0.1:${port}`)

@@ -191,7 +191,7 @@ describe('trace context propagation', () => {
     await client.close()
   })
 
-  it("keeps a traceparent the caller set", async () => {
+  it('keeps a traceparent the caller set', async () => {
     const client = clientWith({ propagateTraceContext: true })
     const mine = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
     const echo = (await (await client.fetch(`${server.origin}/echo`, { headers: { traceparent: mine } })).json()) as Echo

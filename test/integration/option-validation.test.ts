@@ -33,7 +33,11 @@ describe('unknown keys are refused in every option group, with a hint', () => {
     ['timeout', { timeout: { totl: 100 } }, 'timeout.totl is not a known option; did you mean timeout.total?'],
     ['redirect', { redirect: { maxx: 3 } }, 'redirect.maxx is not a known option; did you mean redirect.max?'],
     ['stats', { stats: { window: 1000 } }, 'stats.window is not a known option; did you mean stats.windowMs?'],
-    ['stats.fleet', { stats: { fleet: { redis: 'redis://127.0.0.1:1', interval: 100 } } }, 'stats.fleet.interval is not a known option; did you mean stats.fleet.intervalMs?'],
+    [
+      'stats.fleet',
+      { stats: { fleet: { redis: 'redis://127.0.0.1:1', interval: 100 } } },
+      'stats.fleet.interval is not a known option; did you mean stats.fleet.intervalMs?',
+    ],
     ['redact', { redact: { header: ['x-a'] } }, 'redact.header is not a known option; did you mean redact.headers?'],
     ['tls', { tls: { rejectUnauthorised: false } }, 'tls.rejectUnauthorised is not a known option; did you mean tls.rejectUnauthorized?'],
     ['cache', { cache: { mdoe: 'shared' } }, 'cache.mdoe is not a known option; did you mean cache.mode?'],
@@ -67,7 +71,11 @@ describe('per-call options', () => {
     ['a policy', { policy: { protocols: ['https:'] } }, /^policy cannot be set for one call .*use createClient\(\{ policy \}\) or client\.configure\(\)/],
     ['tls', { tls: { rejectUnauthorized: false } }, /^tls cannot be set for one call/],
     ['a logger', { logger: pino({ enabled: false }) }, /^logger cannot be set for one call/],
-    ['timeout.connect', { timeout: { connect: 50 } }, /^timeout\.connect cannot be set for one call \(the connect timeout is fixed when a client builds its pool\): use createClient\(\{ timeout: \{ connect \} \}\)/],
+    [
+      'timeout.connect',
+      { timeout: { connect: 50 } },
+      /^timeout\.connect cannot be set for one call \(the connect timeout is fixed when a client builds its pool\): use createClient\(\{ timeout: \{ connect \} \}\)/,
+    ],
     ['integrity', { integrity: 'sha256-abc' }, /^integrity \(subresource integrity\) is not supported/],
   ])('%s is refused before anything is sent', async (_what, init, message) => {
     const before = server.requests.length
@@ -167,7 +175,9 @@ describe('logger, tracer and meter', () => {
   })
 
   it('tracer and meter refuse objects that are not OpenTelemetry ones', () => {
-    expect(throwsWith(() => createClient({ tracer: {} as never }), 'ERR_INVALID_OPTION').message).toBe('tracer must be an OpenTelemetry Tracer or false, got {}')
+    expect(throwsWith(() => createClient({ tracer: {} as never }), 'ERR_INVALID_OPTION').message).toBe(
+      'tracer must be an OpenTelemetry Tracer or false, got {}',
+    )
     expect(throwsWith(() => createClient({ meter: 1 as never }), 'ERR_INVALID_OPTION').message).toBe('meter must be an OpenTelemetry Meter or false, got 1')
   })
 })

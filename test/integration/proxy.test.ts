@@ -7,7 +7,16 @@ import type { TLSSocket } from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { checkUrl, createClient, getCallInfo, type ClientOptions } from '../../src/index.js'
 import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
-import { fakeLookup, selfSignedCertificate, startHttpServer, startHttpsServer, startSilentServer, testHosts, type TestCertificate, type TestServer } from '../helpers/servers.js'
+import {
+  fakeLookup,
+  selfSignedCertificate,
+  startHttpServer,
+  startHttpsServer,
+  startSilentServer,
+  testHosts,
+  type TestCertificate,
+  type TestServer,
+} from '../helpers/servers.js'
 import { echo, rejectsWith, type Echo } from './support.js'
 
 const NAME = 'api.example.test'
@@ -72,7 +81,13 @@ describe('https through a proxy: CONNECT to the checked IP', () => {
     expect(seen.headers['proxy-authorization']).toBeUndefined()
     expect(servernames.at(-1)).toBe(NAME)
     expect(proxy.log).toEqual([
-      { kind: 'connect', line: `CONNECT 127.0.0.1:${secure.port}`, target: `127.0.0.1:${secure.port}`, host: `127.0.0.1:${secure.port}`, proxyAuthorization: undefined },
+      {
+        kind: 'connect',
+        line: `CONNECT 127.0.0.1:${secure.port}`,
+        target: `127.0.0.1:${secure.port}`,
+        host: `127.0.0.1:${secure.port}`,
+        proxyAuthorization: undefined,
+      },
     ])
     expect(proxy.names).toEqual([])
     expect(getCallInfo(res)?.remoteAddress).toBe('127.0.0.1')
@@ -136,7 +151,13 @@ describe('http through a proxy: absolute-form request to the checked IP', () => 
     expect(seen.url).toBe('/path?q=1')
     expect(seen.headers.host).toBe(`${PLAIN}:${plain.port}`)
     expect(proxy.log).toEqual([
-      { kind: 'forward', line: `GET http://127.0.0.1:${plain.port}/path?q=1`, target: `http://127.0.0.1:${plain.port}/path?q=1`, host: `${PLAIN}:${plain.port}`, proxyAuthorization: undefined },
+      {
+        kind: 'forward',
+        line: `GET http://127.0.0.1:${plain.port}/path?q=1`,
+        target: `http://127.0.0.1:${plain.port}/path?q=1`,
+        host: `${PLAIN}:${plain.port}`,
+        proxyAuthorization: undefined,
+      },
     ])
     expect(proxy.names).toEqual([])
     // The response keeps the URL the caller asked for.
@@ -262,19 +283,22 @@ describe('the policy holds with a proxy', () => {
     await client.close()
   })
 
-  it.skipIf(!testHosts.includes('10.255.0.1'))('the proxy\'s own address is trusted configuration: a proxy on 10.255.0.1 is dialled although targets there are refused', async () => {
-    const server = await startForwardProxy({ host: '10.255.0.1' })
-    try {
-      const client = createClient(options(server.origin))
-      const res = await client.fetch(`https://${NAME}:${secure.port}/via-10`)
-      expect(res.status).toBe(200)
-      await res.arrayBuffer()
-      expect(server.log.map((r) => r.line)).toEqual([`CONNECT 127.0.0.1:${secure.port}`])
-      await client.close()
-    } finally {
-      await server.close()
-    }
-  })
+  it.skipIf(!testHosts.includes('10.255.0.1'))(
+    "the proxy's own address is trusted configuration: a proxy on 10.255.0.1 is dialled although targets there are refused",
+    async () => {
+      const server = await startForwardProxy({ host: '10.255.0.1' })
+      try {
+        const client = createClient(options(server.origin))
+        const res = await client.fetch(`https://${NAME}:${secure.port}/via-10`)
+        expect(res.status).toBe(200)
+        await res.arrayBuffer()
+        expect(server.log.map((r) => r.line)).toEqual([`CONNECT 127.0.0.1:${secure.port}`])
+        await client.close()
+      } finally {
+        await server.close()
+      }
+    },
+  )
 })
 
 describe('proxy authentication', () => {

@@ -79,7 +79,12 @@ const CASES: Case[] = [
     outcome: 'ok',
     url: (e, m) => `${e.origin}/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=${m}A&X-Goog-Date=20261206T000000Z&X-Goog-Signature=${m}B`,
   },
-  { name: 'Azure SAS', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/container/blob?sv=2022-11-02&se=2026-12-07T00%3A00%3A00Z&sp=r&sr=b&sig=${m}` },
+  {
+    name: 'Azure SAS',
+    client: 'main',
+    outcome: 'ok',
+    url: (e, m) => `${e.origin}/container/blob?sv=2022-11-02&se=2026-12-07T00%3A00%3A00Z&sp=r&sr=b&sig=${m}`,
+  },
   { name: 'fragment', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/cb#access_token=${m}` },
   // --- path secrets: default shapes and a user rule ----------------------------------------------
   { name: 'Slack webhook path', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/services/T000/B000/${m}` },
@@ -93,9 +98,21 @@ const CASES: Case[] = [
   // --- headers -------------------------------------------------------------------------------------
   { name: 'Authorization', client: 'main', outcome: 'ok', url: (e) => `${e.origin}/echo`, init: bearer },
   // Fetch forbids Cookie and Proxy-* in browsers; a server-side client may take or refuse them.
-  { name: 'Cookie', client: 'main', outcome: ['ok', 'ERR_INVALID_OPTION'], url: (e) => `${e.origin}/echo`, init: (m) => ({ headers: { cookie: `a=1; sid=${m}` } }) },
+  {
+    name: 'Cookie',
+    client: 'main',
+    outcome: ['ok', 'ERR_INVALID_OPTION'],
+    url: (e) => `${e.origin}/echo`,
+    init: (m) => ({ headers: { cookie: `a=1; sid=${m}` } }),
+  },
   { name: 'x-api-key', client: 'main', outcome: 'ok', url: (e) => `${e.origin}/echo`, init: (m) => ({ headers: { 'x-api-key': m } }) },
-  { name: 'Proxy-Authorization', client: 'main', outcome: ['ok', 'ERR_INVALID_OPTION'], url: (e) => `${e.origin}/echo`, init: (m) => ({ headers: { 'proxy-authorization': `Basic ${m}` } }) },
+  {
+    name: 'Proxy-Authorization',
+    client: 'main',
+    outcome: ['ok', 'ERR_INVALID_OPTION'],
+    url: (e) => `${e.origin}/echo`,
+    init: (m) => ({ headers: { 'proxy-authorization': `Basic ${m}` } }),
+  },
   // --- failures of every kind, each with secrets on board -----------------------------------------
   {
     name: 'connection refused',
@@ -111,12 +128,30 @@ const CASES: Case[] = [
     url: (e, m) => `${e.origin}/tenants/${m}A?apitoken=${m}B&mode=slow`,
     init: (m) => ({ retry: false, timeout: { headers: 60 }, headers: { cookie: `sid=${m}C` } }),
   },
-  { name: 'deadline', client: 'main', outcome: 'ERR_DEADLINE_EXCEEDED', url: (e, m) => `${e.origin}/bot${TELEGRAM_ID}:${m}/getMe?mode=slow`, init: () => ({ retry: false, timeout: { total: 60 } }) },
+  {
+    name: 'deadline',
+    client: 'main',
+    outcome: 'ERR_DEADLINE_EXCEEDED',
+    url: (e, m) => `${e.origin}/bot${TELEGRAM_ID}:${m}/getMe?mode=slow`,
+    init: () => ({ retry: false, timeout: { total: 60 } }),
+  },
   { name: 'blocked literal address', client: 'main', outcome: 'ERR_ADDRESS_BLOCKED', url: (_e, m) => `http://u:${m}A@10.0.0.1/tenants/${m}B/?sig=${m}C` },
   { name: 'blocked cloud metadata', client: 'main', outcome: 'ERR_ADDRESS_BLOCKED', url: (_e, m) => `http://169.254.169.254/services/T1/B1/${m}` },
-  { name: '5xx (flight recorder)', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/tenants/${m}A?token=${m}B&mode=status500`, init: () => ({ retry: false }) },
+  {
+    name: '5xx (flight recorder)',
+    client: 'main',
+    outcome: 'ok',
+    url: (e, m) => `${e.origin}/tenants/${m}A?token=${m}B&mode=status500`,
+    init: () => ({ retry: false }),
+  },
   { name: 'retried 503', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/tenants/${m}A?hmac=${m}B&mode=flaky` },
-  { name: 'body too large', client: 'main', outcome: 'ERR_RESPONSE_TOO_LARGE', url: (e, m) => `${e.origin}/tenants/${m}?mode=big`, init: () => ({ maxResponseBytes: 10 }) },
+  {
+    name: 'body too large',
+    client: 'main',
+    outcome: 'ERR_RESPONSE_TOO_LARGE',
+    url: (e, m) => `${e.origin}/tenants/${m}?mode=big`,
+    init: () => ({ maxResponseBytes: 10 }),
+  },
   // --- URLs that do not parse (ERR_URL_INVALID) --------------------------------------------------
   { name: 'invalid https:/u:pw@h', client: 'main', outcome: 'ERR_URL_INVALID', url: (_e, m) => `https:/u:${m}@h.example/` },
   { name: 'invalid http:\\\\u:pw@h', client: 'main', outcome: 'ERR_URL_INVALID', url: (_e, m) => `http:\\\\u:${m}@h.example/` },
@@ -126,9 +161,27 @@ const CASES: Case[] = [
   { name: 'invalid path secret', client: 'main', outcome: 'ERR_URL_INVALID', url: (_e, m) => `http://exa mple.test/services/T1/B1/${m}` },
   { name: 'invalid URL through safeFetch', client: 'main', outcome: 'ERR_URL_INVALID', url: (_e, m) => `safefetch:https:/u:${m}@h.example/` },
   // --- redirects: secrets only the server names -------------------------------------------------
-  { name: 'Location with a query secret', client: 'main', outcome: 'ok', url: (e) => `${e.origin}/r?mode=redirect&id=q`, setup: (e, m) => e.locations.set('q', `/landing?access_token=${m}`) },
-  { name: 'Location with a path secret', client: 'main', outcome: 'ok', url: (e) => `${e.origin}/r?mode=redirect&id=p`, setup: (e, m) => e.locations.set('p', `/services/T9/B9/${m}`) },
-  { name: 'Location with a user-rule path secret', client: 'main', outcome: 'ok', url: (e) => `${e.origin}/r?mode=redirect&id=u`, setup: (e, m) => e.locations.set('u', `/tenants/${m}/x`) },
+  {
+    name: 'Location with a query secret',
+    client: 'main',
+    outcome: 'ok',
+    url: (e) => `${e.origin}/r?mode=redirect&id=q`,
+    setup: (e, m) => e.locations.set('q', `/landing?access_token=${m}`),
+  },
+  {
+    name: 'Location with a path secret',
+    client: 'main',
+    outcome: 'ok',
+    url: (e) => `${e.origin}/r?mode=redirect&id=p`,
+    setup: (e, m) => e.locations.set('p', `/services/T9/B9/${m}`),
+  },
+  {
+    name: 'Location with a user-rule path secret',
+    client: 'main',
+    outcome: 'ok',
+    url: (e) => `${e.origin}/r?mode=redirect&id=u`,
+    setup: (e, m) => e.locations.set('u', `/tenants/${m}/x`),
+  },
   {
     name: 'Location with userinfo (refused)',
     client: 'strict',
@@ -136,7 +189,13 @@ const CASES: Case[] = [
     url: (e) => `${e.origin}/r?mode=redirect&id=cred`,
     setup: (e, m) => e.locations.set('cred', `http://bob:${m}@127.0.0.1:${e.port}/echo`),
   },
-  { name: 'invalid Location', client: 'main', outcome: 'ERR_BAD_RESPONSE', url: (e) => `${e.origin}/r?mode=redirect&id=bad`, setup: (e, m) => e.locations.set('bad', `http://u:${m}@exa mple.test/`) },
+  {
+    name: 'invalid Location',
+    client: 'main',
+    outcome: 'ERR_BAD_RESPONSE',
+    url: (e) => `${e.origin}/r?mode=redirect&id=bad`,
+    setup: (e, m) => e.locations.set('bad', `http://u:${m}@exa mple.test/`),
+  },
   {
     name: "redirect: 'error' with a path secret",
     client: 'main',
@@ -155,7 +214,13 @@ const CASES: Case[] = [
   },
   // --- cache: hits, background revalidation that fails, a store entry with a bad signature ----
   { name: 'cache hit', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/tenants/${m}A?token=${m}B&mode=cacheable`, repeat: 2 },
-  { name: 'stale-while-revalidate, revalidation fails', client: 'main', outcome: 'ok', url: (e, m) => `${e.origin}/tenants/${m}A?token=${m}B&mode=swr`, repeat: 2 },
+  {
+    name: 'stale-while-revalidate, revalidation fails',
+    client: 'main',
+    outcome: 'ok',
+    url: (e, m) => `${e.origin}/tenants/${m}A?token=${m}B&mode=swr`,
+    repeat: 2,
+  },
   // The reader's signing key differs: the writer's entry fails the signature check and is logged.
   { name: 'store key in a signature warning', client: 'redisWriter', outcome: 'ok', url: (e) => storedUrl(e) },
   { name: 'store key read with another signing key', client: 'redisReader', outcome: 'ok', url: (e) => storedUrl(e) },
@@ -274,7 +339,9 @@ async function runCase(env: Env, c: Case, index: number): Promise<void> {
 beforeAll(async () => {
   server = await startHttpServer(origin())
   const refusedPort = await closedPort()
-  proxy = await startForwardProxy({ requireAuthorization: `Basic ${Buffer.from(`proxyuser:${markerOf(caseIndex('proxied call, credentials in the proxy URL'))}`).toString('base64')}` })
+  proxy = await startForwardProxy({
+    requireAuthorization: `Basic ${Buffer.from(`proxyuser:${markerOf(caseIndex('proxied call, credentials in the proxy URL'))}`).toString('base64')}`,
+  })
   if (hasRedis) redis = await startRedis()
   for (const name of CHANNELS) subscribe(name, listener)
   log = jsonLog('debug')
@@ -286,19 +353,38 @@ beforeAll(async () => {
     retry: { backoff: { base: 1, cap: 2 } },
   }
   const allow = { allow: ['127.0.0.1/32'] }
-  clients.set('main', createClient({ ...common, name: 'main', policy: { ...allow, allowCredentials: true }, cache: { store: memoryStore(), backgroundTimeoutMs: 2_000 } }))
+  clients.set(
+    'main',
+    createClient({ ...common, name: 'main', policy: { ...allow, allowCredentials: true }, cache: { store: memoryStore(), backgroundTimeoutMs: 2_000 } }),
+  )
   clients.set('strict', createClient({ ...common, name: 'strict', policy: allow, cache: false }))
   const proxiedMarker = markerOf(caseIndex('proxied call, credentials in the proxy URL'))
-  clients.set('proxied', createClient({ ...common, name: 'proxied', policy: allow, cache: false, proxy: `http://proxyuser:${proxiedMarker}@127.0.0.1:${proxy.port}` }))
+  clients.set(
+    'proxied',
+    createClient({ ...common, name: 'proxied', policy: allow, cache: false, proxy: `http://proxyuser:${proxiedMarker}@127.0.0.1:${proxy.port}` }),
+  )
   const refusedMarker = markerOf(caseIndex('proxy refuses (407)'))
   clients.set(
     'proxyRefused',
-    createClient({ ...common, name: 'proxyRefused', policy: allow, cache: false, retry: false, proxy: `http://proxyuser:${refusedMarker}@127.0.0.1:${proxy.port}` }),
+    createClient({
+      ...common,
+      name: 'proxyRefused',
+      policy: allow,
+      cache: false,
+      retry: false,
+      proxy: `http://proxyuser:${refusedMarker}@127.0.0.1:${proxy.port}`,
+    }),
   )
   if (redis !== undefined) {
     const store = (): ReturnType<typeof redisStore> => redisStore({ url: redis!.url, prefix: 'marker:' })
-    clients.set('redisWriter', createClient({ ...common, name: 'redisWriter', policy: allow, cache: { store: store(), signingKey: 'writer-signing-key-0123456789abcdef' } }))
-    clients.set('redisReader', createClient({ ...common, name: 'redisReader', policy: allow, cache: { store: store(), signingKey: 'reader-signing-key-0123456789abcdef' } }))
+    clients.set(
+      'redisWriter',
+      createClient({ ...common, name: 'redisWriter', policy: allow, cache: { store: store(), signingKey: 'writer-signing-key-0123456789abcdef' } }),
+    )
+    clients.set(
+      'redisReader',
+      createClient({ ...common, name: 'redisReader', policy: allow, cache: { store: store(), signingKey: 'reader-signing-key-0123456789abcdef' } }),
+    )
   }
   // Options that carry secrets and are refused: the error must not quote them.
   const bad = markerOf(CASES.length)
@@ -403,7 +489,7 @@ describe('a marker secret in every place appears in no output (issue 9 item 5)',
   })
 
   it.runIf(hasRedis)('the signature check really failed (and logged)', () => {
-    expect(log.lines().some((l) => l.msg.includes("cache store unavailable"))).toBe(true)
+    expect(log.lines().some((l) => l.msg.includes('cache store unavailable'))).toBe(true)
     const warnings = log.lines().filter((l) => l.msg.includes('wrong signature'))
     // The entry of the URL itself (other records, e.g. the namespace token, may be refused too).
     expect(warnings.map((l) => l['entry'])).toContainEqual({ method: 'GET', origin: server.origin, keyHash: expect.stringMatching(/^[\w-]{22}$/) })

@@ -38,7 +38,9 @@ describe('one AbortSignal shared by many calls', () => {
   it('aborts every call, without a MaxListenersExceededWarning', async () => {
     const client = createClient({ ...LOOPBACK, retry: false })
     const controller = new AbortController()
-    const calls = Array.from({ length: CALLS }, (_, i) => client.fetch(`${server.origin}/hang?${i}`, { signal: controller.signal }).catch((err: { code?: string }) => err.code))
+    const calls = Array.from({ length: CALLS }, (_, i) =>
+      client.fetch(`${server.origin}/hang?${i}`, { signal: controller.signal }).catch((err: { code?: string }) => err.code),
+    )
     const early = await Promise.race([Promise.all(calls), until(() => held.length === CALLS, 'all requests at the server')])
     expect(early).toBeUndefined()
     await settleWarnings()
@@ -53,7 +55,9 @@ describe('one AbortSignal shared by many calls', () => {
   it('calls that end normally leave no listener on the signal', async () => {
     const client = createClient({ ...LOOPBACK, retry: false })
     const controller = new AbortController()
-    const bodies = await Promise.all(Array.from({ length: CALLS }, (_, i) => client.fetch(`${server.origin}/ok?${i}`, { signal: controller.signal }).then((res) => res.text())))
+    const bodies = await Promise.all(
+      Array.from({ length: CALLS }, (_, i) => client.fetch(`${server.origin}/ok?${i}`, { signal: controller.signal }).then((res) => res.text())),
+    )
     expect(bodies.every((body) => body === 'ok')).toBe(true)
     expect(getEventListeners(controller.signal, 'abort')).toEqual([])
     // Aborting afterwards touches nothing.

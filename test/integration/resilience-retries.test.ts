@@ -174,4 +174,3 @@ describe('attempts', () => {
     expect(getCallInfo(perCall)?.attempts).toBe(1)
   })
 })
-

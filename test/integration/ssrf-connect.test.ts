@@ -86,7 +86,8 @@ describe('DNS answers are judged before dialling', () => {
   it('a lookup failure is ERR_DNS; an answer that is not an IP, or no answer, is ERR_DNS too', async () => {
     const client = createClient({ ...LOOPBACK, lookup: fakeLookup({}) })
     await rejectsWith(client.fetch(`http://unknown.test:${server.port}/`), 'ERR_DNS')
-    const weird = ((_h: string, _o: unknown, cb: (e: null, a: unknown[]) => void) => cb(null, [{ address: 'localhost', family: 4 }])) as unknown as LookupFunction
+    const weird = ((_h: string, _o: unknown, cb: (e: null, a: unknown[]) => void) =>
+      cb(null, [{ address: 'localhost', family: 4 }])) as unknown as LookupFunction
     const weirdClient = createClient({ ...LOOPBACK, lookup: weird })
     await rejectsWith(weirdClient.fetch(`http://weird.test:${server.port}/`), 'ERR_DNS')
     const empty = ((_h: string, _o: unknown, cb: (e: null, a: unknown[]) => void) => cb(null, [])) as unknown as LookupFunction
@@ -379,7 +380,10 @@ describe.skipIf(!hostsPresent)('allow / deny / allowPrivate against live private
   })
 
   it('a name answering a denied address among allowed ones is refused', async () => {
-    const client = createClient({ policy: { allowPrivate: true, deny: ['192.168.255.1/32'] }, lookup: fakeLookup({ 'both.test': ['10.255.0.1', '192.168.255.1'] }) })
+    const client = createClient({
+      policy: { allowPrivate: true, deny: ['192.168.255.1/32'] },
+      lookup: fakeLookup({ 'both.test': ['10.255.0.1', '192.168.255.1'] }),
+    })
     const before = ten.connections
     await rejectsWith(client.fetch(`http://both.test:${ten.port}/`), 'ERR_ADDRESS_BLOCKED')
     expect(ten.connections).toBe(before)

@@ -53,29 +53,145 @@ const oct = (...o: number[]): string => o.map((x) => `0${x.toString(8)}`).join('
 function hostRows(): string[] {
   return [
     // IPv4 loopback / this-host spellings (WHATWG IPv4 parser: decimal, octal, hex, short forms)
-    '127.0.0.1', '2130706433', '0177.0.0.1', '0x7f.1', '0x7f.0.0.1', '127.1', '127.0.1', '0177.1', '017700000001', '0x7f000001',
-    '127.000.000.001', '0', '0.0.0.0', '0x0', '00', '0.0.0', '127.0.0.1.', '0x7F.1', '127.0.0.255', '127.255.255.254',
-    '%31%32%37.0.0.1', '127%2e0%2e0%2e1', '127%2E0.0.1', '１２７.０.０.１', '127。0。0。1', '127．0．0．1', '127｡0｡0｡1', '①②⑦.⓪.⓪.①',
+    '127.0.0.1',
+    '2130706433',
+    '0177.0.0.1',
+    '0x7f.1',
+    '0x7f.0.0.1',
+    '127.1',
+    '127.0.1',
+    '0177.1',
+    '017700000001',
+    '0x7f000001',
+    '127.000.000.001',
+    '0',
+    '0.0.0.0',
+    '0x0',
+    '00',
+    '0.0.0',
+    '127.0.0.1.',
+    '0x7F.1',
+    '127.0.0.255',
+    '127.255.255.254',
+    '%31%32%37.0.0.1',
+    '127%2e0%2e0%2e1',
+    '127%2E0.0.1',
+    '１２７.０.０.１',
+    '127。0。0。1',
+    '127．0．0．1',
+    '127｡0｡0｡1',
+    '①②⑦.⓪.⓪.①',
     // the namespace's private test hosts in every spelling
-    '10.255.0.1', dec(10, 255, 0, 1), hex(10, 255, 0, 1), oct(10, 255, 0, 1), '10.16711681', '012.0xff.0.01', '10.255.1', '10.255.0.1.',
-    '192.168.255.1', dec(192, 168, 255, 1), hex(192, 168, 255, 1), oct(192, 168, 255, 1), '192.11075329', '0xc0.0xa8.0xff.0x1',
+    '10.255.0.1',
+    dec(10, 255, 0, 1),
+    hex(10, 255, 0, 1),
+    oct(10, 255, 0, 1),
+    '10.16711681',
+    '012.0xff.0.01',
+    '10.255.1',
+    '10.255.0.1.',
+    '192.168.255.1',
+    dec(192, 168, 255, 1),
+    hex(192, 168, 255, 1),
+    oct(192, 168, 255, 1),
+    '192.11075329',
+    '0xc0.0xa8.0xff.0x1',
     // metadata and other special IPv4
-    '169.254.169.254', dec(169, 254, 169, 254), hex(169, 254, 169, 254), oct(169, 254, 169, 254), '169.254.43518', '169.16689662', '0xa9.0xfe.0xa9.0xfe',
-    '169.254.170.2', '100.100.100.200', '100.64.0.1', '100.127.255.254', '198.18.0.1', '198.19.255.255', '224.0.0.1', '239.255.255.250',
-    '255.255.255.255', '0.1.2.3', '192.0.0.170', '192.0.2.1', '240.0.0.1', '172.16.0.1', '172.31.255.255', '192.88.99.1',
+    '169.254.169.254',
+    dec(169, 254, 169, 254),
+    hex(169, 254, 169, 254),
+    oct(169, 254, 169, 254),
+    '169.254.43518',
+    '169.16689662',
+    '0xa9.0xfe.0xa9.0xfe',
+    '169.254.170.2',
+    '100.100.100.200',
+    '100.64.0.1',
+    '100.127.255.254',
+    '198.18.0.1',
+    '198.19.255.255',
+    '224.0.0.1',
+    '239.255.255.250',
+    '255.255.255.255',
+    '0.1.2.3',
+    '192.0.0.170',
+    '192.0.2.1',
+    '240.0.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.88.99.1',
     // IPv6
-    '[::]', '[::1]', '[0:0:0:0:0:0:0:1]', '[0000::1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::FFFF:7F00:1]', '[0:0:0:0:0:ffff:a9fe:a9fe]',
-    '[::ffff:169.254.169.254]', '[::ffff:a00:1]', '[::ffff:10.255.0.1]', '[::10.0.0.1]', '[::127.0.0.1]', '[::a9fe:a9fe]', '[::ffff:0:7f00:1]',
-    '[64:ff9b::a00:1]', '[64:ff9b::127.0.0.1]', '[64:ff9b::a9fe:a9fe]', '[64:ff9b:1::a00:1]', '[64:ff9b:1::808:808]',
-    '[2002:a00:1::]', '[2002:7f00:1::1]', '[2002:a9fe:a9fe::]', '[2001:0:4136:e378:8000:63bf:3fff:fdd2]', '[2001::1]',
-    '[fe80::1]', '[fe80::1%25eth0]', '[fe80::1%25lo]', '[fd00:5afe::1]', '[fc00::1]', '[fd00:ec2::254]', '[fec0::1]', '[ff02::1]', '[ff05::2]',
-    '[2001:db8::1]', '[100::1]', '[::ffff:0.0.0.0]', '[::0.0.0.0]', '[::ffff:192.168.255.1]', '[3fff::1]', '[5f00::1]',
+    '[::]',
+    '[::1]',
+    '[0:0:0:0:0:0:0:1]',
+    '[0000::1]',
+    '[::ffff:127.0.0.1]',
+    '[::ffff:7f00:1]',
+    '[::FFFF:7F00:1]',
+    '[0:0:0:0:0:ffff:a9fe:a9fe]',
+    '[::ffff:169.254.169.254]',
+    '[::ffff:a00:1]',
+    '[::ffff:10.255.0.1]',
+    '[::10.0.0.1]',
+    '[::127.0.0.1]',
+    '[::a9fe:a9fe]',
+    '[::ffff:0:7f00:1]',
+    '[64:ff9b::a00:1]',
+    '[64:ff9b::127.0.0.1]',
+    '[64:ff9b::a9fe:a9fe]',
+    '[64:ff9b:1::a00:1]',
+    '[64:ff9b:1::808:808]',
+    '[2002:a00:1::]',
+    '[2002:7f00:1::1]',
+    '[2002:a9fe:a9fe::]',
+    '[2001:0:4136:e378:8000:63bf:3fff:fdd2]',
+    '[2001::1]',
+    '[fe80::1]',
+    '[fe80::1%25eth0]',
+    '[fe80::1%25lo]',
+    '[fd00:5afe::1]',
+    '[fc00::1]',
+    '[fd00:ec2::254]',
+    '[fec0::1]',
+    '[ff02::1]',
+    '[ff05::2]',
+    '[2001:db8::1]',
+    '[100::1]',
+    '[::ffff:0.0.0.0]',
+    '[::0.0.0.0]',
+    '[::ffff:192.168.255.1]',
+    '[3fff::1]',
+    '[5f00::1]',
     // names that can only mean "inside"
-    'localhost', 'LOCALHOST', 'localhost.', 'foo.localhost', 'a.b.LOCALHOST.', 'ｌｏｃａｌｈｏｓｔ', 'loc%61lhost', 'localhost%2e',
-    'metadata.google.internal', 'METADATA.GOOGLE.INTERNAL.', 'metadata', 'instance-data', 'instance-data.ec2.internal', 'metadata.goog',
-    'ip6-localhost', 'kubernetes.default.svc', 'db', 'printer.local', 'x.internal', 'router.home.arpa',
+    'localhost',
+    'LOCALHOST',
+    'localhost.',
+    'foo.localhost',
+    'a.b.LOCALHOST.',
+    'ｌｏｃａｌｈｏｓｔ',
+    'loc%61lhost',
+    'localhost%2e',
+    'metadata.google.internal',
+    'METADATA.GOOGLE.INTERNAL.',
+    'metadata',
+    'instance-data',
+    'instance-data.ec2.internal',
+    'metadata.goog',
+    'ip6-localhost',
+    'kubernetes.default.svc',
+    'db',
+    'printer.local',
+    'x.internal',
+    'router.home.arpa',
     // names whose DNS answers are private (lookup injection below)
-    'private.test', 'mixed.test', 'mixed6.test', 'mapped.test', 'nat64.test', 'zero.test', 'meta.test', 'nip.test',
+    'private.test',
+    'mixed.test',
+    'mixed6.test',
+    'mapped.test',
+    'nat64.test',
+    'zero.test',
+    'meta.test',
+    'nip.test',
     ...ODD_ANSWERS.flatMap((_, i) => [`odd${i}.test`, `oddmix${i}.test`]),
   ]
 }
@@ -100,8 +216,26 @@ const DNS: Record<string, string[]> = {
 }
 /** Odd DNS answers a custom or compromised resolver could return: each must be refused, never dialled. */
 const ODD_ANSWERS = [
-  '0x7f.1', '127.1', '2130706433', '0177.0.0.1', ' 127.0.0.1', '127.0.0.1 ', '127.0.0.1\n', '010.255.0.1', 'fe80::1%lo', 'fd00:5afe::1%lo',
-  '::ffff:127.0.0.1', '::ffff:7f00:1', '::127.0.0.1', '[::1]', '[fd00:5afe::1]', 'localhost', '10.255.0.1.', '１２７.０.０.１', '::', '0.0.0.0',
+  '0x7f.1',
+  '127.1',
+  '2130706433',
+  '0177.0.0.1',
+  ' 127.0.0.1',
+  '127.0.0.1 ',
+  '127.0.0.1\n',
+  '010.255.0.1',
+  'fe80::1%lo',
+  'fd00:5afe::1%lo',
+  '::ffff:127.0.0.1',
+  '::ffff:7f00:1',
+  '::127.0.0.1',
+  '[::1]',
+  '[fd00:5afe::1]',
+  'localhost',
+  '10.255.0.1.',
+  '１２７.０.０.１',
+  '::',
+  '0.0.0.0',
 ]
 ODD_ANSWERS.forEach((answer, i) => {
   DNS[`odd${i}.test`] = [answer]
@@ -113,13 +247,43 @@ const lookup = fakeLookup(DNS)
 function urlRows(): string[] {
   const t = `10.255.0.1:${P}`
   return [
-    `HTTP://${t}/`, `HtTpS://${t}/`, `http://public.test@${t}/`, `http://public.test:x@${t}/`, `http://${t}#@public.test:${Q}/`,
-    `http://${t}?@public.test:${Q}/`, `http://public.test\\@${t}/`, `http://public.test:${Q}\\@${t}/`, `http:\\\\${t}/`, `http:/${t}/`,
-    `http:${t}/`, `http:///${t}/`, `http://${t}\t/`, `http://10.255\t.0.1:${P}/`, `http://10.255.0.1\n:${P}/`, ` http://${t}/`,
-    `http://${t}/ `, `http://[::ffff:10.255.0.1]:${P}/`, `http://public.test:0/`, `http://public.test:65536/`, `http://public.test:+${Q}/`,
-    `http://public.test:${Q}:${Q}/`, `http://${t}%2f@public.test/`, `http://%31%30.255.0.1:${P}/`, `http://0x0a.0xff.0x00.0x01:${P}/`,
-    `file:///etc/passwd`, `file://10.255.0.1/etc/passwd`, `gopher://${t}/_GET%20/`, `dict://${t}/info`, `ftp://${t}/`, `ldap://${t}/`,
-    `data:text/plain,hello`, `javascript:alert(1)`, `blob:http://public.test/x`, `ws://${t}/`, `jar:http://${t}/x!/`, `netdoc:///etc/passwd`,
+    `HTTP://${t}/`,
+    `HtTpS://${t}/`,
+    `http://public.test@${t}/`,
+    `http://public.test:x@${t}/`,
+    `http://${t}#@public.test:${Q}/`,
+    `http://${t}?@public.test:${Q}/`,
+    `http://public.test\\@${t}/`,
+    `http://public.test:${Q}\\@${t}/`,
+    `http:\\\\${t}/`,
+    `http:/${t}/`,
+    `http:${t}/`,
+    `http:///${t}/`,
+    `http://${t}\t/`,
+    `http://10.255\t.0.1:${P}/`,
+    `http://10.255.0.1\n:${P}/`,
+    ` http://${t}/`,
+    `http://${t}/ `,
+    `http://[::ffff:10.255.0.1]:${P}/`,
+    `http://public.test:0/`,
+    `http://public.test:65536/`,
+    `http://public.test:+${Q}/`,
+    `http://public.test:${Q}:${Q}/`,
+    `http://${t}%2f@public.test/`,
+    `http://%31%30.255.0.1:${P}/`,
+    `http://0x0a.0xff.0x00.0x01:${P}/`,
+    `file:///etc/passwd`,
+    `file://10.255.0.1/etc/passwd`,
+    `gopher://${t}/_GET%20/`,
+    `dict://${t}/info`,
+    `ftp://${t}/`,
+    `ldap://${t}/`,
+    `data:text/plain,hello`,
+    `javascript:alert(1)`,
+    `blob:http://public.test/x`,
+    `ws://${t}/`,
+    `jar:http://${t}/x!/`,
+    `netdoc:///etc/passwd`,
   ]
 }
 
@@ -130,9 +294,21 @@ function locationRows(): string[] {
     ...hostRows().map((h) => `http://${h}:${P}/`),
     ...urlRows(),
     // Non-ASCII hosts as a server would percent-encode them (raw UTF-8 bytes are covered above)
-    ...hostRows().filter((h) => [...h].some((ch) => ch.charCodeAt(0) > 127)).map((h) => encodeURI(`http://${h}:${P}/`)),
-    `//${t}/`, `/\\${t}/`, `\\\\${t}/`, `\\/${t}/`, `/\t/${t}/`, `http:\\\\${t}\\`, ` http://${t}/`, `http://${t}/\r\nX: y`,
-    `https:${t}/`, `http:/\\${t}/`, `http://${t}`, `///${t}/`,
+    ...hostRows()
+      .filter((h) => [...h].some((ch) => ch.charCodeAt(0) > 127))
+      .map((h) => encodeURI(`http://${h}:${P}/`)),
+    `//${t}/`,
+    `/\\${t}/`,
+    `\\\\${t}/`,
+    `\\/${t}/`,
+    `/\t/${t}/`,
+    `http:\\\\${t}\\`,
+    ` http://${t}/`,
+    `http://${t}/\r\nX: y`,
+    `https:${t}/`,
+    `http:/\\${t}/`,
+    `http://${t}`,
+    `///${t}/`,
   ]
 }
 
@@ -191,7 +367,11 @@ async function refused(call: () => Promise<Response>, label: string, alsoAccept:
   } catch (err) {
     outcome = codeOf(err)
   }
-  expect({ label, outcome, reachedInternal: catchAllConnections - before }).toEqual({ label, outcome: expect.toSatisfy((o: string) => REFUSED.has(o) || alsoAccept.includes(o)), reachedInternal: 0 })
+  expect({ label, outcome, reachedInternal: catchAllConnections - before }).toEqual({
+    label,
+    outcome: expect.toSatisfy((o: string) => REFUSED.has(o) || alsoAccept.includes(o)),
+    reachedInternal: 0,
+  })
   return outcome
 }
 
@@ -272,8 +452,28 @@ describe('SSRF corpus', () => {
   it('baseUrl: absolute, protocol-relative and backslash paths never leave the base origin', async () => {
     const c = client({ baseUrl: `http://public.test:${Q}/api/` })
     const t = `10.255.0.1:${P}`
-    for (const path of [`http://${t}/`, `//${t}/`, `/\\${t}/`, `\\\\${t}/`, `..//${t}/`, `/%2e%2e//${t}/`, `HTTP://${t}/`, `http:${t}/`, `http:/${t}/`, `%2f%2f${t}/`,
-      ` //${t}/`, `\t//${t}/`, `/\t/${t}/`, `\\/${t}/`, `/%5c${t}/`, `%5c%5c${t}/`, `.//${t}/`, `./\\${t}/`, `https://${t}/`, `http://public.test:${Q}@${t}/`]) {
+    for (const path of [
+      `http://${t}/`,
+      `//${t}/`,
+      `/\\${t}/`,
+      `\\\\${t}/`,
+      `..//${t}/`,
+      `/%2e%2e//${t}/`,
+      `HTTP://${t}/`,
+      `http:${t}/`,
+      `http:/${t}/`,
+      `%2f%2f${t}/`,
+      ` //${t}/`,
+      `\t//${t}/`,
+      `/\t/${t}/`,
+      `\\/${t}/`,
+      `/%5c${t}/`,
+      `%5c%5c${t}/`,
+      `.//${t}/`,
+      `./\\${t}/`,
+      `https://${t}/`,
+      `http://public.test:${Q}@${t}/`,
+    ]) {
       const before = catchAllConnections
       try {
         const res = await c.fetch(path)
@@ -292,13 +492,25 @@ describe('SSRF corpus', () => {
     const c = client({ proxy: proxy.origin, policy: { allow: [`${PUBLIC_ADDRESS}/32`, '127.0.0.1/32'] } })
     // 127.0.0.1 is allowed here only so the proxy itself is reachable; targets are judged on their own.
     const before = proxy.log.length
-    for (const h of ['10.255.0.1', '169.254.169.254', '[::ffff:192.168.255.1]', '[fd00:5afe::1]', 'private.test', 'mixed.test', 'metadata.google.internal', '0', '2852039166']) {
+    for (const h of [
+      '10.255.0.1',
+      '169.254.169.254',
+      '[::ffff:192.168.255.1]',
+      '[fd00:5afe::1]',
+      'private.test',
+      'mixed.test',
+      'metadata.google.internal',
+      '0',
+      '2852039166',
+    ]) {
       await refused(() => c.fetch(`http://${h}:${P}/`), `proxy ${h}`)
       await refused(() => c.fetch(`https://${h}:${P}/`), `proxy https ${h}`)
     }
     expect(proxy.log.slice(before)).toEqual([])
     // Redirects to internal targets through the proxy: only the first (allowed) hop reaches it.
-    const hops = [`http://10.255.0.1:${P}/`, `http://[::ffff:169.254.169.254]:${P}/`, `http://private.test:${P}/`, `http://${dec(10, 255, 0, 1)}:${P}/`].map((l) => locations.indexOf(l))
+    const hops = [`http://10.255.0.1:${P}/`, `http://[::ffff:169.254.169.254]:${P}/`, `http://private.test:${P}/`, `http://${dec(10, 255, 0, 1)}:${P}/`].map(
+      (l) => locations.indexOf(l),
+    )
     expect(hops.every((i) => i >= 0)).toBe(true)
     for (const i of hops) await refused(() => c.fetch(`http://public.test:${Q}/r/${i}`), `proxy redirect to ${locations[i]}`)
     expect(proxy.log.length).toBe(before + hops.length)
@@ -328,17 +540,37 @@ describe('SSRF corpus', () => {
       .flatMap(([name, answers]) => ['--resolve', `${name}:${answers.join(',')}`])
     // (--resolve also refuses an answer that is not an IP address, so the odd-answer rows stay out.)
     const v6Names = new Set(Object.keys(DNS).filter((n) => !DNS[n]!.every((a) => net.isIPv4(a))))
-    const urls = [...hostRows().filter((h) => !v6Names.has(h)).map((h) => `http://${h}:${P}/`), ...urlRows().filter((u) => !/[\t\n]/.test(u) && u.trim() === u)]
+    const urls = [
+      ...hostRows()
+        .filter((h) => !v6Names.has(h))
+        .map((h) => `http://${h}:${P}/`),
+      ...urlRows().filter((u) => !/[\t\n]/.test(u) && u.trim() === u),
+    ]
     const result = await runCli(['check', '--json', '--allow', `${PUBLIC_ADDRESS}/32`, ...resolve, '-'], { stdin: `${urls.join('\n')}\n`, timeoutMs: 60_000 })
     expect(result.code, result.stderr).toBe(1)
     const rows = JSON.parse(result.out) as Array<{ input: string; allowed: boolean; error?: { code: string } }>
     expect(rows.length).toBe(urls.length)
-    for (const row of rows) expect({ input: row.input, allowed: row.allowed, refused: REFUSED.has(row.error?.code ?? '') }).toEqual({ input: row.input, allowed: false, refused: true })
+    for (const row of rows)
+      expect({ input: row.input, allowed: row.allowed, refused: REFUSED.has(row.error?.code ?? '') }).toEqual({
+        input: row.input,
+        allowed: false,
+        refused: true,
+      })
     expect(catchAllConnections).toBe(0)
   })
 
   it('the CLI `safefetch get` refuses literal, DNS and redirect targets without connecting (exit 3)', async () => {
-    const common = ['get', '--retry', '0', '--allow', `${PUBLIC_ADDRESS}/32`, '--resolve', `public.test:${PUBLIC_ADDRESS}`, '--resolve', 'private.test:10.255.0.1']
+    const common = [
+      'get',
+      '--retry',
+      '0',
+      '--allow',
+      `${PUBLIC_ADDRESS}/32`,
+      '--resolve',
+      `public.test:${PUBLIC_ADDRESS}`,
+      '--resolve',
+      'private.test:10.255.0.1',
+    ]
     const index = locations.indexOf(`http://[::ffff:10.255.0.1]:${P}/`)
     expect(index).toBeGreaterThanOrEqual(0)
     for (const url of [`http://0x7f.1:${P}/`, `http://[::ffff:a00:1]:${P}/`, `http://private.test:${P}/`, `http://public.test:${Q}/r/${index}`]) {

@@ -92,7 +92,11 @@ describe('attempt-span layer: CLIENT spans', () => {
     finishCall(ctx, response, undefined)
     const clients = tracing.spans().filter((s) => s.kind === 2)
     expect(clients.map((s) => s.attributes['http.request.resend_count'])).toEqual([undefined, 1])
-    expect(clients[1]!.attributes).toMatchObject({ 'server.address': 'cdn.example.test', 'server.port': 8080, 'url.full': 'http://cdn.example.test:8080/blob?sig=REDACTED' })
+    expect(clients[1]!.attributes).toMatchObject({
+      'server.address': 'cdn.example.test',
+      'server.port': 8080,
+      'url.full': 'http://cdn.example.test:8080/blob?sig=REDACTED',
+    })
   })
 
   it('a failed request: error.type = our code, an exception event scrubbed of secrets', async () => {
@@ -165,7 +169,7 @@ describe('attempt-span layer: trace context propagation', () => {
     expect(call.req.headers).toEqual({ accept: 'application/json' })
   })
 
-  it("keeps a traceparent the caller set", async () => {
+  it('keeps a traceparent the caller set', async () => {
     const tracing = tracingFixture()
     const state = stateWith({ tracer: tracing.tracer, propagateTraceContext: true })
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
@@ -205,4 +209,3 @@ describe('attempt-span layer: http.client.request.duration', () => {
     expect(needsAttemptLayer(stateWith({}))).toBe(false)
   })
 })
-

@@ -24,7 +24,10 @@ describe('guard-origin layer', () => {
     const handler = guardOriginLayer({ switches })(next)
     expect(handler.name).toBe('guardOrigin')
     switches.disable('https://api.example.test', 'maintenance')
-    await expect(handler(request(), fakeContext())).rejects.toMatchObject({ code: 'ERR_DISABLED', message: 'https://api.example.test is disabled: maintenance' })
+    await expect(handler(request(), fakeContext())).rejects.toMatchObject({
+      code: 'ERR_DISABLED',
+      message: 'https://api.example.test is disabled: maintenance',
+    })
     expect(next.attempts).toEqual([])
     switches.enable('https://api.example.test')
     await expect(handler(request(), fakeContext())).resolves.toMatchObject({ status: 200 })

@@ -75,7 +75,10 @@ describe('observe layer: summary log line', () => {
   it('says reusedConnection and has no dns/connect/tls timings for a keep-alive socket', async () => {
     const sink = logSink('info')
     const { ctx, req } = observeCall({ logger: sink.logger })
-    const handler = compose([observeLayer(stateWith())], fakeTransport({ status: 200, reusedConnection: true, timings: { queued: 0.2, sent: 0.3, firstByte: 1 } }))
+    const handler = compose(
+      [observeLayer(stateWith())],
+      fakeTransport({ status: 200, reusedConnection: true, timings: { queued: 0.2, sent: 0.3, firstByte: 1 } }),
+    )
     finishCall(ctx, await handler(req, ctx), undefined)
     const timings = sink.lines()[0]!.timings as Record<string, number>
     expect(sink.lines()[0]!.reusedConnection).toBe(true)

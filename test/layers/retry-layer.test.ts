@@ -275,7 +275,13 @@ describe('retry layer', () => {
     const next = async () => response(503)
     const res = await retryLayer({ random: () => 0 })(next)(request('GET', 'https://user:pw@api.example.test/a/b?token=x'), ctx)
     expect(res.status).toBe(503)
-    expect(logger.warn.mock.calls[0]![0]).toEqual({ callId: 'test-1', attempt: 1, reason: 'status 503', delayMs: 0, url: 'https://api.example.test/a/b?token=REDACTED' })
+    expect(logger.warn.mock.calls[0]![0]).toEqual({
+      callId: 'test-1',
+      attempt: 1,
+      reason: 'status 503',
+      delayMs: 0,
+      url: 'https://api.example.test/a/b?token=REDACTED',
+    })
     await expect(retryLayer({ random: () => 0 })(next)(request(), ctxWith())).resolves.toMatchObject({ status: 503 })
   })
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SafeFetchError } from '../../src/errors.js'
-import {
-  blockedAddressError,
-  checkAddress,
-  compileAddressPolicy,
-  type AddressPolicyOptions,
-  type DeniedVerdict,
-} from '../../src/net/address-policy.js'
+import { blockedAddressError, checkAddress, compileAddressPolicy, type AddressPolicyOptions, type DeniedVerdict } from '../../src/net/address-policy.js'
 
 function verdict(options: AddressPolicyOptions, address: string): string {
   const v = checkAddress(compileAddressPolicy(options), address)
@@ -163,13 +157,19 @@ describe('option validation', () => {
     [{ allow: ['10.0.0.0/8', '10.0.0.0/33'] }, 'policy.allow[1] must be a CIDR like 10.0.0.0/8 or an IP address, got "10.0.0.0/33"'],
     [{ deny: ['example.com'] }, 'policy.deny[0] must be a CIDR like 10.0.0.0/8 or an IP address, got "example.com"'],
     [{ deny: [42] }, 'policy.deny[0] must be a CIDR like 10.0.0.0/8 or an IP address, got 42'],
-    [{ allow: ['10.0.0.5/8'] }, 'policy.allow[0] must be a CIDR like 10.0.0.0/8 or an IP address, got "10.0.0.5/8" (bits set after the prefix; did you mean "10.0.0.0/8"?)'],
-    [{ allow: ['2001:db8::1/32'] }, 'policy.allow[0] must be a CIDR like 10.0.0.0/8 or an IP address, got "2001:db8::1/32" (bits set after the prefix; did you mean "2001:db8::/32"?)'],
+    [
+      { allow: ['10.0.0.5/8'] },
+      'policy.allow[0] must be a CIDR like 10.0.0.0/8 or an IP address, got "10.0.0.5/8" (bits set after the prefix; did you mean "10.0.0.0/8"?)',
+    ],
+    [
+      { allow: ['2001:db8::1/32'] },
+      'policy.allow[0] must be a CIDR like 10.0.0.0/8 or an IP address, got "2001:db8::1/32" (bits set after the prefix; did you mean "2001:db8::/32"?)',
+    ],
     [{ allow: ['127.1'] }, 'policy.allow[0] must be a CIDR like 10.0.0.0/8 or an IP address, got "127.1"'],
     [{ allow: '10.0.0.0/8' }, 'policy.allow must be an array of CIDRs like 10.0.0.0/8, got "10.0.0.0/8"'],
     [{ allowPrivate: 'yes' }, 'policy.allowPrivate must be a boolean, got "yes"'],
-    [{ denyPreset: 'aws' }, "policy.denyPreset must be 'cloud', got \"aws\""],
-    [{ denyPreset: ['cloud', 'gcp'] }, "policy.denyPreset[1] must be 'cloud', got \"gcp\""],
+    [{ denyPreset: 'aws' }, 'policy.denyPreset must be \'cloud\', got "aws"'],
+    [{ denyPreset: ['cloud', 'gcp'] }, 'policy.denyPreset[1] must be \'cloud\', got "gcp"'],
     [null, 'policy must be an object, got null'],
   ])('%j', (options, expected) => {
     expect(message(options)).toBe(expected)
@@ -202,8 +202,14 @@ describe('blockedAddressError', () => {
 
   it.each([
     ['::1', "::1 is in ::1/128 (loopback, RFC 4291 §2.5.3); pass policy.allow: ['::1/128'] to allow it"],
-    ['::ffff:7f00:1', "::ffff:7f00:1 carries 127.0.0.1 (ipv4-mapped), which is in 127.0.0.0/8 (loopback, RFC 1122 §3.2.1.3); pass policy.allow: ['127.0.0.1/32'] to allow it"],
-    ['64:ff9b::a00:1', "64:ff9b::a00:1 carries 10.0.0.1 (nat64), which is in 10.0.0.0/8 (private-use, RFC 1918); pass policy.allow: ['64:ff9b::a00:1/128'] to allow it"],
+    [
+      '::ffff:7f00:1',
+      "::ffff:7f00:1 carries 127.0.0.1 (ipv4-mapped), which is in 127.0.0.0/8 (loopback, RFC 1122 §3.2.1.3); pass policy.allow: ['127.0.0.1/32'] to allow it",
+    ],
+    [
+      '64:ff9b::a00:1',
+      "64:ff9b::a00:1 carries 10.0.0.1 (nat64), which is in 10.0.0.0/8 (private-use, RFC 1918); pass policy.allow: ['64:ff9b::a00:1/128'] to allow it",
+    ],
     ['fe80::1%eth0', "fe80::1%eth0 is in fe80::/10 (link-local, RFC 4291 §2.5.6); pass policy.allow: ['fe80::1/128'] to allow it"],
     ['FD00:EC2:0::254', "FD00:EC2:0::254 is in fc00::/7 (unique-local, RFC 4193, RFC 8190); pass policy.allow: ['fd00:ec2::254/128'] to allow it"],
     ['nope', '"nope" is not an IP address; only IP addresses can be checked and dialled'],

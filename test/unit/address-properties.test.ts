@@ -210,7 +210,12 @@ describe('random addresses agree with the independent registry model', () => {
     fc.assert(
       fc.property(fc.oneof(v4Bytes, v6Bytes), (bytes) => {
         const hit = findSpecialRange(render(bytes))
-        const actual = hit === undefined ? { verdict: 'allow' } : hit.via === undefined ? { verdict: 'deny', name: hit.range.name } : { verdict: 'deny', name: hit.range.name, via: hit.via }
+        const actual =
+          hit === undefined
+            ? { verdict: 'allow' }
+            : hit.via === undefined
+              ? { verdict: 'deny', name: hit.range.name }
+              : { verdict: 'deny', name: hit.range.name, via: hit.via }
         same(JSON.stringify(actual), JSON.stringify(expectedFor(bytes)), render(bytes))
       }),
       { numRuns: RUNS.model },
@@ -224,7 +229,10 @@ describe('random addresses agree with the independent registry model', () => {
 const deniedV4 = inRow(V4_MODEL, 4)
 const deniedV6 = fc
   .oneof(
-    inRow(V6_MODEL.filter((r) => r.expected === 'deny'), 16),
+    inRow(
+      V6_MODEL.filter((r) => r.expected === 'deny'),
+      16,
+    ),
     deniedV4.map((b) => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...b]),
     deniedV4.map((b) => [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, ...b]),
     deniedV4.map((b) => [0x20, 0x02, ...b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),

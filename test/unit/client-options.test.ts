@@ -19,7 +19,9 @@ describe('resolveClientOptions', () => {
   })
 
   it('names the bad option and value', () => {
-    expect(() => resolveClientOptions({ timeout: { connect: -1 } })).toThrow('timeout.connect must be a positive number of milliseconds (or false to disable it), got -1')
+    expect(() => resolveClientOptions({ timeout: { connect: -1 } })).toThrow(
+      'timeout.connect must be a positive number of milliseconds (or false to disable it), got -1',
+    )
     expect(() => resolveClientOptions({ redirect: { max: 1.5 } })).toThrow(/redirect.max must be a non-negative integer, got 1.5/)
     expect(() => resolveClientOptions({ baseUrl: 'ftp://x' })).toThrow(/baseUrl must be an absolute http\(s\) URL/)
   })

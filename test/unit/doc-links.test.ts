@@ -14,7 +14,11 @@ const dangling = danglingDocLinks as (files: string[], read: (doc: string) => st
 
 describe('links in the shipped docs', () => {
   it('all resolve to files in the package', () => {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO as string, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: REPO as string,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
     const files = (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path)
     expect(files).toContain('docs/security-model.md')
     expect(files).toContain('src/index.ts')

@@ -84,7 +84,13 @@ export function extractSnippets(relPath: string, markdown: string): Snippet[] {
 }
 
 function allSnippets(): Snippet[] {
-  const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)]
+  const files = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ]
   return files.flatMap((rel) => extractSnippets(rel, readFileSync(join(root, rel), 'utf8')))
 }
 
@@ -111,10 +117,13 @@ function typeCheck(modules: { fileName: string; code: string }[]): Map<string, s
     const sf = program.getSourceFile(m.fileName)
     if (sf === undefined) throw new Error(`${m.fileName} not in the program`)
     const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]
-    errors.set(m.fileName, diags.map((d) => {
-      const pos = d.start === undefined ? '' : `line ${sf.getLineAndCharacterOfPosition(d.start).line + 1}: `
-      return `${pos}TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
-    }))
+    errors.set(
+      m.fileName,
+      diags.map((d) => {
+        const pos = d.start === undefined ? '' : `line ${sf.getLineAndCharacterOfPosition(d.start).line + 1}: `
+        return `${pos}TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
+      }),
+    )
   }
   return errors
 }

@@ -70,7 +70,13 @@ describe('FlightRecorder copies', () => {
 
   it('redacts attempt and final URLs written by layers below', () => {
     const recorder = new FlightRecorder(1)
-    recorder.add(record('r', { errorCode: 'ERR_NETWORK', finalUrl: 'https://b.test/x?token=t1', attemptLog: [{ attempt: 1, hop: 0, url: 'https://u:p@a.test/?sig=s', timings: {} }] }))
+    recorder.add(
+      record('r', {
+        errorCode: 'ERR_NETWORK',
+        finalUrl: 'https://b.test/x?token=t1',
+        attemptLog: [{ attempt: 1, hop: 0, url: 'https://u:p@a.test/?sig=s', timings: {} }],
+      }),
+    )
     const stored = recorder.recent()[0]!.record
     expect(stored.finalUrl).toBe('https://b.test/x?token=REDACTED')
     expect(stored.attemptLog[0]!.url).toBe('https://REDACTED:REDACTED@a.test/?sig=REDACTED')

@@ -82,10 +82,22 @@ describe('built-in rules (no options)', () => {
 
   it.each([
     ['localhost', 'host localhost is reserved for loopback (RFC 6761 §6.3); add "localhost" to policy.allowHosts or set policy.allowPrivate: true to allow it'],
-    ['db.internal', 'host db.internal is under .internal, which is reserved by ICANN for private use (2024); add "db.internal" to policy.allowHosts or set policy.allowPrivate: true to allow it'],
-    ['printer.local', 'host printer.local is under .local, which is multicast DNS, link-local only (RFC 6762); add "printer.local" to policy.allowHosts or set policy.allowPrivate: true to allow it'],
-    ['metadata.google.internal', 'host metadata.google.internal is a cloud metadata service (GCP metadata server); add "metadata.google.internal" to policy.allowHosts to allow it'],
-    ['jenkins', 'host jenkins is a single-label name, which only resolves inside a network; add "jenkins" to policy.allowHosts or set policy.allowPrivate: true to allow it'],
+    [
+      'db.internal',
+      'host db.internal is under .internal, which is reserved by ICANN for private use (2024); add "db.internal" to policy.allowHosts or set policy.allowPrivate: true to allow it',
+    ],
+    [
+      'printer.local',
+      'host printer.local is under .local, which is multicast DNS, link-local only (RFC 6762); add "printer.local" to policy.allowHosts or set policy.allowPrivate: true to allow it',
+    ],
+    [
+      'metadata.google.internal',
+      'host metadata.google.internal is a cloud metadata service (GCP metadata server); add "metadata.google.internal" to policy.allowHosts to allow it',
+    ],
+    [
+      'jenkins',
+      'host jenkins is a single-label name, which only resolves inside a network; add "jenkins" to policy.allowHosts or set policy.allowPrivate: true to allow it',
+    ],
     ['a..b', 'host "a..b" has an empty label'],
   ])('%s: actionable reason', (host, reason) => {
     expect(check({}, host)).toBe(reason)
@@ -165,7 +177,10 @@ describe('option validation', () => {
     [{ allowHosts: ['ok.example', '*'] }, 'policy.allowHosts[1] must be a host name like api.example.com or a glob like *.example.com, got "*"'],
     [{ denyHosts: ['a.*.example'] }, 'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "a.*.example"'],
     [{ denyHosts: ['*example.com'] }, 'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "*example.com"'],
-    [{ denyHosts: ['https://example.com'] }, 'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "https://example.com"'],
+    [
+      { denyHosts: ['https://example.com'] },
+      'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "https://example.com"',
+    ],
     [{ denyHosts: ['example.com:443'] }, 'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "example.com:443"'],
     [{ denyHosts: ['a..b'] }, 'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "a..b"'],
     [{ denyHosts: ['*.10.0.0.1'] }, 'policy.denyHosts[0] must be a host name like api.example.com or a glob like *.example.com, got "*.10.0.0.1"'],

@@ -23,11 +23,18 @@ describe('HostStats counting', () => {
     stats.record(A, sample({ status: 200, cache: 'miss' }))
     stats.record(A, sample({ status: 200, cache: 'hit', attempts: 0, bytes: 50 }))
     stats.record(A, sample({ status: 304, cache: 'revalidated' }))
-    stats.record(A, sample({ status: 503, attempts: 3, attemptLog: [
-      { attempt: 1, hop: 0, url: A, timings: {}, retryReason: 'status 503' },
-      { attempt: 2, hop: 0, url: A, timings: {}, retryReason: 'status 503' },
-      { attempt: 3, hop: 0, url: A, timings: {} },
-    ] }))
+    stats.record(
+      A,
+      sample({
+        status: 503,
+        attempts: 3,
+        attemptLog: [
+          { attempt: 1, hop: 0, url: A, timings: {}, retryReason: 'status 503' },
+          { attempt: 2, hop: 0, url: A, timings: {}, retryReason: 'status 503' },
+          { attempt: 3, hop: 0, url: A, timings: {} },
+        ],
+      }),
+    )
     stats.record(A, { errorCode: 'ERR_CONNECT_TIMEOUT', attempts: 1, redirects: 0, bytes: 0, durationMs: 10, attemptLog: [] })
     stats.record(A, sample({ status: 404 }))
     stats.record(B, sample({ status: 301, redirects: 1, attempts: 2 }))
@@ -57,7 +64,11 @@ describe('HostStats counting', () => {
     expect(latency.count).toBe(1000)
     expect(latency.mean).toBeCloseTo(500.5, 3)
     expect(latency.max).toBe(1000)
-    for (const [q, exact] of [['p50', 500], ['p90', 900], ['p99', 990]] as const) {
+    for (const [q, exact] of [
+      ['p50', 500],
+      ['p90', 900],
+      ['p99', 990],
+    ] as const) {
       expect(Math.abs(latency[q]! - exact) / exact).toBeLessThanOrEqual(0.05)
     }
   })

@@ -12,7 +12,17 @@ import {
   parseIp,
   parseIpv4,
 } from '../../src/net/ip-ranges.js'
-import { IPV4_REGISTRY, IPV6_REGISTRY, PUBLIC_ADDRESSES, V4_MODEL, V6_MODEL, expectedFor, render, type Expected, type ModelRow } from '../fixtures/special-purpose-registry.js'
+import {
+  IPV4_REGISTRY,
+  IPV6_REGISTRY,
+  PUBLIC_ADDRESSES,
+  V4_MODEL,
+  V6_MODEL,
+  expectedFor,
+  render,
+  type Expected,
+  type ModelRow,
+} from '../fixtures/special-purpose-registry.js'
 
 /** First, middle (top host bit set) and last address of a block. */
 function samples(row: ModelRow): number[][] {
@@ -173,19 +183,79 @@ describe('parseIp: strict', () => {
   })
 
   it.each([
-    '', ' ', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '00.0.0.0', '256.1.1.1', '1.2.3.256', '1.2.3.4 ', ' 1.2.3.4',
-    '+1.2.3.4', '-1.2.3.4', '1..2.3', '1.2.3.', '.1.2.3', '0x7f.0.0.1', '2130706433', '127.1', '1.2.3.4/32', '1.2.3.4%eth0',
-    '[1.2.3.4]', '1.2.3.4:80', ':', ':::', '1:::2', '1::2::3', '12345::', ':1::', '1::2:', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7',
-    '1:2:3:4:5:6:7::8', '::ffff:1.2.3', '::ffff:01.2.3.4', '::ffff:1.2.3.4.5', '1.2.3.4::', '::1.2.3.4:5', '1:2:3:4:5:6:7:1.2.3.4',
-    'g::', 'fe80::1%', 'fe80::1%eth 0', 'fe80::1%eth/0', '[::1', '::1]', '[::1]x', 'localhost', 'example.com', '::1 ', '١٢٧.0.0.1',
-    '1.2.3.4\n', '1:2:3:4:5:6:7:8%', '0x0::', `${'1:'.repeat(70)}1`,
+    '',
+    ' ',
+    '1.2.3',
+    '1.2.3.4.5',
+    '01.2.3.4',
+    '1.2.3.04',
+    '00.0.0.0',
+    '256.1.1.1',
+    '1.2.3.256',
+    '1.2.3.4 ',
+    ' 1.2.3.4',
+    '+1.2.3.4',
+    '-1.2.3.4',
+    '1..2.3',
+    '1.2.3.',
+    '.1.2.3',
+    '0x7f.0.0.1',
+    '2130706433',
+    '127.1',
+    '1.2.3.4/32',
+    '1.2.3.4%eth0',
+    '[1.2.3.4]',
+    '1.2.3.4:80',
+    ':',
+    ':::',
+    '1:::2',
+    '1::2::3',
+    '12345::',
+    ':1::',
+    '1::2:',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7::8',
+    '::ffff:1.2.3',
+    '::ffff:01.2.3.4',
+    '::ffff:1.2.3.4.5',
+    '1.2.3.4::',
+    '::1.2.3.4:5',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    'g::',
+    'fe80::1%',
+    'fe80::1%eth 0',
+    'fe80::1%eth/0',
+    '[::1',
+    '::1]',
+    '[::1]x',
+    'localhost',
+    'example.com',
+    '::1 ',
+    '١٢٧.0.0.1',
+    '1.2.3.4\n',
+    '1:2:3:4:5:6:7:8%',
+    '0x0::',
+    `${'1:'.repeat(70)}1`,
   ])('refuses %j', (text) => {
     expect(parseIp(text)).toBeUndefined()
     expect(parseIpv4(text)).toBe(-1)
   })
 
   it('accepts exactly what node:net accepts among plain dotted quads and IPv6 (no zone)', () => {
-    const candidates = ['1.2.3.4', '01.2.3.4', '1.2.3', '::', '::1', '1::2::3', '::ffff:1.2.3.4', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '12345::', '::1.2.3.4']
+    const candidates = [
+      '1.2.3.4',
+      '01.2.3.4',
+      '1.2.3',
+      '::',
+      '::1',
+      '1::2::3',
+      '::ffff:1.2.3.4',
+      '1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::',
+      '::1.2.3.4',
+    ]
     for (const c of candidates) expect(parseIp(c) !== undefined, c).toBe(isIP(c) !== 0)
   })
 
@@ -214,12 +284,21 @@ describe('parseCidr', () => {
     expect(c.ipv4Block).toBe(ipv4Block)
   })
 
-  it.each(['10.0.0.0/33', '10.0.0.0/', '10.0.0.0/08', '10.0.0.0/-1', '10.0.0.0/8/8', '::/129', '[::1]/128', 'fe80::%eth0/64', 'x/8', '10.0.0.0/1e1', '10.0.0.0/ 8'])(
-    'refuses %j',
-    (text) => {
-      expect(parseCidr(text)).toBeUndefined()
-    },
-  )
+  it.each([
+    '10.0.0.0/33',
+    '10.0.0.0/',
+    '10.0.0.0/08',
+    '10.0.0.0/-1',
+    '10.0.0.0/8/8',
+    '::/129',
+    '[::1]/128',
+    'fe80::%eth0/64',
+    'x/8',
+    '10.0.0.0/1e1',
+    '10.0.0.0/ 8',
+  ])('refuses %j', (text) => {
+    expect(parseCidr(text)).toBeUndefined()
+  })
 
   it('matches IPv4 addresses and their mapped form alike', () => {
     const c = parseCidr('10.0.0.0/8')!

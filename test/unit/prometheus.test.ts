@@ -90,9 +90,7 @@ describe('formatPrometheus', () => {
       'safefetch_call_duration_seconds',
     ])
     const get = (family: string, labels: Record<string, string>, suffix = ''): number | undefined =>
-      families
-        .get(family)!
-        .samples.find((s) => s.name === family + suffix && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
+      families.get(family)!.samples.find((s) => s.name === family + suffix && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
     expect(families.get('safefetch_calls_total')!.type).toBe('counter')
     expect(get('safefetch_calls_total', { origin: a, client: 'billing "eu"\\1' })).toBe(3)
     expect(get('safefetch_calls_total', { origin: b })).toBe(1)

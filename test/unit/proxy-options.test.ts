@@ -14,13 +14,22 @@ describe('resolveProxyOption: accepted', () => {
     ['http://proxy.internal', { host: 'proxy.internal', port: 80, display: 'http://proxy.internal', headers: {} }],
     ['http://proxy.internal/', { host: 'proxy.internal', port: 80, display: 'http://proxy.internal', headers: {} }],
     ['http://[fd00::1]:8080', { host: 'fd00::1', port: 8080, display: 'http://[fd00::1]:8080', headers: {} }],
-    ['http://alice:secret@10.0.0.3:3128', { host: '10.0.0.3', port: 3128, display: 'http://10.0.0.3:3128', headers: { 'proxy-authorization': basic('alice:secret') } }],
+    [
+      'http://alice:secret@10.0.0.3:3128',
+      { host: '10.0.0.3', port: 3128, display: 'http://10.0.0.3:3128', headers: { 'proxy-authorization': basic('alice:secret') } },
+    ],
     // Percent-decoded, UTF-8 (RFC 7617 §2.1).
     ['http://al%20ice:p%40ss%C3%A9@p:1', { host: 'p', port: 1, display: 'http://p:1', headers: { 'proxy-authorization': basic('al ice:p@ssé') } }],
     ['http://alice@p:1', { host: 'p', port: 1, display: 'http://p:1', headers: { 'proxy-authorization': basic('alice:') } }],
     [new URL('http://p:2'), { host: 'p', port: 2, display: 'http://p:2', headers: {} }],
-    [{ url: 'http://p:3', headers: { 'Proxy-Authorization': 'Bearer t', 'X-Team': ' blue ' } }, { host: 'p', port: 3, display: 'http://p:3', headers: { 'proxy-authorization': 'Bearer t', 'x-team': 'blue' } }],
-    [{ url: 'http://u:p@p:3', headers: { 'x-team': 'blue' } }, { host: 'p', port: 3, display: 'http://p:3', headers: { 'x-team': 'blue', 'proxy-authorization': basic('u:p') } }],
+    [
+      { url: 'http://p:3', headers: { 'Proxy-Authorization': 'Bearer t', 'X-Team': ' blue ' } },
+      { host: 'p', port: 3, display: 'http://p:3', headers: { 'proxy-authorization': 'Bearer t', 'x-team': 'blue' } },
+    ],
+    [
+      { url: 'http://u:p@p:3', headers: { 'x-team': 'blue' } },
+      { host: 'p', port: 3, display: 'http://p:3', headers: { 'x-team': 'blue', 'proxy-authorization': basic('u:p') } },
+    ],
   ] as const)('%s', (input, expected) => {
     expect(resolveProxyOption(input)).toEqual(expected)
   })

@@ -23,7 +23,16 @@ describe('public types', () => {
     const timeouts: CallTimeoutOptions = { total: 1_000, headers: 500 }
     const stats: StatsOptions = { windowMs: 60_000 }
     const details: SafeFetchErrorDetails = { url: 'https://example.test/' }
-    const names: (keyof CallStartMessage | keyof CallEndMessage | keyof CallErrorMessage | keyof CallRetryMessage | keyof CallBlockedMessage | keyof RedactRules | keyof StatsSnapshot | keyof OriginStats)[] = []
+    const names: (
+      | keyof CallStartMessage
+      | keyof CallEndMessage
+      | keyof CallErrorMessage
+      | keyof CallRetryMessage
+      | keyof CallBlockedMessage
+      | keyof RedactRules
+      | keyof StatsSnapshot
+      | keyof OriginStats
+    )[] = []
     expect(timeouts.total).toBe(1_000)
     expect(stats.windowMs).toBe(60_000)
     expect(details.url).toBe('https://example.test/')

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SafeFetchError, type ErrorCode } from '../../src/errors.js'
-import {
-  NO_RETRY,
-  decideRetry,
-  errorRetryReason,
-  hasIdempotencyKey,
-  isIdempotentRequest,
-  type RetryDecisionInput,
-} from '../../src/retry/retry-decision.js'
+import { NO_RETRY, decideRetry, errorRetryReason, hasIdempotencyKey, isIdempotentRequest, type RetryDecisionInput } from '../../src/retry/retry-decision.js'
 import { RETRY_DEFAULTS, resolveRetryOptions, type ResolvedRetryOptions } from '../../src/retry/retry-options.js'
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0)
@@ -61,7 +54,11 @@ describe('decideRetry', () => {
       { status: 503, retryAfter: 'Sun, 01 Jun 2025 12:00:02 GMT' },
       { retry: true, reason: 'status 503, Retry-After', delayMs: 2_000 },
     ],
-    ['503 + Retry-After in the past: at once', { status: 503, retryAfter: 'Sun, 01 Jun 2025 11:00:00 GMT' }, { retry: true, reason: 'status 503, Retry-After', delayMs: 0 }],
+    [
+      '503 + Retry-After in the past: at once',
+      { status: 503, retryAfter: 'Sun, 01 Jun 2025 11:00:00 GMT' },
+      { retry: true, reason: 'status 503, Retry-After', delayMs: 0 },
+    ],
     ['503 + Retry-After beyond maxRetryAfter', { status: 503, retryAfter: '31' }, NO_RETRY.retryAfterTooLong],
     ['503 + Retry-After exactly maxRetryAfter', { status: 503, retryAfter: '30' }, { retry: true, reason: 'status 503, Retry-After', delayMs: 30_000 }],
     ['429 + Retry-After past the deadline', { status: 429, retryAfter: '5', remainingMs: 4_000 }, NO_RETRY.retryAfterPastDeadline],
@@ -76,9 +73,17 @@ describe('decideRetry', () => {
     ['POST without Idempotency-Key', { method: 'POST', status: 503 }, NO_RETRY.method],
     ['PATCH without Idempotency-Key', { method: 'PATCH', error: err('ERR_CONNECT_TIMEOUT') }, NO_RETRY.method],
     ['POST with Idempotency-Key', { method: 'POST', headers: { 'idempotency-key': 'k1' }, status: 503 }, { retry: true, reason: 'status 503', delayMs: 50 }],
-    ['POST with X-Idempotency-Key', { method: 'POST', headers: { 'x-idempotency-key': 'k1' }, status: 502 }, { retry: true, reason: 'status 502', delayMs: 50 }],
+    [
+      'POST with X-Idempotency-Key',
+      { method: 'POST', headers: { 'x-idempotency-key': 'k1' }, status: 502 },
+      { retry: true, reason: 'status 502', delayMs: 50 },
+    ],
     ['POST with an empty Idempotency-Key', { method: 'POST', headers: { 'idempotency-key': '' }, status: 503 }, NO_RETRY.method],
-    ['POST with allowNonIdempotent', { method: 'POST', status: 503, options: opts({ allowNonIdempotent: true }) }, { retry: true, reason: 'status 503', delayMs: 50 }],
+    [
+      'POST with allowNonIdempotent',
+      { method: 'POST', status: 503, options: opts({ allowNonIdempotent: true }) },
+      { retry: true, reason: 'status 503', delayMs: 50 },
+    ],
     ['PUT and DELETE are idempotent', { method: 'DELETE', status: 503 }, { retry: true, reason: 'status 503', delayMs: 50 }],
     ['a custom methods list', { method: 'GET', status: 503, options: opts({ methods: ['put'] }) }, NO_RETRY.method],
     // Bodies

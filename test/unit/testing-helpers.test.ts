@@ -8,7 +8,11 @@ import { SafeFetchError } from '../../src/index.js'
 import { recordingLogger, staticLookup } from '../../src/testing.js'
 
 type Callback = (err: NodeJS.ErrnoException | null, address?: unknown, family?: number) => void
-function ask(lookup: ReturnType<typeof staticLookup>, host: string, options: object): Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family: unknown }> {
+function ask(
+  lookup: ReturnType<typeof staticLookup>,
+  host: string,
+  options: object,
+): Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family: unknown }> {
   return new Promise((resolve) => {
     ;(lookup as unknown as (h: string, o: object, cb: Callback) => void)(host, options, (err, address, family) => resolve({ err, address, family }))
   })
@@ -54,7 +58,10 @@ describe('recordingLogger()', () => {
     log.logger.warn({ errorCode: 'ERR_NETWORK' }, 'call failed')
     log.logger.info('something else')
     expect(log.lines.map((l) => l.msg)).toEqual(['call completed', 'call failed', 'something else'])
-    expect(log.calls()).toMatchObject([{ level: 30, status: 200 }, { level: 40, errorCode: 'ERR_NETWORK' }])
+    expect(log.calls()).toMatchObject([
+      { level: 30, status: 200 },
+      { level: 40, errorCode: 'ERR_NETWORK' },
+    ])
     log.clear()
     expect(log.lines).toEqual([])
   })
