@@ -37,7 +37,7 @@ describe('memory held by a response body', () => {
     ['ext', 'stream', 2000],
     ['tiny', 'stream', 200_000],
   ] as const)(
-    '%s chunks, body %s: heap + buffers stay within 4× maxResponseBytes',
+    '%s chunks, body %s: heap + buffers stay within 8× maxResponseBytes',
     async (mode, read, count) => {
       const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode, read, String(count), String(LIMIT)], {
         timeout: 100_000,
@@ -46,7 +46,9 @@ describe('memory held by a response body', () => {
       const grew = result.peak.heap + result.peak.external - (result.before.heap + result.before.external)
       console.log(`${mode}/${read} ×${count}: heap+external +${mib(grew)} MiB, rss +${mib(result.peak.rss - result.before.rss)} MiB (limit ${mib(LIMIT)} MiB)`)
       if (read === 'collect') expect(result.received).toBe(result.expected)
-      expect(grew).toBeLessThan(4 * LIMIT)
+      // Before the fix: +115 MB (450× the limit). The peak also counts garbage the fixture's gc()
+      // has not reclaimed yet; under load that reached 4.4× once, so the bound is 8× (2 MiB).
+      expect(grew).toBeLessThan(8 * LIMIT)
     },
     110_000,
   )
