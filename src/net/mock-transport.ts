@@ -11,15 +11,14 @@
  * connection (a MockAgent with net connect enabled and no matching interceptor), the transport
  * sees the socket before the request is written and fails the call (transport.ts, onSocket).
  */
-import { isIP, type LookupFunction } from 'node:net'
+import type { LookupFunction } from 'node:net'
 import type { Dispatcher } from 'undici'
 import type { CallContext } from '../context.js'
 import { SafeFetchError, systemCode } from '../errors.js'
 import type { Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
-import { stripBrackets } from './guarded-connector.js'
-import { guardedLookup } from './guarded-lookup.js'
+import { resolveCheckedTarget } from './resolve-target.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
 import { redactUrlForError } from '../observe/redact.js'
 
@@ -59,38 +58,9 @@ function notMatched(err: unknown, req: OutboundRequest): SafeFetchError | undefi
 
 /** Resolves and judges the request's host, then dispatches to the request's own origin. */
 function checkedRoute(options: MockTransportOptions): Route {
-  const { policy, lookup, connectTimeout } = options
-  return (req: OutboundRequest, _ctx: CallContext, urlText: string): Promise<DispatchTarget> =>
-    new Promise<DispatchTarget>((resolve, reject) => {
-      const url = req.url
-      const host = stripBrackets(url.hostname)
-      const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
-      const started = performance.now()
-      let timer: NodeJS.Timeout | undefined
-      if (connectTimeout > 0) {
-        timer = setTimeout(() => {
-          reject(
-            new SafeFetchError('ERR_CONNECT_TIMEOUT', `resolving ${url.hostname} for ${urlText} took longer than ${connectTimeout} ms (timeout.connect)`, {
-              url: urlText,
-            }),
-          )
-        }, connectTimeout)
-        timer.unref()
-      }
-      guardedLookup(host, policy, lookup, urlText, (error, addresses) => {
-        if (timer !== undefined) clearTimeout(timer)
-        if (error !== null) {
-          reject(error)
-          return
-        }
-        resolve({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          headers: req.headers,
-          dnsMs: isIP(host) === 0 ? performance.now() - started : 0,
-          remoteAddress: addresses[0]!,
-          remotePort: port,
-        })
-      })
-    })
+  return async (req: OutboundRequest, _ctx: CallContext, urlText: string): Promise<DispatchTarget> => {
+    const url = req.url
+    const { port, addresses, dnsMs } = await resolveCheckedTarget(url, urlText, options)
+    return { origin: url.origin, path: url.pathname + url.search, headers: req.headers, dnsMs, remoteAddress: addresses[0]!, remotePort: port }
+  }
 }

@@ -12,15 +12,13 @@
  * A 407 is turned into ERR_NETWORK for both kinds of target, as the Fetch Standard does for a
  * request that has no user to prompt (HTTP-network-or-cache fetch, step on status 407).
  */
-import { isIP, type LookupFunction } from 'node:net'
+import type { LookupFunction } from 'node:net'
 import type { Dispatcher } from 'undici'
 import type { CallContext } from '../context.js'
-import { SafeFetchError } from '../errors.js'
 import { discardBody, type Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
-import { stripBrackets } from './guarded-connector.js'
-import { guardedLookup } from './guarded-lookup.js'
+import { resolveCheckedTarget } from './resolve-target.js'
 import { ipAuthority, proxyRefusedError, type ResolvedProxy } from './proxy.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
 import { redactUrlForError } from '../observe/redact.js'
@@ -62,40 +60,18 @@ function forwardedProxyHeaders(proxy: ResolvedProxy): Readonly<Record<string, st
 
 /** Resolves and judges a plain-http target, then addresses the checked IP through the proxy. */
 function forwardRoute(options: ProxyTransportOptions): Route {
-  const { proxy, policy, lookup, connectTimeout } = options
-  const proxyHeaders = forwardedProxyHeaders(proxy)
-  return (req: OutboundRequest, _ctx: CallContext, urlText: string): Promise<DispatchTarget> =>
-    new Promise<DispatchTarget>((resolve, reject) => {
-      const url = req.url
-      const host = stripBrackets(url.hostname)
-      const port = url.port === '' ? 80 : Number(url.port)
-      const started = performance.now()
-      let timer: NodeJS.Timeout | undefined
-      if (connectTimeout > 0) {
-        timer = setTimeout(() => {
-          reject(
-            new SafeFetchError('ERR_CONNECT_TIMEOUT', `resolving ${url.hostname} for ${urlText} took longer than ${connectTimeout} ms (timeout.connect)`, {
-              url: urlText,
-            }),
-          )
-        }, connectTimeout)
-        timer.unref()
-      }
-      guardedLookup(host, policy, lookup, urlText, (error, addresses) => {
-        if (timer !== undefined) clearTimeout(timer)
-        if (error !== null) {
-          reject(error)
-          return
-        }
-        // Every answer was judged; the first is the one the proxy is asked for. A failure is
-        // retried by the retry layer, which resolves (and judges) again.
-        const authority = ipAuthority(addresses[0]!, port)
-        resolve({
-          origin: `http://${authority}`,
-          path: `http://${authority}${url.pathname}${url.search}`,
-          headers: { ...req.headers, ...proxyHeaders, host: req.headers.host ?? url.host },
-          dnsMs: isIP(host) === 0 ? performance.now() - started : 0,
-        })
-      })
-    })
+  const proxyHeaders = forwardedProxyHeaders(options.proxy)
+  return async (req: OutboundRequest, _ctx: CallContext, urlText: string): Promise<DispatchTarget> => {
+    const url = req.url
+    const { port, addresses, dnsMs } = await resolveCheckedTarget(url, urlText, options)
+    // Every answer was judged; the first is the one the proxy is asked for. A failure is
+    // retried by the retry layer, which resolves (and judges) again.
+    const authority = ipAuthority(addresses[0]!, port)
+    return {
+      origin: `http://${authority}`,
+      path: `http://${authority}${url.pathname}${url.search}`,
+      headers: { ...req.headers, ...proxyHeaders, host: req.headers.host ?? url.host },
+      dnsMs,
+    }
+  }
 }
