@@ -154,8 +154,10 @@ export function evaluate(f: Freshness, policy: RequestPolicy, now: number): Verd
   if (policy.revalidate) return 'revalidate'
   const age = currentAge(f, now)
   // §5.2.1.1: the client does not want a response older than max-age (a stale-allowing
-  // directive does not widen it).
-  if (policy.maxAge !== undefined && age > policy.maxAge) return 'revalidate'
+  // directive does not widen it). max-age=0 validates even at an age of exactly 0 ms: a clock that
+  // has not moved since the store (fake timers, a coarse injected `now`, a fleet member whose clock
+  // is behind the writer's, so the resident time clamps to 0) must not turn a reload into a hit.
+  if (policy.maxAge !== undefined && (age > policy.maxAge || policy.maxAge === 0)) return 'revalidate'
   const left = f.lifetime - age
   if (left > 0) {
     if (policy.minFresh !== undefined && left < policy.minFresh) return 'revalidate'

@@ -85,6 +85,7 @@ describe('evaluate: may this stored response be used? (RFC 9111 §4, §4.2.4; RF
     ['request no-cache validates a fresh response', entry(), 1, policy({ 'cache-control': 'no-cache' }), 'revalidate'],
     ['request max-age refuses an older one', entry(), 30, policy({ 'cache-control': 'max-age=10' }), 'revalidate'],
     ['request max-age accepts a younger one', entry(), 5, policy({ 'cache-control': 'max-age=10' }), 'fresh'],
+    ['request max-age=0 validates at age 0 too (a clock that did not move)', entry(), 0, policy({ 'cache-control': 'max-age=0' }), 'revalidate'],
     ['request min-fresh', entry(), 55, policy({ 'cache-control': 'min-fresh=10' }), 'revalidate'],
     ['request max-stale within bound', entry(), 80, policy({ 'cache-control': 'max-stale=30' }), 'stale'],
     ['request max-stale beyond bound', entry(), 100, policy({ 'cache-control': 'max-stale=30' }), 'revalidate'],

@@ -10,12 +10,18 @@ import { createClient, getCallInfo, type CacheOptions, type CacheStatus, type Cl
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
 import { LOOPBACK } from './support.js'
 
-/** Real time plus an offset the test advances; the origin stamps Date from it too. */
+/**
+ * A clock that moves only when the test advances it; the origin stamps Date from it too. It starts
+ * on a whole second, so a fresh response's Date equals the cache's response time and its age is
+ * exactly 0. (It used to be real time plus an offset: Date has whole seconds, so the age of a fresh
+ * entry was the sub-second part of the origin's stamp plus the time the test took, and read 1 when
+ * that crossed a second — most often on the slower Redis path.)
+ */
 export class SharedClock {
-  private offset = 0
-  readonly now = (): number => Date.now() + this.offset
+  private at = Math.floor(Date.now() / 1000) * 1000
+  readonly now = (): number => this.at
   advance(seconds: number): void {
-    this.offset += seconds * 1000
+    this.at += seconds * 1000
   }
   httpDate(): string {
     return new Date(this.now()).toUTCString()
