@@ -43,6 +43,12 @@ export interface RequestPolicy {
    * otherwise it goes to the origin untouched and its answer is not stored.
    */
   readonly precondition: boolean
+  /**
+   * Request `stale-if-error=N` (RFC 5861 §4, request form), in ms: when the origin fails, this
+   * request accepts a stored response stale by up to this much — unless the stored response
+   * forbids stale use (noStale). Undefined: only the response's own window applies.
+   */
+  readonly staleIfError: number | undefined
 }
 
 /** The policy of a plain request: no mode, no Cache-Control. Shared, so the hit path allocates nothing. */
@@ -58,6 +64,7 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = Object.freeze({
   coalesce: true,
   softReload: false,
   precondition: false,
+  staleIfError: undefined,
 })
 
 /**
@@ -84,6 +91,7 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
   let maxAge: number | undefined
   let maxStale: number | undefined
   let minFresh: number | undefined
+  let staleIfError: number | undefined
   let explicitNoCache = false
   if (cc !== undefined) {
     const d = parseCacheControl(cc)
@@ -104,6 +112,10 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
     }
     const fresh = deltaSeconds(d['min-fresh'])
     if (fresh !== undefined) minFresh = fresh * 1000
+    // RFC 5861 §4: "When used as a request Cache-Control extension, its scope of application is
+    // the request it appears in" — this client accepts that much staleness if the origin fails.
+    const sie = deltaSeconds(d['stale-if-error'])
+    if (sie !== undefined) staleIfError = sie * 1000
   } else if (pragma !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(pragma)) {
     // §5.4: without Cache-Control, `Pragma: no-cache` means `Cache-Control: no-cache`.
     revalidate = explicitNoCache = true
@@ -125,6 +137,7 @@ export function requestPolicy(headers: Readonly<Record<string, string>>, mode: R
     coalesce: lookup && store && !revalidate && !onlyIfCached && !precondition,
     softReload: !explicitNoCache && (mode === 'no-cache' || maxAge === 0),
     precondition,
+    staleIfError,
   }
 }
 
@@ -173,10 +186,17 @@ export function evaluate(f: Freshness, policy: RequestPolicy, now: number): Verd
   return 'revalidate'
 }
 
-/** Whether stale-if-error (RFC 5861 §4) lets `f` stand in for a failed validation at `now`. */
-export function staleIfErrorAllows(f: Freshness, now: number): boolean {
-  if (f.noStale || f.sie <= 0) return false
-  return currentAge(f, now) - f.lifetime < f.sie
+/**
+ * Whether stale-if-error (RFC 5861 §4) lets `f` stand in for a failed validation at `now`: the
+ * response's own window (unless `responseWindow` is false: a request that demanded validation),
+ * or the request's (`requestWindow`, ms, from the request directive) — either permits it, and
+ * neither overrides a response that forbids stale use (noStale, RFC 9111 §4.2.4).
+ */
+export function staleIfErrorAllows(f: Freshness, now: number, requestWindow?: number, responseWindow = true): boolean {
+  if (f.noStale) return false
+  const staleness = currentAge(f, now) - f.lifetime
+  if (responseWindow && f.sie > 0 && staleness < f.sie) return true
+  return requestWindow !== undefined && staleness <= requestWindow
 }
 
 /**

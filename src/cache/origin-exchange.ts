@@ -67,8 +67,10 @@ export async function exchange(
   const now = cache.options.now
   const conditional = stored === undefined ? undefined : conditionalHeaders(req.headers, stored.headers)
   const sent = conditional === undefined ? req : { url: req.url, method: req.method, headers: conditional, body: req.body }
-  // A client that demanded validation (no-cache) gets an error rather than a stale stand-in.
-  const fallback = policy.revalidate ? undefined : stored
+  // A client that demanded validation (no-cache) gets an error rather than a stale stand-in —
+  // unless the same request said how stale an answer it accepts when the origin fails (RFC 5861
+  // §4 request form: "willing to accept a stale response if the check for a fresh one fails").
+  const fallback = policy.revalidate && policy.staleIfError === undefined ? undefined : stored
   const requestTime = now()
   const log = ctx.record.attemptLog
   const logStart = log.length
@@ -77,7 +79,7 @@ export async function exchange(
     response = await next(sent, ctx)
   } catch (err) {
     const at = now()
-    if (fallback !== undefined && mayStandIn(err, fallback, cache, at)) return serveStale(fallback, req, at)
+    if (fallback !== undefined && mayStandIn(err, fallback, cache, at, policy)) return serveStale(fallback, req, at)
     throw err
   }
   const responseTime = now()
@@ -102,7 +104,7 @@ export async function exchange(
     discardBody(response)
     return exchange(next, req, ctx, cache, found, undefined, policy)
   }
-  if (response.status >= 500 && fallback !== undefined && staleIfErrorAllows(fallback, responseTime)) {
+  if (response.status >= 500 && fallback !== undefined && staleIfErrorAllows(fallback, responseTime, policy.staleIfError, !policy.revalidate)) {
     discardBody(response)
     return serveStale(fallback, req, responseTime)
   }
@@ -114,15 +116,17 @@ export async function exchange(
 
 /**
  * Whether a stored response may stand in for an origin that failed with `err` (no response came):
- * stale-if-error (RFC 5861 §4) for any origin failure, `cache.staleIfUnreachable` when the origin
- * could not be reached — RFC 9111 §4.2.4: "a cache MUST NOT generate a stale response unless it is
- * disconnected or doing so is explicitly permitted"; an unreachable origin is the disconnected case.
+ * stale-if-error (RFC 5861 §4, the response's window or the request's) for any origin failure,
+ * `cache.staleIfUnreachable` when the origin could not be reached — RFC 9111 §4.2.4: "a cache MUST
+ * NOT generate a stale response unless it is disconnected or doing so is explicitly permitted"; an
+ * unreachable origin is the disconnected case. A request that demanded validation (no-cache) gets
+ * a stand-in only by its own stale-if-error.
  */
-export function mayStandIn(err: unknown, stored: ResponseRecord, cache: HttpCache, now: number): boolean {
+export function mayStandIn(err: unknown, stored: ResponseRecord, cache: HttpCache, now: number, policy: RequestPolicy): boolean {
   const code = (err as { code?: unknown } | null)?.code as ErrorCode
   if (!STALE_ON.has(code)) return false
-  if (staleIfErrorAllows(stored, now)) return true
-  return UNREACHABLE.has(code) && staleWithin(stored, now, cache.options.staleIfUnreachable)
+  if (staleIfErrorAllows(stored, now, policy.staleIfError, !policy.revalidate)) return true
+  return !policy.revalidate && UNREACHABLE.has(code) && staleWithin(stored, now, cache.options.staleIfUnreachable)
 }
 
 function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): Outcome {

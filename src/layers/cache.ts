@@ -26,7 +26,8 @@ import { gatewayTimeout, notModifiedFromRecord, partialFromRecord, rangeNotSatis
 import { evaluatePreconditions } from '../cache/preconditions.js'
 import type { HttpCache, Lookup } from '../cache/http-cache.js'
 import type { CompiledAddressPolicy } from '../net/address-policy.js'
-import { exchange, mayStandIn } from '../cache/origin-exchange.js'
+import { exchange } from '../cache/origin-exchange.js'
+import { headExchange } from '../cache/head-exchange.js'
 import { scrubCallError } from './observe.js'
 import { SAFE_METHODS } from '../http.js'
 
@@ -125,16 +126,7 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
       if (method === 'HEAD') {
         // HEAD is answered from a usable stored GET response, else by the origin (not stored); the
         // stored response still stands in when the origin fails (stale-if-error, staleIfUnreachable).
-        ctx.record.cache = 'miss'
-        if (stored === undefined || policy.revalidate) return next(req, ctx)
-        try {
-          return await next(req, ctx)
-        } catch (err) {
-          const now = cache.options.now()
-          if (!mayStandIn(err, stored, cache, now)) throw err
-          ctx.record.cache = 'stale'
-          return responseFromRecord(stored, req.url, now, false)
-        }
+        return headExchange(next, req, ctx, cache, stored, policy)
       }
       if (!policy.coalesce || keepsCoding) return fromOrigin(next, req, ctx, cache, found, stored, policy)
 

@@ -62,6 +62,9 @@ describe('requestPolicy', () => {
     ['max-stale without a value', { 'cache-control': 'max-stale' }, undefined, { maxStale: Infinity }],
     ['min-fresh (§5.2.1.3)', { 'cache-control': 'min-fresh=10' }, undefined, { minFresh: 10_000 }],
     ['only-if-cached directive (§5.2.1.7)', { 'cache-control': 'only-if-cached' }, undefined, { onlyIfCached: true, lookup: true }],
+    ['stale-if-error (RFC 5861 §4, request form)', { 'cache-control': 'stale-if-error=30' }, undefined, { staleIfError: 30_000, coalesce: true }],
+    ['stale-if-error, quoted, any case', { 'cache-control': 'Stale-If-Error="5"' }, undefined, { staleIfError: 5000 }],
+    ['stale-if-error without delta-seconds is ignored', { 'cache-control': 'stale-if-error=1.5' }, undefined, { staleIfError: undefined }],
   ]
   it.each(table)('%s', (_name, headers, mode, expected) => {
     const policy = requestPolicy(headers, mode)
@@ -102,6 +105,15 @@ describe('evaluate: may this stored response be used? (RFC 9111 §4, §4.2.4; RF
     expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 121_000)).toBe(false)
     expect(staleIfErrorAllows(entry({ sie: 60_000, noStale: true }), T + 100_000)).toBe(false)
     expect(staleIfErrorAllows(entry(), T + 100_000)).toBe(false)
+  })
+
+  it('a request stale-if-error window (RFC 5861 §4) widens the response’s, never past noStale; without the response window when validation was demanded', () => {
+    expect(staleIfErrorAllows(entry(), T + 100_000, 40_000)).toBe(true)
+    expect(staleIfErrorAllows(entry(), T + 101_000, 40_000)).toBe(false)
+    expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 110_000, 1000)).toBe(true)
+    expect(staleIfErrorAllows(entry({ noStale: true }), T + 61_000, 600_000)).toBe(false)
+    expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 100_000, undefined, false)).toBe(false)
+    expect(staleIfErrorAllows(entry({ sie: 60_000 }), T + 100_000, 50_000, false)).toBe(true)
   })
 
   it('staleIfUnreachable: stale by up to the window, never for noStale entries, off at 0 (RFC 9111 §4.2.4)', () => {

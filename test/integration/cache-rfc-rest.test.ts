@@ -1,0 +1,189 @@
+/**
+ * The RFC 9111 / RFC 5861 behaviours a cache MAY have that the conformance suites check, through the
+ * real client against a real loopback origin, each on the memory store and on a real redis-server:
+ * the request form of `stale-if-error` (RFC 5861 §4), freshening stored responses from HEAD
+ * responses (RFC 9111 §4.3.5), and qualified `private="..."` / `no-cache="..."` (§5.2.2.7,
+ * §5.2.2.4). Time moves by the clock shared by the origin's Date and the cache, never by sleeping.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
+import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { fakeLookup } from '../helpers/servers.js'
+import { get as fetchAll, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { rejectsWith } from './support.js'
+
+const fixture = useCacheFixture()
+const { clock } = fixture
+const [origin] = fixture.origins as [Origin]
+const withRedis = redisAvailable()
+let redis: RedisServer | undefined
+let prefixes = 0
+
+beforeAll(async () => {
+  if (withRedis) redis = await startRedis()
+})
+afterAll(async () => {
+  await redis?.stop()
+})
+
+/** One call, body read; without the Response itself, so a failed match prints plain fields. */
+async function get(c: Client, url: string, init?: Parameters<Client['fetch']>[1]) {
+  const { status, text, headers, cache } = await fetchAll(c, url, init)
+  return { status, text, headers, cache }
+}
+
+let paths = 0
+/** A fresh path per test and store, so the stores' runs never see each other's entries. */
+function path(name: string): string {
+  return `/${name}-${++paths}`
+}
+
+describe.each([
+  ['memory', false],
+  ['redis', true],
+] as const)('%s store', (_name, useRedis) => {
+  const skip = useRedis && !withRedis
+
+  function client(options: Omit<ClientOptions, 'cache'> = {}, cache: CacheOptions = {}): Client {
+    const store = useRedis ? { store: redisStore({ url: redis!.url, prefix: `rest${process.pid}-${++prefixes}:`, commandTimeoutMs: 2000 }) } : {}
+    return fixture.client({ retry: false, ...options }, { ...store, ...cache })
+  }
+
+  /** Waits until the response to `url` is stored (Redis writes are asynchronous). */
+  async function stored(c: Client, url: string, headers: Record<string, string> = {}): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if ((await get(c, url, { cache: 'only-if-cached', headers })).cache !== 'miss') return
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    throw new Error(`${url} was never stored`)
+  }
+
+  describe.skipIf(skip)('RFC 5861 §4: stale-if-error as a request directive', () => {
+    /** An origin that answers `max-age=10` (plus `cc`) once, then fails as `failure` says. */
+    function failingLater(name: string, cc = '', failure: 'reset' | number = 503) {
+      const p = path(name)
+      const url = origin.route(p, (req, res, n) => {
+        if (n === 1) return reply(res, { 'cache-control': `max-age=10${cc}`, etag: '"s1"' }, 'stored answer')
+        if (failure === 'reset') return req.socket.destroy()
+        reply(res, { 'cache-control': 'no-store' }, `failure ${n}`, failure)
+      })
+      return { url, count: () => origin.count(p) }
+    }
+
+    it.each([500, 502, 503, 504])('a %i: the stored response is served when the request allows that much staleness', async (status) => {
+      const { url } = failingLater('sie-req', '', status)
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30) // 20 s stale
+      const r = await get(c, url, { headers: { 'cache-control': 'stale-if-error=60' } })
+      expect(r).toMatchObject({ status: 200, text: 'stored answer', cache: 'stale' })
+      expect(Number(r.headers.get('age'))).toBeGreaterThanOrEqual(30)
+      // Without the directive the error is passed on; with a window too short for it, too.
+      expect(await get(c, url)).toMatchObject({ status, cache: 'miss' })
+      expect(await get(c, url, { headers: { 'cache-control': 'stale-if-error=10' } })).toMatchObject({ status, cache: 'miss' })
+    })
+
+    it('a connection reset: served stale within the window, the error past it', async () => {
+      const { url } = failingLater('sie-req-reset', '', 'reset')
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30)
+      expect(await get(c, url, { headers: { 'cache-control': 'max-age=600, stale-if-error=60' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
+      // Directive names in any case, quoted arguments (RFC 9111 §5.2).
+      expect(await get(c, url, { headers: { 'cache-control': 'Stale-If-Error="60"' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
+      await rejectsWith(c.fetch(url), 'ERR_NETWORK')
+      await rejectsWith(c.fetch(url, { headers: { 'cache-control': 'stale-if-error=5' } }), 'ERR_NETWORK')
+      await rejectsWith(c.fetch(url, { headers: { 'cache-control': 'stale-if-error=abc' } }), 'ERR_NETWORK')
+    })
+
+    it('HEAD: the stored response stands in for a failing origin too', async () => {
+      const { url } = failingLater('sie-req-head')
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30)
+      expect(await get(c, url, { method: 'HEAD', headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({ status: 200, text: '', cache: 'stale' })
+      expect(await get(c, url, { method: 'HEAD' })).toMatchObject({ status: 503, cache: 'miss' })
+    })
+
+    it('a request that demands validation (no-cache) accepts a stand-in only by its own stale-if-error', async () => {
+      const { url } = failingLater('sie-no-cache')
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      expect(await get(c, url, { headers: { 'cache-control': 'no-cache, stale-if-error=60' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
+      expect(await get(c, url, { cache: 'no-cache', headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({
+        text: 'stored answer',
+        cache: 'stale',
+      })
+      expect(await get(c, url, { headers: { 'cache-control': 'no-cache' } })).toMatchObject({ status: 503, cache: 'miss' })
+    })
+
+    it('widens, never narrows, the response’s own stale-if-error window', async () => {
+      const { url } = failingLater('sie-both', ', stale-if-error=600')
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30)
+      expect(await get(c, url, { headers: { 'cache-control': 'stale-if-error=1' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
+    })
+
+    it.each([
+      ['must-revalidate (§5.2.2.2)', ', must-revalidate'],
+      ['no-cache (§5.2.2.4)', ', no-cache'],
+      ['proxy-revalidate in a shared cache (§5.2.2.8)', ', proxy-revalidate'],
+      ['s-maxage in a shared cache (§5.2.2.10)', ', s-maxage=10'],
+    ])('never for a stored response with %s', async (_name, cc) => {
+      const { url, count } = failingLater('sie-forbidden', cc)
+      const c = client()
+      await get(c, url)
+      // Stored (a no-cache response is only revalidated, so it cannot be probed with only-if-cached).
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 0))
+      clock.advance(30)
+      expect(await get(c, url, { headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ status: 503, cache: 'miss' })
+      expect(count()).toBe(2)
+    })
+
+    it('a private-mode entry stands in only inside its credentials partition', async () => {
+      const { url } = failingLater('sie-private', ', private')
+      const c = client({}, { mode: 'private' })
+      const alice = { authorization: 'Bearer alice' }
+      await get(c, url, { headers: alice })
+      await stored(c, url, alice)
+      clock.advance(30)
+      const sie = { 'cache-control': 'stale-if-error=600' }
+      expect(await get(c, url, { headers: { ...alice, ...sie } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
+      expect(await get(c, url, { headers: { authorization: 'Bearer bob', ...sie } })).toMatchObject({ status: 503, cache: 'miss' })
+    })
+
+    it('a stored body over the call’s maxResponseBytes does not stand in', async () => {
+      const { url } = failingLater('sie-too-large')
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30)
+      // 13 stored bytes over a limit of 10; the origin's 9-byte 503 fits it.
+      expect(await get(c, url, { maxResponseBytes: 10, headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ status: 503, cache: 'miss' })
+      expect(await get(c, url, { headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ status: 200, cache: 'stale' })
+    })
+  })
+})
+
+describe('every new serve path judges stored entries by the reading client’s address policy', () => {
+  it('request stale-if-error: a client that may not reach the origin gets no stored answer', async () => {
+    const store = memoryStore()
+    const p = path('address-sie')
+    origin.route(p, (_req, res, n) => (n === 1 ? reply(res, { 'cache-control': 'max-age=10' }, 'internal') : reply(res, {}, 'down', 503)))
+    // A name, so the URL policy lets both clients through and the cache's own check decides.
+    const lookup = fakeLookup({ 'origin.test': ['127.0.0.1'] })
+    const url = `http://origin.test:${origin.server.port}${p}`
+    const loose = fixture.client({ retry: false, lookup }, { store })
+    await get(loose, url)
+    clock.advance(30)
+    expect(await get(loose, url, { headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ text: 'internal', cache: 'stale' })
+    const strict = fixture.client({ retry: false, lookup, policy: {} }, { store })
+    await rejectsWith(strict.fetch(url, { headers: { 'cache-control': 'stale-if-error=600' } }), 'ERR_ADDRESS_BLOCKED')
+  })
+})
