@@ -3,7 +3,11 @@
  *
  * This file wires the edge between WHATWG fetch and the pipeline: build-request.ts turns
  * (input, init) into an OutboundRequest, the layers (layer-table.ts) run, and safe-response.ts
- * turns the RawResponse into a standard Response. Nothing in here decides policy.
+ * turns the RawResponse into a standard Response. Nothing in here decides policy, and nothing in
+ * here writes the call record's outcome: the observe layer finishes every call (layers/observe.ts);
+ * the edge tells it when the Response was handed out (`handOut`) or could not be made
+ * (`finishCall` with that error), and registers `ctx.onEnd` for its own bookkeeping (the
+ * user-signal listener, the in-flight count), which the observe layer runs when the call ends.
  */
 import type { Agent } from 'undici'
 import { CallContext } from './context.js'
@@ -33,9 +37,8 @@ import { RetryBudget, type RetryBudgetSnapshot } from './retry/retry-budget.js'
 import { CircuitBreakers, type BreakerSnapshot } from './resilience/circuit-breaker.js'
 import { OriginSwitches, type OriginSwitchesSnapshot } from './resilience/origin-switches.js'
 import { ConcurrencyLimit, type ConcurrencySnapshot } from './resilience/concurrency-limit.js'
-import { finishCall } from './layers/observe.js'
+import { finishCall, handOut } from './layers/observe.js'
 import { newCallRecord } from './observe/call-info.js'
-import { redactUrl } from './observe/redact.js'
 import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
 import { clientLogger, closeObserveState, createObserveState, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
@@ -271,17 +274,9 @@ export function createClient(input: ClientOptions = {}): Client {
       throw ctx.signal.reason
     }
 
-    const started = performance.now()
-    const finish = (error: SafeFetchError | undefined, bytes: number): void => {
+    // The observe layer finishes the call (record, log line, stats, spans) and then runs this.
+    ctx.onEnd = () => {
       stopListening?.()
-      record.durationMs = performance.now() - started
-      record.bytes = bytes
-      const lastAttempt = record.attemptLog[record.attemptLog.length - 1]
-      // The call's phases are those of the attempt that produced the answer; total is the whole call.
-      if (lastAttempt !== undefined) Object.assign(record.timings, lastAttempt.timings)
-      record.timings.total = record.durationMs
-      if (error !== undefined) record.errorCode = error.code
-      finishCall(ctx, record.status === undefined ? undefined : { status: record.status }, error)
       release(generation, ctx)
     }
 
@@ -289,28 +284,22 @@ export function createClient(input: ClientOptions = {}): Client {
     try {
       raw = await generation.handler(req, ctx)
     } catch (err) {
-      const error = toSafeFetchError(err, record.url)
-      finish(error, 0)
-      throw error
+      // Already finished (and scrubbed) by the observe layer.
+      throw toSafeFetchError(err, record.url)
     }
-    record.status = raw.status
-    record.finalUrl = raw.url === req.url ? record.url : redactUrl(raw.url, generation.observe.redact)
-    const last = record.attemptLog[record.attemptLog.length - 1]
-    if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
     let response: Response
     try {
       response = toResponse(raw, record.redirects > 0)
     } catch (err) {
       raw.body?.cancel().catch(() => {})
       const error = toSafeFetchError(err, record.url)
-      finish(error, 0)
+      // Not handed out: the call ends here, with this error and no body.
+      finishCall(ctx, raw, error, 0)
       throw error
     }
-    const settle = raw.settle
-    // No settle: the body is already in memory (a cache hit) or there is none.
-    if (settle === undefined) finish(undefined, raw.lazy?.size ?? 0)
-    else settle.whenDone((error) => finish(error, settle.bytes))
     attachCallInfo(response, record)
+    // The call ends now (no body to wait for, or it has settled) or when its body settles.
+    handOut(ctx)
     return response
   }
 

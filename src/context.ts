@@ -22,6 +22,11 @@ export class CallContext {
   readonly signal = new CallSignal()
   /** Set by the observe layer: the call's span and stats bookkeeping. */
   observation: CallObservation | undefined = undefined
+  /**
+   * Set by the client edge: its own bookkeeping when the call ends (user-signal listener, in-flight
+   * count). The observe layer runs it once, last, when it finishes the call.
+   */
+  onEnd: (() => void) | undefined = undefined
 
   constructor(
     readonly options: ResolvedCallOptions,

@@ -1,14 +1,26 @@
 /**
- * The outermost layer: everything a call reports about itself, once, when it ends.
+ * The outermost layer, and the one place a call finishes: everything a call reports about itself,
+ * once, when it ends.
  *
  * A call ends when the caller has the whole body (or the body failed or was cancelled), not when
- * the headers arrive, so the client edge calls `finishCall()` at that moment; errors thrown before
- * a response are handled here. `finishCall()` runs once per call (later calls are no-ops) and:
- * - records the call in the per-origin stats and, if it failed, in the flight recorder;
+ * the headers arrive. The layer knows the start; when the pipeline returns it subscribes to the
+ * response's settle signal (as the deadline layer does), and the call ends at the later of two
+ * moments: the body settled, and the client edge handed the Response out (`handOut()`). Waiting for
+ * the edge keeps one outcome per call: a response the edge cannot turn into a Response (a status
+ * outside 200–599) ends the call with the edge's error (`finishCall()`), even when its body had
+ * settled already. A response without a settle signal (a cache hit: its bytes are in memory) ends
+ * when it is handed out; a pipeline that throws ends the call at once.
+ *
+ * `finishCall()` runs once per call (later calls are no-ops) and:
+ * - writes the record's closing fields (durationMs, status, finalUrl, remoteAddress, errorCode,
+ *   attempts; bytes and the call's timings once the body is accounted for), nowhere else;
+ * - records the call in the per-origin stats and, if it failed, in the flight recorder — before
+ *   the caller's body promise resolves (the settle signal fires before it does);
  * - writes the summary log line (info / warn when retried or served stale / error with err.code)
  *   and, at debug, one line per attempt — building nothing when the level is off;
  * - ends the logical INTERNAL span (cache result as attribute and event);
- * - publishes `safefetch:call:end` / `:error` / `:blocked` when someone subscribes.
+ * - publishes `safefetch:call:end` / `:error` / `:blocked` when someone subscribes;
+ * - last, runs the edge's `ctx.onEnd` hook (its user-signal listener, its in-flight count).
  * See docs/observability.md.
  */
 import type { Attributes, Span } from '@opentelemetry/api'
@@ -20,15 +32,10 @@ import { blockedChannel, endChannel, errorChannel, isBlockedCode, startChannel }
 import { FlightRecorder } from '../observe/flight-recorder.js'
 import { buildAttemptLogLine, buildCallLogLine, callLogLevel } from '../observe/log-line.js'
 import type { ObserveState, Tracing } from '../observe/observe-state.js'
-import { headerSecrets, redactUrlString, scrubError, secretsOf } from '../observe/redact.js'
+import { headerSecrets, redactUrl, redactUrlString, scrubError, secretsOf } from '../observe/redact.js'
 import { errorType, setMethodAttributes, setServerAttributes, SPAN_KIND_INTERNAL, SPAN_STATUS_ERROR } from '../observe/tracing.js'
 import type { Layer } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
-
-/** The response shape finishCall needs: a RawResponse or a WHATWG Response both fit. */
-interface FinishedResponse {
-  readonly status: number
-}
 
 export function observeLayer(state: ObserveState): Layer {
   return (next) =>
@@ -43,18 +50,48 @@ export function observeLayer(state: ObserveState): Layer {
         span: undefined,
         parentContext: undefined,
         physical: 0,
+        response: undefined,
+        handedOut: false,
       }
       ctx.observation = observation
       const record = ctx.record
       if (state.tracing !== undefined) startLogicalSpan(state.tracing, observation, req, record)
       if (startChannel.hasSubscribers) startChannel.publish({ id: record.id, client: state.name, method: record.method, url: record.url })
+      let response: RawResponse
       try {
-        return await next(req, ctx)
+        response = await next(req, ctx)
       } catch (err) {
-        finishCall(ctx, undefined, err)
-        throw err
+        // The caller gets the very error that was logged (scrubbed in place by finishCall).
+        const failure = toSafeFetchError(err, record.url)
+        finishCall(ctx, undefined, failure)
+        throw failure
       }
+      observation.response = response
+      const settle = response.settle
+      // Registered after the inner layers' listeners (transport timings, attempt span, deadline):
+      // the attempt's download/total are in when the call's timings are copied from it.
+      if (settle !== undefined && !settle.done) {
+        settle.whenDone((error) => {
+          if (observation.handedOut) finishCall(ctx, response, error, settle.bytes)
+        })
+      }
+      return response
     }
+}
+
+/**
+ * The client edge handed the Response out: the call ends now if its body has settled already
+ * (or it has none to wait for), else when it settles.
+ */
+export function handOut(ctx: CallContext): void {
+  const observation = ctx.observation
+  if (observation === undefined || observation.done || observation.response === undefined) return
+  observation.handedOut = true
+  const response = observation.response
+  const settle = response.settle
+  // No settle: the body is already in memory (a cache hit) or there is none.
+  if (settle === undefined) finishCall(ctx, response, undefined, response.lazy?.size ?? 0)
+  else if (settle.done) finishCall(ctx, response, settle.error, settle.bytes)
 }
 
 function startLogicalSpan(tracing: Tracing, observation: CallObservation, req: OutboundRequest, record: CallRecord): void {
@@ -70,29 +107,54 @@ function startLogicalSpan(tracing: Tracing, observation: CallObservation, req: O
 }
 
 /**
- * Ends the call's observation: called by the client edge when the body has settled (with the
- * body's error, if any) or when it fails after the pipeline returned; called by the layer itself
- * when the pipeline throws. Only the first call per CallContext does anything.
+ * Ends the call: writes the record's closing fields and reports the call. Called by the layer when
+ * the pipeline throws and when a handed-out response's body settles, by `handOut()`, and by the
+ * client edge when it cannot hand the response out (with its error and `bytes` 0). Only the first
+ * call per CallContext does anything.
+ *
+ * `bytes`: the body bytes delivered, given when the call had a response whose body is accounted
+ * for; the call's timings are then the phases of the attempt that produced the answer, with the
+ * whole call as `total`. Without it `bytes` and `timings` stay as they are (the summary line then
+ * shows the last attempt's timings, as for a call that failed before any response).
  */
-export function finishCall(ctx: CallContext, response: FinishedResponse | undefined, error: unknown): void {
+export function finishCall(ctx: CallContext, response: RawResponse | undefined, error: unknown, bytes?: number): void {
   const observation = ctx.observation
   if (observation === undefined || observation.done) return
   observation.done = true
+  try {
+    report(ctx, observation, response, error, bytes)
+  } finally {
+    // The edge's bookkeeping (user-signal listener, in-flight count) even if a report step threw.
+    ctx.onEnd?.()
+  }
+}
+
+function report(ctx: CallContext, observation: CallObservation, response: RawResponse | undefined, error: unknown, bytes: number | undefined): void {
   const state = observation.state
   const record = ctx.record
   const failure = error === undefined || error === null ? undefined : toSafeFetchError(error, record.url)
-  record.durationMs ??= performance.now() - observation.start
+  const durationMs = performance.now() - observation.start
+  record.durationMs = durationMs
   // With retries off no layer counts attempts; every physical request has an attemptLog entry.
   if (record.attempts < record.attemptLog.length) record.attempts = record.attemptLog.length
-  if (response !== undefined) record.status ??= response.status
-  if (failure !== undefined) record.errorCode ??= failure.code
-  if (record.remoteAddress === undefined) {
-    const last = record.attemptLog[record.attemptLog.length - 1]
-    if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
+  const last = record.attemptLog[record.attemptLog.length - 1]
+  if (response !== undefined) {
+    record.status = response.status
+    record.finalUrl = response.url === observation.url ? record.url : redactUrl(response.url, state.redact)
+    if (bytes !== undefined) {
+      record.bytes = bytes
+      // The call's phases are those of the attempt that produced the answer; total is the whole call.
+      if (last !== undefined) Object.assign(record.timings, last.timings)
+      record.timings.total = durationMs
+    }
   }
+  if (failure !== undefined) record.errorCode = failure.code
+  if (last?.remoteAddress !== undefined) record.remoteAddress = last.remoteAddress
 
-  // The end time for the stats slot comes from the record: no second wall-clock read.
-  state.stats?.record(observation.url.origin, record, record.startedAt + record.durationMs)
+  // The stats' own clock places the call in its window: the one `stats()` reads. (startedAt +
+  // durationMs mixes the wall clock with the monotonic one; under a fake clock that runs ahead of
+  // the stats' clock, a call landed in a slot the window did not cover yet.)
+  state.stats?.record(observation.url.origin, record)
   // Scrubbed once, on the failure path only, in place (the caller gets this very error): our
   // messages carry redacted URLs already, but a cause's text (or a message built from a raw URL
   // or a Location somewhere below, or a user path rule our own messages do not know) might not.

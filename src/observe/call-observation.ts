@@ -3,6 +3,7 @@
  * layers below it (redirect, attempt spans) can add to the call's span and scrub list.
  */
 import type { Context, Span } from '@opentelemetry/api'
+import type { RawResponse } from '../types.js'
 import type { ObserveState } from './observe-state.js'
 
 /** Per-call observability state, hung on the CallContext by the observe layer. */
@@ -16,6 +17,11 @@ export interface CallObservation {
   readonly headers: Readonly<Record<string, string>>
   /** The URLs of redirect hops, pushed by the redirect layer: their secrets are scrubbed too. */
   hops: URL[] | undefined
+  /** The response the pipeline returned; undefined while it runs or when it threw. */
+  response: RawResponse | undefined
+  /** The client edge has handed `response` to the caller: the call ends when its body settles. */
+  handedOut: boolean
+  /** The call has finished (record written, reported); later finishes are no-ops. */
   done: boolean
   /** The logical INTERNAL span of the call. */
   span: Span | undefined

@@ -106,7 +106,8 @@ export class HostStats {
 
   /**
    * Records one finished call against `origin` (e.g. `https://api.example.com`). `at` is when it
-   * ended (epoch ms); the observe layer passes startedAt + durationMs, which saves a clock read.
+   * ended (epoch ms), by default now on this instance's clock — the one `snapshot()` reads, so a
+   * call is in the window as soon as it is recorded (the observe layer relies on that).
    */
   record(origin: string, sample: CallSample, at: number = this.now()): void {
     const epoch = Math.floor(at / this.bucketMs)
