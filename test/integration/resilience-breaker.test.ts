@@ -4,21 +4,39 @@
  * when the origin recovers. "No socket" is proved on the server side: the failing server closes
  * every connection after its response (`connection: close`), so each request that reaches it
  * costs one accepted connection, and refused calls must not move that counter.
+ *
+ * Cool-downs pass on a fake clock: the breaker reads `performance.now()` on every call, and only
+ * `performance` is faked here (timers, sockets and the servers stay real), so `performance.now()`
+ * stands still until a test advances it — the breaker's state changes exactly when the test says,
+ * with no real wait and no race with a loaded machine. Deadlines read the same clock; it only
+ * moves while no call is in flight.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCallInfo, type Client } from '../../src/index.js'
 import { fakeLookup } from '../helpers/servers.js'
 import { closedPort, gate, reply, useFixtures } from './resilience-support.js'
 import { rejectsWith, until } from './support.js'
 
-// Cool-down long enough that the fail-fast checks finish inside it even on a loaded machine.
-const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 10_000, cooldownMs: 1_000, halfOpenCalls: 1 } as const
+// On the fake clock (see above): a cool-down no real wait in this file could reach.
+const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 60_000, cooldownMs: 30_000, halfOpenCalls: 1 } as const
 const CLOSE = { connection: 'close' }
 
 const { serve, client } = useFixtures()
 
 function breakerState(c: Client, origin: string): string | undefined {
   return c.stats().breakers?.[origin]?.state
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['performance'] })
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+/** Moves the breaker's clock (performance.now) forward; nothing real waits. */
+function elapse(ms: number): void {
+  vi.advanceTimersByTime(ms)
 }
 
 describe('circuit breaker', () => {
@@ -35,8 +53,7 @@ describe('circuit breaker', () => {
       // Below minCalls the breaker only counts.
       if (i < 4) expect(breakerState(c, server.origin)).toBe('closed')
     }
-    expect(c.stats().breakers?.[server.origin]).toMatchObject({ state: 'open' })
-    expect(c.stats().breakers?.[server.origin]?.retryInMs).toBeGreaterThan(0)
+    expect(c.stats().breakers?.[server.origin]).toMatchObject({ state: 'open', retryInMs: BREAKER.cooldownMs })
 
     const seen = { connections: server.connections, requests: server.requests.length }
     expect(seen).toEqual({ connections: 5, requests: 5 })
@@ -48,8 +65,15 @@ describe('circuit breaker', () => {
     await rejectsWith(c.fetch(url, { method: 'POST', body: 'x' }), 'ERR_CIRCUIT_OPEN')
     expect({ connections: server.connections, requests: server.requests.length }).toEqual(seen)
 
+    // Open for the whole cool-down: a millisecond before its end, still refused without a socket.
+    elapse(BREAKER.cooldownMs - 1)
+    expect(c.stats().breakers?.[server.origin]).toMatchObject({ state: 'open', retryInMs: 1 })
+    await rejectsWith(c.fetch(url), 'ERR_CIRCUIT_OPEN')
+    expect({ connections: server.connections, requests: server.requests.length }).toEqual(seen)
+
     // Cool-down over, origin still failing: one trial goes through and re-opens the breaker.
-    await until(() => breakerState(c, server.origin) === 'half-open', 'the cool-down to end')
+    elapse(1)
+    expect(breakerState(c, server.origin)).toBe('half-open')
     const trial = await c.fetch(url)
     expect(trial.status).toBe(500)
     await trial.text()
@@ -60,7 +84,10 @@ describe('circuit breaker', () => {
 
     // The origin recovers: the next trial succeeds and (halfOpenCalls 1) closes the breaker.
     healthy = true
-    await until(() => breakerState(c, server.origin) === 'half-open', 'the second cool-down to end')
+    elapse(BREAKER.cooldownMs - 1)
+    expect(breakerState(c, server.origin)).toBe('open')
+    elapse(1)
+    expect(breakerState(c, server.origin)).toBe('half-open')
     const ok = await c.fetch(url)
     expect(ok.status).toBe(200)
     await ok.text()
@@ -82,13 +109,14 @@ describe('circuit breaker', () => {
       if (!healthy) return reply(res, 503, CLOSE)
       void hold.promise.then(() => reply(res, 200))
     })
-    const c = client({ retry: false, breaker: { ...BREAKER, minCalls: 2, cooldownMs: 500 } })
+    const c = client({ retry: false, breaker: { ...BREAKER, minCalls: 2 } })
     const url = `${server.origin}/api`
     for (let i = 0; i < 2; i++) await (await c.fetch(url)).text()
     expect(breakerState(c, server.origin)).toBe('open')
 
     healthy = true
-    await until(() => breakerState(c, server.origin) === 'half-open', 'the cool-down to end')
+    elapse(BREAKER.cooldownMs)
+    expect(breakerState(c, server.origin)).toBe('half-open')
     const trial = c.fetch(url)
     await until(() => server.inFlight === 1, 'the trial to reach the server')
     await rejectsWith(c.fetch(url), 'ERR_CIRCUIT_OPEN')
