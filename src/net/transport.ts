@@ -236,18 +236,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     this.resolve(
       lazy === undefined
         ? { status: statusCode, statusText: statusMessage ?? '', headers, body: null, url: this.req.url, settle }
-        : {
-            status: statusCode,
-            statusText: statusMessage ?? '',
-            headers,
-            url: this.req.url,
-            settle,
-            lazy,
-            // Made on first access: most callers never need the stream (see ResponseBody).
-            get body() {
-              return lazy.stream
-            },
-          },
+        : new TransportResponse(statusCode, statusMessage ?? '', headers, this.req.url, settle, lazy),
     )
   }
 
@@ -315,6 +304,28 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     this.record.errorCode = error.code
     this.record.timings.total = performance.now() - this.started
     this.reject(error)
+  }
+}
+
+/**
+ * A response with a body: the stream is made from the lazy body only when `body` is read (most
+ * callers never do). A class, not an object literal with `get body()`: V8 builds such a literal
+ * slowly (~2 µs more per object here) and, measured in the client, the per-response getter kept
+ * each call's objects alive through young-generation GCs (old space grew ~5.5 KB per call instead
+ * of ~0.4 KB; scavenges went from ~1.6 ms to ~7 ms), which cost more CPU than the whole pipeline.
+ */
+class TransportResponse implements RawResponse {
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly headers: ResponseHeaders,
+    readonly url: URL,
+    readonly settle: BodySettle,
+    readonly lazy: ResponseBody,
+  ) {}
+
+  get body(): ReadableStream<Uint8Array> {
+    return this.lazy.stream
   }
 }
 
