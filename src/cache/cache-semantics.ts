@@ -314,6 +314,26 @@ export function notModifiedSelects(stored: ResponseHeaders, notModified: Respons
 }
 
 /**
+ * Does a 200 to HEAD describe the stored GET response? RFC 9111 §4.3.5: the stored response is
+ * updated "if the stored response and HEAD response have matching values for any received
+ * validator fields (ETag and Last-Modified) and, if the HEAD response has a Content-Length header
+ * field, the value of Content-Length matches that of the stored response"; otherwise it is to be
+ * considered stale. Values match when equal as sent (a weak and a strong tag differ). A stored
+ * Content-Length is the one received (the wire length of a coded body); without one, the stored
+ * body's length, unless it had a content coding (the decoded length says nothing: no match).
+ */
+export function headSelects(stored: ResponseHeaders, storedBody: Uint8Array | null, head: ResponseHeaders): boolean {
+  for (const name of ['etag', 'last-modified'] as const) {
+    const received = firstValue(head, name)?.trim()
+    if (received !== undefined && firstValue(stored, name)?.trim() !== received) return false
+  }
+  const length = firstValue(head, 'content-length')?.trim()
+  if (length === undefined) return true
+  const storedLength = firstValue(stored, 'content-length')?.trim() ?? (hasContentCoding(stored) ? undefined : String(storedBody?.byteLength ?? 0))
+  return storedLength !== undefined && /^[0-9]+$/.test(length) && Number(storedLength) === Number(length)
+}
+
+/**
  * The stored header fields updated by a 304 (§4.3.4: "the cache MUST add each header field in the
  * provided response to the stored response, replacing field values that are already present",
  * with the §3.2 exceptions). Every field of the 304 is merged, not only those already stored.

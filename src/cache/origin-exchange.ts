@@ -133,8 +133,8 @@ function serveStale(record: ResponseRecord, req: OutboundRequest, now: number): 
   return { response: responseFromRecord(record, req.url, now, true), status: 'stale', shared: undefined }
 }
 
-/** The stored record updated by a 304 (§4.3.4): merged fields, new freshness, same body. */
-function refreshed(
+/** The stored record updated by a 304 (§4.3.4) or a HEAD (§4.3.5): merged fields, new freshness, same body. */
+export function refreshed(
   stored: ResponseRecord,
   notModified: RawResponse,
   requestTime: number,
@@ -188,7 +188,7 @@ function record(
  * serving many browsers), so `private` responses are not stored there and Set-Cookie is not
  * replayed (RFC 9111 §3, §5.2.2.7).
  */
-function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
+export function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
   return found.partition === '' ? 'shared' : cache.options.mode
 }
 
@@ -200,7 +200,7 @@ function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
  * may never be served stale (no-cache, must-revalidate...) and has no validator is useless once
  * stale: it goes when its freshness does.
  */
-function storeTtl(r: ResponseRecord, cache: HttpCache, now: number): number {
+export function storeTtl(r: ResponseRecord, cache: HttpCache, now: number): number {
   const useful = r.lifetime + Math.max(r.swr, r.sie) - currentAge(r, now)
   if (r.noStale && !hasValidators(r.headers)) return useful
   return Math.max(0, useful) + cache.options.keepStaleMs

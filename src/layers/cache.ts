@@ -126,7 +126,7 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
       if (method === 'HEAD') {
         // HEAD is answered from a usable stored GET response, else by the origin (not stored); the
         // stored response still stands in when the origin fails (stale-if-error, staleIfUnreachable).
-        return headExchange(next, req, ctx, cache, stored, policy)
+        return headExchange(next, req, ctx, cache, found, stored, policy)
       }
       if (!policy.coalesce || keepsCoding) return fromOrigin(next, req, ctx, cache, found, stored, policy)
 

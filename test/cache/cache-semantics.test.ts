@@ -5,6 +5,7 @@ import {
   conditionalHeaders,
   freshnessLifetime,
   headersToStore,
+  headSelects,
   isStorable,
   MAX_HEURISTIC_MS,
   mergeNotModified,
@@ -270,5 +271,36 @@ describe('validation (RFC 9111 §4.3)', () => {
 
   it('gives a 304 without Date the time it was received', () => {
     expect(mergeNotModified({ date: at(0) }, {}, T + 50_000)['date']).toBe(at(50))
+  })
+})
+
+describe('headSelects: does a 200 to HEAD describe the stored response? (RFC 9111 §4.3.5)', () => {
+  const body = new TextEncoder().encode('hello')
+  const table: [string, ResponseHeaders, ResponseHeaders, boolean][] = [
+    ['no validator, no length on either side', {}, {}, true],
+    ['same ETag', { etag: '"a"' }, { etag: '"a"' }, true],
+    ['same weak ETag', { etag: 'W/"a"' }, { etag: 'W/"a"' }, true],
+    ['other ETag', { etag: '"a"' }, { etag: '"b"' }, false],
+    ['weak vs strong', { etag: '"a"' }, { etag: 'W/"a"' }, false],
+    ['ETag received, none stored', {}, { etag: '"a"' }, false],
+    ['ETag stored, none received (only received validators are compared)', { etag: '"a"' }, {}, true],
+    ['same Last-Modified', { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, true],
+    ['other Last-Modified', { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, { 'last-modified': 'Tue, 02 Jan 2024 00:00:00 GMT' }, false],
+    [
+      'same ETag, other Last-Modified',
+      { etag: '"a"', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' },
+      { etag: '"a"', 'last-modified': 'Tue, 02 Jan 2024 00:00:00 GMT' },
+      false,
+    ],
+    ['Content-Length = stored body length', {}, { 'content-length': '5' }, true],
+    ['Content-Length = stored Content-Length', { 'content-length': '5' }, { 'content-length': '5' }, true],
+    ['other Content-Length', { 'content-length': '5' }, { 'content-length': '6' }, false],
+    ['other than the stored body length', {}, { 'content-length': '6' }, false],
+    ['a coded body without stored Content-Length cannot be compared', { 'content-encoding': 'gzip' }, { 'content-length': '5' }, false],
+    ['a coded body: the stored (wire) Content-Length counts', { 'content-encoding': 'gzip', 'content-length': '30' }, { 'content-length': '30' }, true],
+    ['an invalid Content-Length does not match', {}, { 'content-length': '5x' }, false],
+  ]
+  it.each(table)('%s', (_name, stored, head, expected) => {
+    expect(headSelects(stored, body, head)).toBe(expected)
   })
 })

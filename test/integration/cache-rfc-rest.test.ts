@@ -32,6 +32,15 @@ async function get(c: Client, url: string, init?: Parameters<Client['fetch']>[1]
   return { status, text, headers, cache }
 }
 
+/** Polls `check` (Redis writes are asynchronous) until it holds; fails after ~1 s. */
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  throw new Error(`never true: ${check.toString()}`)
+}
+
 let paths = 0
 /** A fresh path per test and store, so the stores' runs never see each other's entries. */
 function path(name: string): string {
@@ -169,6 +178,169 @@ describe.each([
       expect(await get(c, url, { headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ status: 200, cache: 'stale' })
     })
   })
+  describe.skipIf(skip)('RFC 9111 §4.3.5: a 200 to HEAD freshens the stored GET response it matches', () => {
+    /**
+     * A GET stored with `max-age=10` and `stored` fields, then HEAD answers from `head(n)` (n counts
+     * HEAD requests). GET requests after the first are counted apart.
+     */
+    function setup(
+      name: string,
+      stored: Record<string, string>,
+      head: (n: number) => { status?: number; headers: Record<string, string> },
+      cache: CacheOptions = {},
+    ) {
+      const p = path(name)
+      let heads = 0
+      let gets = 0
+      const url = origin.route(p, (req, res) => {
+        if (req.method === 'HEAD') {
+          const answer = head(++heads)
+          return reply(res, answer.headers, '', answer.status ?? 200)
+        }
+        gets++
+        reply(res, { 'cache-control': 'max-age=10', 'x-version': `get ${gets}`, ...stored }, `body ${gets}`)
+      })
+      const c = client({}, cache)
+      return { c, url, gets: () => gets, heads: () => heads }
+    }
+
+    it('matching ETag: the HEAD’s fields update the stored response and its freshness (§3.2)', async () => {
+      const t = setup('head-etag', { etag: '"h1"', 'x-kept': 'kept' }, () => ({
+        headers: { etag: '"h1"', 'cache-control': 'max-age=600', 'x-version': 'head' },
+      }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      clock.advance(30)
+      const head = await get(t.c, t.url, { method: 'HEAD' })
+      expect(head).toMatchObject({ status: 200, text: '', cache: 'miss' })
+      expect(head.headers.get('x-version')).toBe('head')
+      expect(t.heads()).toBe(1)
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      const r = await get(t.c, t.url)
+      expect(r).toMatchObject({ status: 200, text: 'body 1', cache: 'hit' })
+      expect(r.headers.get('x-version')).toBe('head')
+      expect(r.headers.get('x-kept')).toBe('kept')
+      expect(r.headers.get('cache-control')).toBe('max-age=600')
+      expect(t.gets()).toBe(1)
+    })
+
+    it('no validator on either side (cache-tests head-200-update): updated; Content-Length that matches too', async () => {
+      const t = setup('head-none', {}, () => ({ headers: { 'cache-control': 'max-age=600', 'x-version': 'head', 'content-length': '6' } }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      clock.advance(30)
+      await get(t.c, t.url, { method: 'HEAD' })
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      const r = await get(t.c, t.url)
+      expect(r).toMatchObject({ text: 'body 1', cache: 'hit' })
+      // Content-Length describes the stored body: never taken from the HEAD (§3.2).
+      expect(r.headers.get('content-length')).toBe('6')
+      expect(t.gets()).toBe(1)
+    })
+
+    it.each([
+      ['another ETag', { etag: '"h1"' }, { etag: '"h2"' }],
+      ['a weak ETag for a strong one', { etag: '"h1"' }, { etag: 'W/"h1"' }],
+      ['an ETag where none was stored', {}, { etag: '"h1"' }],
+      ['another Last-Modified', { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, { 'last-modified': 'Tue, 02 Jan 2024 00:00:00 GMT' }],
+      ['another Content-Length', { etag: '"h1"' }, { etag: '"h1"', 'content-length': '999' }],
+    ])('%s: the stored response is stale, validated before any reuse', async (_name, storedFields, headFields) => {
+      // Still fresh for 600 s: only the HEAD's mismatch can make the next GET go to the origin.
+      const t = setup('head-mismatch', { 'cache-control': 'max-age=600', ...storedFields }, () => ({
+        headers: { 'cache-control': 'max-age=600', 'x-version': 'head', ...headFields },
+      }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      // A HEAD that asks for validation reaches the origin although the stored response is fresh.
+      await get(t.c, t.url, { method: 'HEAD', cache: 'no-cache' })
+      expect(t.heads()).toBe(1)
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).status === 504)
+      const r = await get(t.c, t.url)
+      expect(r).toMatchObject({ text: 'body 2', cache: 'miss' })
+      expect(t.gets()).toBe(2)
+    })
+
+    it('a fresh entry whose HEAD matches stays fresh and takes the new fields', async () => {
+      const t = setup('head-fresh', { 'cache-control': 'max-age=600', etag: '"f"' }, () => ({
+        headers: { 'cache-control': 'max-age=600', etag: '"f"', 'x-version': 'head' },
+      }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      await get(t.c, t.url, { method: 'HEAD', cache: 'no-cache' })
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      expect(await get(t.c, t.url)).toMatchObject({ text: 'body 1', cache: 'hit' })
+      expect(t.gets()).toBe(1)
+    })
+
+    it.each([
+      ['a 410 (only a 200 updates, §4.3.5)', 410, {}],
+      ['a 200 with no-store', 200, { 'cache-control': 'no-store' }],
+      ['a 200 with private (shared rules)', 200, { 'cache-control': 'private, max-age=600' }],
+    ])('%s leaves the stored response as it was', async (_name, status, fields) => {
+      const t = setup('head-no-update', { etag: '"n"' }, () => ({
+        status,
+        headers: { 'cache-control': 'max-age=600', etag: '"n"', 'x-version': 'head', ...fields },
+      }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      clock.advance(30)
+      await get(t.c, t.url, { method: 'HEAD' })
+      // Give a write (that must not happen) the time to land, then read the entry as it is.
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+      const r = await get(t.c, t.url, { cache: 'only-if-cached' })
+      expect(r).toMatchObject({ status: 200, text: 'body 1', cache: 'stale' })
+      expect(r.headers.get('x-version')).toBe('get 1')
+    })
+
+    it('shared rules: a HEAD carrying a Cookie does not update a shared entry unless the answer may be shared (§3.5)', async () => {
+      const t = setup('head-cookie', { etag: '"c"' }, (n) => ({
+        headers: { 'cache-control': n === 1 ? 'max-age=600' : 'public, max-age=600', etag: '"c"', 'x-version': `head ${n}` },
+      }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      clock.advance(30)
+      await get(t.c, t.url, { method: 'HEAD', headers: { cookie: 'sid=alice' } })
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+      expect((await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version')).toBe('get 1')
+      await get(t.c, t.url, { method: 'HEAD', headers: { cookie: 'sid=alice' } })
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head 2')
+    })
+
+    it('shared rules: a Set-Cookie on the HEAD reaches its caller, never the stored entry', async () => {
+      const t = setup('head-set-cookie', { etag: '"s"' }, () => ({
+        headers: { 'cache-control': 'public, max-age=600', etag: '"s"', 'x-version': 'head', 'set-cookie': 'sid=alice' },
+      }))
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      clock.advance(30)
+      expect((await get(t.c, t.url, { method: 'HEAD' })).headers.get('set-cookie')).toBe('sid=alice')
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      const r = await get(t.c, t.url)
+      expect(r).toMatchObject({ text: 'body 1', cache: 'hit' })
+      expect(r.headers.get('set-cookie')).toBeNull()
+    })
+
+    it('private mode: a HEAD freshens only the entry of its own credentials partition', async () => {
+      const t = setup(
+        'head-private',
+        { 'cache-control': 'private, max-age=10', etag: '"p"' },
+        () => ({ headers: { 'cache-control': 'private, max-age=600', etag: '"p"', 'x-version': 'head' } }),
+        { mode: 'private' },
+      )
+      const alice = { authorization: 'Bearer alice' }
+      const bob = { authorization: 'Bearer bob' }
+      // One after the other: two first writes of one URL's variant index race (the store's matter, not this test's).
+      await get(t.c, t.url, { headers: alice })
+      await stored(t.c, t.url, alice)
+      await get(t.c, t.url, { headers: bob })
+      await stored(t.c, t.url, bob)
+      clock.advance(30)
+      await get(t.c, t.url, { method: 'HEAD', headers: alice })
+      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached', headers: alice })).headers.get('x-version') === 'head')
+      expect(await get(t.c, t.url, { headers: alice })).toMatchObject({ text: 'body 1', cache: 'hit' })
+      expect((await get(t.c, t.url, { headers: bob })).cache).not.toBe('hit')
+    })
+  })
 })
 
 describe('every new serve path judges stored entries by the reading client’s address policy', () => {
@@ -185,5 +357,6 @@ describe('every new serve path judges stored entries by the reading client’s a
     expect(await get(loose, url, { headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ text: 'internal', cache: 'stale' })
     const strict = fixture.client({ retry: false, lookup, policy: {} }, { store })
     await rejectsWith(strict.fetch(url, { headers: { 'cache-control': 'stale-if-error=600' } }), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(strict.fetch(url, { method: 'HEAD', headers: { 'cache-control': 'stale-if-error=600' } }), 'ERR_ADDRESS_BLOCKED')
   })
 })
