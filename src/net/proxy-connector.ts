@@ -1,20 +1,20 @@
 /**
- * The undici connector used when the client has a `proxy`: the guard of guarded-connector.ts, with
- * the proxy in the middle and the proxy handed only addresses we checked.
+ * The undici connector used when the client has a `proxy`: the shared dial path of dial.ts (the
+ * same lookup, policy checks, Happy Eyeballs race, backstop, timeout and timings as a direct
+ * connection), with the proxy in the middle and the proxy handed only addresses we checked.
  *
- * - Every connection first runs `guardedLookup` on the target (same rules, same errors as without
- *   a proxy): a name with any denied answer is refused here, and the proxy hears nothing.
- * - https target: for each checked address (raced as without a proxy: dial-race.ts), dial the proxy, `CONNECT <ip>:<port>`
- *   (RFC 9110 §9.3.6), then TLS through the tunnel with SNI and certificate verification for the
- *   URL's hostname. The proxy never sees the name, so it cannot resolve it to something else.
+ * - https target: each attempt dials the proxy and asks `CONNECT <checked-ip>:<port>`
+ *   (RFC 9110 §9.3.6), then runs TLS through the tunnel with SNI and certificate verification for
+ *   the URL's hostname. The proxy never sees the name, so it cannot resolve it to something else.
  * - http target: the proxy transport has already resolved and checked the name and dispatched to
- *   the IP origin with an absolute-form path; this connector re-judges that literal and returns a
- *   plain socket to the proxy. A name arriving here is a wiring bug and is refused.
+ *   the IP origin with an absolute-form path (proxy-transport.ts); here that literal is judged
+ *   again and a plain socket to the proxy is returned. A name arriving here is a wiring bug and is
+ *   refused.
  *
  * The proxy's own address is trusted configuration: it is dialled as given (an IP, or a name
  * resolved with the client's `lookup` or the system resolver) and is not judged by the policy —
- * it usually is a private address. For the same reason there is no remote-address backstop: the
- * socket's peer is the proxy. `connectInfo` records the target address the proxy was asked for.
+ * it usually is a private address. The socket's peer is the proxy, so the backstop judges the
+ * target address the proxy was asked for, and `connectInfo` records that address.
  *
  * `timeout.connect` covers the target lookup, the TCP connect to the proxy, the CONNECT exchange
  * and the TLS handshake.
@@ -25,11 +25,8 @@ import type { buildConnector } from 'undici'
 import { SafeFetchError, systemCode, toSafeFetchError } from '../errors.js'
 import type { TlsOptions } from '../options.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
-import { connectInfo, stripBrackets } from './guarded-connector.js'
-import { dialRace, type AttemptOutcome } from './dial-race.js'
-import { guardedLookup } from './guarded-lookup.js'
+import { dialChecked, dialTarget, type AddressAttempt } from './dial.js'
 import { connectRequest, ipAuthority, parseConnectAnswer, proxyRefusedError, type ResolvedProxy } from './proxy.js'
-import { interceptedSocketsError } from './interceptors.js'
 
 interface ProxyConnectorOptions {
   readonly proxy: ResolvedProxy
@@ -47,75 +44,23 @@ const MAX_CONNECT_HEAD = 16 * 1024
 
 export function createProxyConnector(options: ProxyConnectorOptions): Connector {
   const proxy = options.proxy
+  const via = ` through proxy ${proxy.display}`
 
   return function proxyConnect(opts, callback): void {
-    const started = performance.now()
-    const protocol = opts.protocol
-    const host = stripBrackets(opts.hostname)
-    const port = Number(opts.port) || (protocol === 'https:' ? 443 : 80)
-    const url = `${protocol}//${opts.hostname}:${port}`
-    // A patched net.Socket (nock 15, msw) would fail this connection obscurely: say so instead.
-    const intercepted = interceptedSocketsError(url)
-    if (intercepted !== undefined) {
-      callback(intercepted, null)
-      return
-    }
-    const sockets = new Set<Socket>()
-    let finished = false
-    let timer: NodeJS.Timeout | undefined
-    let cancelRace: (() => void) | undefined
-
-    const finish = (err: Error | null, socket?: Socket): void => {
-      if (finished) {
-        socket?.destroy()
-        return
-      }
-      finished = true
-      if (timer !== undefined) clearTimeout(timer)
-      if (err) {
-        for (const s of sockets) s.destroy()
-        callback(err, null)
-      } else callback(null, socket!)
-    }
-
-    if (options.connectTimeout > 0) {
-      timer = setTimeout(() => {
-        cancelRace?.()
-        finish(
-          new SafeFetchError(
-            'ERR_CONNECT_TIMEOUT',
-            `connect to ${url} through proxy ${proxy.display} took longer than ${options.connectTimeout} ms (timeout.connect)`,
-            { url },
-          ),
-        )
-      }, options.connectTimeout)
-      timer.unref()
-    }
-
+    const target = dialTarget(opts)
+    const { protocol, host, port, url } = target
+    const secure = protocol === 'https:'
     // Plain-http targets must arrive as the checked IP (see proxy-transport.ts): otherwise undici
     // would send an origin-form request and a name could reach the proxy.
-    if (protocol !== 'https:' && isIP(host) === 0) {
-      finish(new SafeFetchError('ERR_NETWORK', `internal error: ${url} reached the proxy connector without being resolved first`, { url }))
+    if (!secure && isIP(host) === 0) {
+      callback(new SafeFetchError('ERR_NETWORK', `internal error: ${url} reached the proxy connector without being resolved first`, { url }), null)
       return
     }
 
-    /** The same Happy Eyeballs race as without a proxy (dial-race.ts), one CONNECT per attempt. */
-    const tryAddresses = (addresses: readonly string[], dnsMs: number): void => {
-      cancelRace = dialRace<Socket>(addresses, {
-        attempt: (address, settle) => viaProxy(address, dnsMs, settle),
-        done: (err, socket) => finish(err ?? null, socket),
-        discard: (socket) => socket.destroy(),
-        noAddress: () => new SafeFetchError('ERR_NETWORK', `could not connect to ${url} through proxy ${proxy.display}`, { url }),
-      })
-    }
-
-    /**
-     * One target address through the proxy; settles once (a failure is final when no other
-     * address would do better). Returns how to stop it.
-     */
-    const viaProxy = (address: string, dnsMs: number, settle: (outcome: AttemptOutcome<Socket>) => void): (() => void) => {
-      const dialStarted = performance.now()
+    /** One target address through the proxy: TCP to the proxy, then CONNECT + TLS for https. */
+    const attempt: AddressAttempt = (address, settle) => {
       let over = false
+      let tunnelled: TLSSocket | undefined
       const fail = (error: SafeFetchError, final: boolean): void => {
         if (over) return
         over = true
@@ -123,28 +68,16 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
         tunnelled?.destroy()
         settle({ error, final })
       }
-      const succeed = (socket: Socket, tcpMs: number): void => {
+      const succeed = (socket: Socket, tlsStart: number | undefined): void => {
         if (over) {
           socket.destroy()
           return
         }
         over = true
-        const now = performance.now()
-        connectInfo.set(socket, {
-          dns: dnsMs,
-          connect: protocol === 'https:' ? tcpMs : now - dialStarted,
-          tls: protocol === 'https:' ? now - dialStarted - tcpMs : undefined,
-          remoteAddress: address,
-          remotePort: port,
-          used: false,
-        })
-        socket.setKeepAlive(true, 60_000)
-        settle({ value: socket })
+        settle({ value: { socket, tlsStart, address, port } })
       }
 
-      let tunnelled: TLSSocket | undefined
       const raw = net.connect({ host: proxy.host, port: proxy.port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) })
-      sockets.add(raw)
       raw.setNoDelay(true)
       let connected = false
       const onRawError = (err: Error): void => {
@@ -169,25 +102,25 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
       raw.once('connect', () => {
         if (over) return
         connected = true
-        if (protocol !== 'https:') {
+        if (!secure) {
           // Absolute-form requests go on this socket as is; the target was judged as a literal.
           raw.removeListener('error', onRawError)
-          succeed(raw, 0)
+          succeed(raw, undefined)
           return
         }
-        const target = ipAuthority(address, port)
+        const authority = ipAuthority(address, port)
         readConnectAnswer(raw, (error, status, reason) => {
           if (over) return
           if (error !== undefined) {
-            fail(new SafeFetchError('ERR_NETWORK', `proxy ${proxy.display} failed during CONNECT ${target} for ${url} (${error})`, { url, address }), false)
+            fail(new SafeFetchError('ERR_NETWORK', `proxy ${proxy.display} failed during CONNECT ${authority} for ${url} (${error})`, { url, address }), false)
             return
           }
           if (status < 200 || status > 299) {
             // 407 will be 407 for every address; other refusals (502, 503 …) concern this address.
-            fail(proxyRefusedError(proxy, `CONNECT ${target} for ${url}`, { status, reason }, url), status === 407)
+            fail(proxyRefusedError(proxy, `CONNECT ${authority} for ${url}`, { status, reason }, url), status === 407)
             return
           }
-          const tcpAndConnectMs = performance.now() - dialStarted
+          const tlsStart = performance.now()
           tunnelled = tls.connect({
             ...options.tls,
             socket: raw,
@@ -195,7 +128,6 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
             ...(isIP(host) === 0 ? { servername: host } : { host }),
             ALPNProtocols: ['http/1.1'],
           })
-          sockets.add(tunnelled)
           tunnelled.on('error', (err: Error) => {
             const mapped = toSafeFetchError(err, url)
             fail(mapped, mapped.code === 'ERR_TLS')
@@ -203,7 +135,7 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
           tunnelled.once('secureConnect', () => {
             tunnelled!.removeAllListeners('error')
             // Errors on the tunnel now belong to undici, which listens on the TLS socket.
-            succeed(tunnelled!, tcpAndConnectMs)
+            succeed(tunnelled!, tlsStart)
           })
         })
         raw.write(connectRequest(address, port, proxy.headers))
@@ -215,11 +147,7 @@ export function createProxyConnector(options: ProxyConnectorOptions): Connector 
       }
     }
 
-    guardedLookup(host, options.policy, options.lookup, url, (error, addresses) => {
-      if (finished) return
-      if (error !== null) finish(error)
-      else tryAddresses(addresses, isIP(host) === 0 ? performance.now() - started : 0)
-    })
+    dialChecked(target, options, attempt, via, callback)
   }
 }
 

@@ -7,7 +7,7 @@
 import { isIP, type LookupFunction } from 'node:net'
 import { SafeFetchError } from '../errors.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
-import { stripBrackets } from './guarded-connector.js'
+import { stripBrackets } from './dial.js'
 import { guardedLookup } from './guarded-lookup.js'
 
 export interface CheckedTarget {

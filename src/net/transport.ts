@@ -19,7 +19,7 @@ import { SafeFetchError, toSafeFetchError } from '../errors.js'
 import type { Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse, ResponseHeaders } from '../types.js'
 import { dispatchGates, type DispatchGate, type GateJob, type OriginQueue } from './dispatch-gate.js'
-import { connectInfo } from './guarded-connector.js'
+import { connectInfo } from './dial.js'
 import { redactUrlForError } from '../observe/redact.js'
 import { decodingPlan, ResponseBody } from './response-body.js'
 
