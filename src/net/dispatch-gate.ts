@@ -6,7 +6,7 @@
  * When its call ends first (deadline, user abort), undici still connects for it and then writes
  * it, and aborting it at that point destroys the socket — so a wave of calls reaching their
  * deadline together turned into one new TCP (or TLS) connection per expired call. Here a call that
- * ends while waiting simply leaves the queue (O(1), doubly linked), and a slot freed by a finished
+ * ends while waiting simply leaves the queue (O(1), intrusive doubly linked: linked-queue.ts), and a slot freed by a finished
  * request goes only to a waiter that is still live.
  *
  * A freed slot is handed on from a setImmediate, not at once: calls that reach their deadline in
@@ -15,16 +15,17 @@
  */
 
 import type { Dispatcher } from 'undici'
+import { LinkedQueue, type QueueLinks } from './linked-queue.js'
 
 /** The gate of each Agent we build (agent.ts); a dispatcher injected from outside has none. */
 export const dispatchGates = new WeakMap<Dispatcher, DispatchGate>()
 
-/** A request waiting for, or holding, a slot. The links belong to the gate. */
-export interface GateJob {
-  gatePrev: GateJob | undefined
-  gateNext: GateJob | undefined
-  /** The queue the job waits in; undefined once it has left it (admitted or withdrawn). */
-  gateWaiting: OriginQueue | undefined
+/**
+ * A request waiting for, or holding, a slot. The queue links (linked-queue.ts) belong to the gate;
+ * `queuedIn` is the origin queue the job waits in, undefined once it has left it (admitted or
+ * withdrawn).
+ */
+export interface GateJob extends QueueLinks<GateJob> {
   /**
    * Called when the job gets a slot. Dispatches and returns true, or returns false when the call
    * has ended meanwhile (or its deadline has passed): the slot then goes to the next waiter.
@@ -32,13 +33,13 @@ export interface GateJob {
   admit(slot: OriginQueue): boolean
 }
 
-export class OriginQueue {
+/** One origin's waiters (FIFO) and the count of its requests handed to undici. */
+export class OriginQueue extends LinkedQueue<GateJob> {
   active = 0
-  waiting = 0
-  head: GateJob | undefined = undefined
-  tail: GateJob | undefined = undefined
   pumpScheduled = false
-  constructor(readonly origin: string) {}
+  constructor(readonly origin: string) {
+    super()
+  }
 }
 
 export class DispatchGate {
@@ -59,13 +60,7 @@ export class DispatchGate {
       if (!job.admit(queue)) this.exit(queue)
       return
     }
-    job.gateWaiting = queue
-    job.gatePrev = queue.tail
-    job.gateNext = undefined
-    if (queue.tail === undefined) queue.head = job
-    else queue.tail.gateNext = job
-    queue.tail = job
-    queue.waiting++
+    queue.push(job)
   }
 
   /** The request holding a slot of `queue` is over for undici (response ended or failed). */
@@ -77,16 +72,15 @@ export class DispatchGate {
 
   /** A waiting job whose call ended: out of the queue, no slot taken. */
   withdraw(job: GateJob): void {
-    const queue = job.gateWaiting
-    if (queue === undefined) return
-    this.unlink(queue, job)
+    const queue = job.queuedIn as OriginQueue | undefined
+    if (queue === undefined || !queue.remove(job)) return
     if (queue.head === undefined && queue.active === 0) this.forget(queue)
   }
 
   /** Requests handed to undici and waiting here, for one origin (tests and stats). */
   snapshot(origin: string): { active: number; waiting: number } {
     const queue = this.queues.get(origin)
-    return { active: queue?.active ?? 0, waiting: queue?.waiting ?? 0 }
+    return { active: queue?.active ?? 0, waiting: queue?.size ?? 0 }
   }
 
   private schedulePump(queue: OriginQueue): void {
@@ -97,24 +91,12 @@ export class DispatchGate {
 
   private pump(queue: OriginQueue): void {
     queue.pumpScheduled = false
-    while (queue.active < this.limit && queue.head !== undefined) {
-      const job = queue.head
-      this.unlink(queue, job)
+    let job: GateJob | undefined
+    while (queue.active < this.limit && (job = queue.shift()) !== undefined) {
       queue.active++
       if (!job.admit(queue)) queue.active--
     }
     if (queue.head === undefined && queue.active === 0) this.forget(queue)
-  }
-
-  private unlink(queue: OriginQueue, job: GateJob): void {
-    if (job.gatePrev === undefined) queue.head = job.gateNext
-    else job.gatePrev.gateNext = job.gateNext
-    if (job.gateNext === undefined) queue.tail = job.gatePrev
-    else job.gateNext.gatePrev = job.gatePrev
-    job.gatePrev = undefined
-    job.gateNext = undefined
-    job.gateWaiting = undefined
-    queue.waiting--
   }
 
   /** Idle origins are dropped, so a client calling many hosts keeps no per-origin state. */

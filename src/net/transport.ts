@@ -20,6 +20,7 @@ import type { Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse, ResponseHeaders } from '../types.js'
 import { dispatchGates, type DispatchGate, type GateJob, type OriginQueue } from './dispatch-gate.js'
 import { connectInfo } from './dial.js'
+import type { LinkedQueue } from './linked-queue.js'
 import { redactUrlForError } from '../observe/redact.js'
 import { decodingPlan, ResponseBody } from './response-body.js'
 
@@ -45,9 +46,9 @@ function subscribeOnce(): void {
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
 
 class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
-  gatePrev: GateJob | undefined = undefined
-  gateNext: GateJob | undefined = undefined
-  gateWaiting: OriginQueue | undefined = undefined
+  queuePrev: GateJob | undefined = undefined
+  queueNext: GateJob | undefined = undefined
+  queuedIn: LinkedQueue<GateJob> | undefined = undefined
   /** The gate slot held while undici has the request; released when undici is done with it. */
   private slot: OriginQueue | undefined = undefined
   private gate: DispatchGate | undefined = undefined
@@ -299,7 +300,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     if (this.settled) return
     this.settled = true
     // Still waiting for a slot: leave the queue, undici never hears of this request.
-    if (this.gateWaiting !== undefined) this.gate!.withdraw(this)
+    if (this.queuedIn !== undefined) this.gate!.withdraw(this)
     this.unsubscribe()
     this.record.errorCode = error.code
     this.record.timings.total = performance.now() - this.started

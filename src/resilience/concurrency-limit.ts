@@ -1,7 +1,8 @@
 /**
  * A per-client limit on calls in flight (`maxConcurrent`), with a FIFO queue for the calls that
  * wait for a slot. A waiting call still obeys its signal and deadline: when either fires it leaves
- * the queue at once (a doubly linked list, so leaving is O(1) and nothing stays referenced).
+ * the queue at once (an intrusive doubly linked list, net/linked-queue.ts: leaving is O(1) and
+ * nothing stays referenced).
  *
  * A slot is held until the caller releases it. Because a response body outlives the handler's
  * promise, the release belongs to whoever knows that the body settled (consumed, cancelled or
@@ -9,6 +10,7 @@
  */
 import type { CallSignal } from '../call-signal.js'
 import { SafeFetchError } from '../errors.js'
+import { LinkedQueue, type QueueLinks } from '../net/linked-queue.js'
 import { checkPositiveInteger } from '../option-checks.js'
 
 export type Release = () => void
@@ -21,10 +23,8 @@ export interface ConcurrencySnapshot {
   readonly queued: number
 }
 
-interface Waiter {
-  queued: boolean
-  prev: Waiter | undefined
-  next: Waiter | undefined
+/** A queued call; `queuedIn` is undefined once it has been handed a slot or has left. */
+interface Waiter extends QueueLinks<Waiter> {
   resolve: (release: Release) => void
   reject: (error: SafeFetchError) => void
   /** Absolute, on the `now` clock; Infinity for none. */
@@ -46,9 +46,7 @@ export class ConcurrencyLimit {
   readonly maxConcurrent: number
   private readonly now: () => number
   private active = 0
-  private queued = 0
-  private head: Waiter | undefined = undefined
-  private tail: Waiter | undefined = undefined
+  private readonly waiters = new LinkedQueue<Waiter>()
 
   /** @param now milliseconds on the clock of `deadline` (performance.now, or a test clock) */
   constructor(maxConcurrent: number, now: () => number = () => performance.now()) {
@@ -58,7 +56,7 @@ export class ConcurrencyLimit {
 
   /** A slot now if one is free and nobody is waiting (FIFO: no overtaking), else undefined. */
   tryAcquire(): Release | undefined {
-    if (this.active >= this.maxConcurrent || this.head !== undefined) return undefined
+    if (this.active >= this.maxConcurrent || this.waiters.head !== undefined) return undefined
     this.active++
     return this.makeRelease()
   }
@@ -75,11 +73,17 @@ export class ConcurrencyLimit {
     const remaining = deadline - this.now()
     if (remaining <= 0) return Promise.reject(this.deadlineError())
     return new Promise<Release>((resolve, reject) => {
-      const waiter: Waiter = { queued: true, prev: this.tail, next: undefined, resolve, reject, deadline, timer: undefined, unsubscribe: undefined }
-      if (this.tail === undefined) this.head = waiter
-      else this.tail.next = waiter
-      this.tail = waiter
-      this.queued++
+      const waiter: Waiter = {
+        queuePrev: undefined,
+        queueNext: undefined,
+        queuedIn: undefined,
+        resolve,
+        reject,
+        deadline,
+        timer: undefined,
+        unsubscribe: undefined,
+      }
+      this.waiters.push(waiter)
       if (remaining !== Infinity) {
         waiter.timer = setTimeout(() => this.leave(waiter, this.deadlineError()), remaining)
       }
@@ -88,7 +92,7 @@ export class ConcurrencyLimit {
   }
 
   snapshot(): ConcurrencySnapshot {
-    return { maxConcurrent: this.maxConcurrent, active: this.active, queued: this.queued }
+    return { maxConcurrent: this.maxConcurrent, active: this.active, queued: this.waiters.size }
   }
 
   private makeRelease(): Release {
@@ -107,12 +111,12 @@ export class ConcurrencyLimit {
    * only use to dispatch a request that is already dead.
    */
   private handOver(): void {
-    let waiter = this.head
+    let waiter = this.waiters.head
     if (waiter !== undefined && waiter.deadline !== Infinity) {
       const now = this.now()
       while (waiter !== undefined && waiter.deadline <= now) {
         this.leave(waiter, this.deadlineError())
-        waiter = this.head
+        waiter = this.waiters.head
       }
     }
     if (waiter === undefined) {
@@ -126,23 +130,17 @@ export class ConcurrencyLimit {
   /** A waiter gives up (cancelled or out of time): out of the queue, then rejected. */
   private leave(waiter: Waiter, reason: SafeFetchError): void {
     // Already handed a slot or already gone: the other path won the race.
-    if (!waiter.queued) return
-    this.unlink(waiter)
+    if (!this.unlink(waiter)) return
     waiter.reject(reason)
   }
 
-  private unlink(waiter: Waiter): void {
-    waiter.queued = false
-    if (waiter.prev === undefined) this.head = waiter.next
-    else waiter.prev.next = waiter.next
-    if (waiter.next === undefined) this.tail = waiter.prev
-    else waiter.next.prev = waiter.prev
-    waiter.prev = undefined
-    waiter.next = undefined
-    this.queued--
+  /** Out of the queue, its timer and abort listener gone; false when it was not queued. */
+  private unlink(waiter: Waiter): boolean {
+    if (!this.waiters.remove(waiter)) return false
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
     waiter.unsubscribe?.()
     waiter.unsubscribe = undefined
+    return true
   }
 
   private deadlineError(): SafeFetchError {

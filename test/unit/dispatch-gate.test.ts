@@ -14,9 +14,9 @@ function job(name: string, log: string[]): TestJob {
     name,
     live: true,
     slot: undefined,
-    gatePrev: undefined,
-    gateNext: undefined,
-    gateWaiting: undefined,
+    queuePrev: undefined,
+    queueNext: undefined,
+    queuedIn: undefined,
     admit(slot) {
       if (!j.live) {
         log.push(`${name} skipped`)
