@@ -2,12 +2,24 @@
  * The transport used when the client has a `proxy`. It still leaves every undici call to
  * transport.ts; what it adds is the route of a plain-http request.
  *
- * https targets go out unchanged: the proxy connector opens a CONNECT tunnel to the checked IP.
+ * https targets go out unchanged: the proxy connector opens a CONNECT tunnel to the checked IP,
+ * racing the checked addresses like a direct connection (dial.ts).
  * http targets cannot be tunnelled that way (the proxy must see the request), and the absolute-form
  * request line names the target, so the name is resolved and judged here, before dispatch, and the
  * proxy is sent `GET http://93.184.216.34:80/path` with `Host: example.com` (RFC 9112 §3.2.2): the
  * proxy has nothing to resolve, so nothing to rebind. The request goes to the IP's origin, whose
  * connection the proxy connector opens to the proxy after judging that literal once more.
+ *
+ * Here the proxy, not we, connects to the target, so the addresses cannot be raced: a request is
+ * sent once per address tried. The checked addresses are walked in the Happy Eyeballs order
+ * (RFC 8305 §4, families interleaved, as the race uses):
+ * - when the proxy answers that it could not reach the address it was asked for (an RFC 9209
+ *   Proxy-Status error such as `connection_refused` or `connection_timeout`), the request never
+ *   left the proxy, so it goes to the next checked address at once, whatever its method — as a
+ *   refused dial does on a direct connection;
+ * - any other answer is the answer (a 502 without Proxy-Status may come from the origin, and the
+ *   proxy may have forwarded the request); when the retry layer sends the request again, attempt n
+ *   starts at the n-th address, so retries do not all go to the one that failed.
  *
  * A 407 is turned into ERR_NETWORK for both kinds of target, as the Fetch Standard does for a
  * request that has no user to prompt (HTTP-network-or-cache fetch, step on status 407).
@@ -18,8 +30,9 @@ import type { CallContext } from '../context.js'
 import { discardBody, type Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
 import type { CompiledAddressPolicy } from './address-policy.js'
+import { interleaveFamilies } from './dial-race.js'
 import { resolveCheckedTarget } from './resolve-target.js'
-import { ipAuthority, proxyRefusedError, type ResolvedProxy } from './proxy.js'
+import { ipAuthority, proxyConnectError, proxyRefusedError, type ResolvedProxy } from './proxy.js'
 import { createTransport, type DispatchTarget, type Route } from './transport.js'
 import { redactUrlForError } from '../observe/redact.js'
 
@@ -33,8 +46,33 @@ interface ProxyTransportOptions {
 
 export function createProxyTransport(dispatcher: Dispatcher, options: ProxyTransportOptions): Handler {
   const tunnel = createTransport(dispatcher)
-  const forward = createTransport(dispatcher, forwardRoute(options))
   const proxy = options.proxy
+  const proxyHeaders = forwardedProxyHeaders(proxy)
+
+  /** One plain-http attempt: the checked addresses in turn while the proxy says it could not reach one. */
+  const forward = (req: OutboundRequest, ctx: CallContext): Promise<RawResponse> => {
+    const walk = new AddressWalk(options, proxyHeaders)
+    const send = createTransport(dispatcher, walk.route)
+    // Only a body that can be sent again may follow the request to another address.
+    const resendable = req.body === null || req.body.replayable
+    const step = (): Promise<RawResponse> =>
+      send(req, ctx).then((response) => {
+        if (!resendable || !walk.more() || ctx.signal.aborted) return response
+        const error = proxyConnectError(response.status, response.headers)
+        if (error === undefined) return response
+        discardBody(response)
+        // This exchange has its own attempt record; say why another request follows it.
+        const log = ctx.record.attemptLog
+        const last = log[log.length - 1]
+        if (last !== undefined) {
+          last.retryReason = `proxy could not connect to ${last.remoteAddress ?? 'the address'} (Proxy-Status ${error}): next checked address`
+          last.retryDelayMs = 0
+        }
+        return step()
+      })
+    return step()
+  }
+
   return function proxyTransport(req: OutboundRequest, ctx: CallContext): Promise<RawResponse> {
     const exchange = req.url.protocol === 'https:' ? tunnel(req, ctx) : forward(req, ctx)
     return exchange.then((response) => {
@@ -58,19 +96,45 @@ function forwardedProxyHeaders(proxy: ResolvedProxy): Readonly<Record<string, st
   return credentials === undefined ? {} : { 'proxy-authorization': credentials }
 }
 
-/** Resolves and judges a plain-http target, then addresses the checked IP through the proxy. */
-function forwardRoute(options: ProxyTransportOptions): Route {
-  const proxyHeaders = forwardedProxyHeaders(options.proxy)
-  return async (req: OutboundRequest, _ctx: CallContext, urlText: string): Promise<DispatchTarget> => {
+/**
+ * The checked addresses of one plain-http attempt, in Happy Eyeballs order. The name is resolved
+ * and judged once, by the first exchange; the next ones reuse those addresses (no second lookup,
+ * so no rebinding between them).
+ */
+class AddressWalk {
+  private ordered: readonly string[] = []
+  private port = 0
+  private index = 0
+  private tried = 0
+
+  constructor(
+    private readonly options: ProxyTransportOptions,
+    private readonly proxyHeaders: Readonly<Record<string, string>>,
+  ) {}
+
+  /** Another checked address is left to ask for. */
+  more(): boolean {
+    return this.tried < this.ordered.length
+  }
+
+  readonly route: Route = async (req: OutboundRequest, ctx: CallContext, urlText: string): Promise<DispatchTarget> => {
     const url = req.url
-    const { port, addresses, dnsMs } = await resolveCheckedTarget(url, urlText, options)
-    // Every answer was judged; the first is the one the proxy is asked for. A failure is
-    // retried by the retry layer, which resolves (and judges) again.
-    const authority = ipAuthority(addresses[0]!, port)
+    let dnsMs = 0
+    if (this.tried === 0) {
+      const checked = await resolveCheckedTarget(url, urlText, this.options)
+      this.ordered = interleaveFamilies(checked.addresses)
+      this.port = checked.port
+      dnsMs = checked.dnsMs
+      // Attempt n of the retry layer starts at the n-th address.
+      this.index = (ctx.attempt - 1) % this.ordered.length
+    } else this.index = (this.index + 1) % this.ordered.length
+    this.tried++
+    // Every answer was judged (one denied answer refuses the name); the proxy is asked for one.
+    const authority = ipAuthority(this.ordered[this.index]!, this.port)
     return {
       origin: `http://${authority}`,
       path: `http://${authority}${url.pathname}${url.search}`,
-      headers: { ...req.headers, ...proxyHeaders, host: req.headers.host ?? url.host },
+      headers: { ...req.headers, ...this.proxyHeaders, host: req.headers.host ?? url.host },
       dnsMs,
     }
   }

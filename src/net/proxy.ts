@@ -15,6 +15,7 @@ import { isIP } from 'node:net'
 import { SafeFetchError } from '../errors.js'
 import { checkKnownKeys, invalidOption } from '../option-checks.js'
 import { isToken } from '../http.js'
+import type { ResponseHeaders } from '../types.js'
 
 /** `'http://user:pass@proxy.internal:3128'`, a URL, or the URL with extra headers for the proxy. */
 export type ProxyOption = string | URL | { url: string | URL; headers?: Readonly<Record<string, string>> }
@@ -173,4 +174,79 @@ export function proxyRefusedError(proxy: ResolvedProxy, what: string, answer: Co
         : ': proxy authentication required; the proxy refused the credentials given'
       : ''
   return new SafeFetchError('ERR_NETWORK', `proxy ${proxy.display} answered ${status} to ${what}${advice}`, { url })
+}
+
+/**
+ * RFC 9209 §2.3 error types after which the intermediary had not sent the request on: it could not
+ * resolve, reach or connect to the next hop (dns_timeout §2.3.1 … destination_ip_unroutable §2.3.6,
+ * connection_refused §2.3.7, connection_timeout §2.3.9, connection_limit_reached §2.3.12). Not
+ * connection_terminated, the read/write timeouts or the http_* types: by then the request may have
+ * reached the destination.
+ */
+const NOT_FORWARDED = new Set([
+  'dns_timeout',
+  'dns_error',
+  'destination_not_found',
+  'destination_unavailable',
+  'destination_ip_prohibited',
+  'destination_ip_unroutable',
+  'connection_refused',
+  'connection_timeout',
+  'connection_limit_reached',
+])
+
+/**
+ * The RFC 9209 error type when an error response carries a Proxy-Status saying an intermediary
+ * could not connect to its next hop — so the request reached no origin, and may go to another
+ * address; undefined otherwise.
+ */
+export function proxyConnectError(status: number, headers: ResponseHeaders): string | undefined {
+  if (status < 500) return undefined
+  const field = headers['proxy-status']
+  if (field === undefined) return undefined
+  for (const error of proxyStatusErrors(Array.isArray(field) ? field.join(',') : field)) if (NOT_FORWARDED.has(error)) return error
+  return undefined
+}
+
+/**
+ * The `error` parameter of each member of a Proxy-Status field value: a Structured Fields list
+ * (RFC 8941 §3.1) of items (the intermediary's name, a token or string) with parameters. Parsed
+ * leniently: a member that does not parse is skipped, not the whole field.
+ */
+export function proxyStatusErrors(value: string): string[] {
+  const errors: string[] = []
+  let segment = ''
+  let param = 0 // index of the segment within its member: 0 is the item, 1… are parameters
+  let quoted = false
+  const flush = (): void => {
+    if (param > 0) {
+      const eq = segment.indexOf('=')
+      if (eq > 0 && segment.slice(0, eq).trim() === 'error') {
+        const v = segment.slice(eq + 1).trim()
+        errors.push(v.startsWith('"') && v.endsWith('"') && v.length >= 2 ? v.slice(1, -1) : v)
+      }
+    }
+    segment = ''
+  }
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!
+    if (quoted) {
+      segment += c
+      if (c === '\\' && i + 1 < value.length) segment += value[++i]!
+      else if (c === '"') quoted = false
+      continue
+    }
+    if (c === '"') {
+      quoted = true
+      segment += c
+    } else if (c === ';') {
+      flush()
+      param++
+    } else if (c === ',') {
+      flush()
+      param = 0
+    } else segment += c
+  }
+  flush()
+  return errors
 }

@@ -26,6 +26,21 @@ export interface ForwardProxyOptions {
   readonly refuseConnect?: (authority: string) => number | undefined
   /** Address to listen on. Default 127.0.0.1. */
   readonly host?: string
+  /**
+   * Answer a forwarded request whose destination cannot be reached with an RFC 9209 Proxy-Status
+   * (`error=connection_refused`, `connection_timeout` …), as Envoy or Fastly do. Default: no Proxy-Status.
+   */
+  readonly proxyStatus?: boolean
+  /** ms to wait for the TCP connect to a forwarded request's destination; then 504. Default: no limit. */
+  readonly upstreamConnectTimeoutMs?: number
+}
+
+/** RFC 9209 §2.3 error type for a failed connect to the next hop. */
+function proxyStatusError(code: string | undefined): string {
+  if (code === 'ECONNREFUSED') return 'connection_refused'
+  if (code === 'ETIMEDOUT') return 'connection_timeout'
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'destination_ip_unroutable'
+  return 'proxy_internal_error'
 }
 
 export interface ForwardProxy {
@@ -102,9 +117,26 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
         upstreamRes.pipe(res)
       },
     )
-    upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502)
+    let connected = false
+    const fail = (status: number, code: string | undefined): void => {
+      if (!res.headersSent) {
+        const error = connected ? 'connection_terminated' : proxyStatusError(code)
+        res.writeHead(status, options.proxyStatus === true ? { 'proxy-status': `forward-proxy; error=${error}` } : {})
+      }
       res.end()
+    }
+    upstream.on('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ETIMEDOUT' ? 504 : 502, err.code))
+    upstream.on('socket', (socket: net.Socket) => {
+      socket.once('connect', () => {
+        connected = true
+      })
+      const limit = options.upstreamConnectTimeoutMs
+      if (limit === undefined) return
+      const timer = setTimeout(() => {
+        if (!connected) upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }))
+      }, limit)
+      socket.once('close', () => clearTimeout(timer))
+      socket.once('connect', () => clearTimeout(timer))
     })
     req.pipe(upstream)
   })
