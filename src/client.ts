@@ -1,5 +1,7 @@
 /**
- * createClient(): resolve options once, build the guarded agent and the layer stack, expose fetch().
+ * createClient(): resolve options once, build the layer stack over the family's shared resources
+ * (client-resources.ts: pool, cache, budget, breakers, limit, stats), expose fetch(); extend() and
+ * configure() build new generations over the same registry.
  *
  * This file wires the edge between WHATWG fetch and the pipeline: build-request.ts turns
  * (input, init) into an OutboundRequest, the layers (layer-table.ts) run, and safe-response.ts
@@ -9,18 +11,15 @@
  * (`finishCall` with that error), and registers `ctx.onEnd` for its own bookkeeping (the
  * user-signal listener, the in-flight count), which the observe layer runs when the call ends.
  */
-import type { Agent } from 'undici'
 import { CallContext } from './context.js'
 import type { CallRecord } from './types.js'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { onUserAbort } from './user-signal.js'
 import { InFlightCalls, resolveCloseTimeout, within, type CloseOptions } from './client-close.js'
-import { createAgent, closeAgent, destroyAgent } from './net/agent.js'
 import { createTransport } from './net/transport.js'
-import { sameProxy } from './net/proxy.js'
 import { createProxyTransport } from './net/proxy-transport.js'
 import { createMockTransport } from './net/mock-transport.js'
-import { isPlainObject } from './option-checks.js'
+import { invalidOption, isPlainObject } from './option-checks.js'
 import {
   CALL_OPTION_KEYS,
   checkCallInit,
@@ -33,17 +32,18 @@ import {
 import { compose, type Handler } from './pipeline.js'
 import { buildLayers } from './layer-table.js'
 import type { OutboundRequest, RawResponse } from './types.js'
-import { RetryBudget, type RetryBudgetSnapshot } from './retry/retry-budget.js'
-import { CircuitBreakers, type BreakerSnapshot } from './resilience/circuit-breaker.js'
+import type { RetryBudgetSnapshot } from './retry/retry-budget.js'
+import type { BreakerSnapshot } from './resilience/circuit-breaker.js'
 import { OriginSwitches, type OriginSwitchesSnapshot } from './resilience/origin-switches.js'
-import { ConcurrencyLimit, type ConcurrencySnapshot } from './resilience/concurrency-limit.js'
+import type { ConcurrencySnapshot } from './resilience/concurrency-limit.js'
 import { finishCall, handOut } from './layers/observe.js'
 import { newCallRecord } from './observe/call-info.js'
 import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
-import { clientLogger, closeObserveState, createObserveState, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
+import { clientLogger, createObserveState, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
 import type { Logger } from 'pino'
-import { HttpCache } from './cache/http-cache.js'
+import { ResourceRegistry } from './resource-registry.js'
+import { acquireResources, observeCounters, releaseResources, type ClientResources } from './client-resources.js'
 import { attachCallInfo } from './observe/call-info.js'
 import { toResponse } from './safe-response.js'
 import { buildRequest, resolveTarget } from './build-request.js'
@@ -52,7 +52,22 @@ import { withRequestFields, type FetchInput, type SafeRequestInit } from './requ
 export interface Client {
   /** A drop-in for fetch: resolves to a standard Response for any HTTP status; rejects with SafeFetchError. */
   fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response>
-  /** Replaces settings for new calls (calls in flight keep theirs). Validated like createClient(). */
+  /**
+   * A new client with this client's options and `options` over them, merged as configure() merges
+   * (nested settings such as `timeout` merge, `policy` is replaced whole); this client is not
+   * changed. What the change leaves alone is shared, not copied: the connection pool (unless
+   * `policy`, `lookup`, `tls`, `proxy`, `timeout.connect`, `connectionsPerOrigin`,
+   * `keepAliveTimeout` or `dispatcher` changes), the cache (unless `cache` is given), the retry
+   * budget, breakers and `maxConcurrent` slots (while their settings agree), stats and
+   * recentFailures (while `name` and their settings agree). An origin disabled on this client is
+   * disabled for the new one too (not the other way round). Each client must be closed; a shared
+   * resource closes with the last client using it. Validated like createClient().
+   */
+  extend(options: ClientOptions): Client
+  /**
+   * Replaces settings for new calls (calls in flight keep theirs), in place: `client.extend(options)`
+   * behind the same object. Validated like createClient().
+   */
   configure(options: ClientOptions): void
   /** The settings new calls start with. */
   readonly options: ResolvedClientOptions
@@ -96,38 +111,48 @@ export interface ClientStats extends Partial<StatsSnapshot> {
   concurrency: ConcurrencySnapshot | undefined
 }
 
-/** Per-client objects that keep counts across calls; shared by every options generation. */
-interface SharedState {
-  readonly switches: OriginSwitches
-  budget: RetryBudget | undefined
-  breakers: CircuitBreakers | undefined
-  limit: ConcurrencyLimit | undefined
-  cache: HttpCache | undefined
-}
-
-/** One options generation: configure() makes a new one; the old agent closes when its calls end. */
+/**
+ * One options generation: the settings a client runs with and what was built from them (the layer
+ * stack over the family's shared resources). configure() makes a new one and the old one retires
+ * when its calls in flight end; extend() makes a new client with its own.
+ */
 interface Generation {
   readonly options: ResolvedClientOptions
-  readonly dispatcher: Agent
+  /** The options as given (merged over the parent's): what extend() and configure() merge over. */
+  readonly input: ClientOptions
+  readonly resources: ClientResources
   readonly handler: Handler
   readonly observe: ObserveState
   readonly logger: Logger | undefined
   inFlight: number
   retired: boolean
+  /** Its resources were given back to the registry. */
+  released: boolean
 }
 
-/** Options that only a client can hold: the pool and its connector are built from them. */
+type Registry = ResourceRegistry<ResolvedClientOptions>
+
+/** Options whose change means new connections: the compiled policy is kept only when none is given. */
 const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
 
-function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared: SharedState, observe: ObserveState): Handler {
+function buildHandler(options: ResolvedClientOptions, resources: ClientResources, switches: OriginSwitches, observe: ObserveState): Handler {
   // The order is the table in layer-table.ts (outermost first; a feature that is off is left out).
-  const layers = buildLayers({ options, observe, ...shared })
+  const layers = buildLayers({
+    options,
+    observe,
+    switches,
+    budget: resources.budget?.resource,
+    breakers: resources.breakers?.resource,
+    limit: resources.limit?.resource,
+    cache: resources.cache?.resource,
+  })
+  const agent = resources.agent?.resource
   const transport =
     options.dispatcher !== undefined
       ? createMockTransport(options.dispatcher, { policy: options.policy.address, lookup: options.lookup!, connectTimeout: options.timeout.connect })
       : options.proxy === undefined
-        ? createTransport(dispatcher)
-        : createProxyTransport(dispatcher, {
+        ? createTransport(agent!)
+        : createProxyTransport(agent!, {
             proxy: options.proxy,
             policy: options.policy.address,
             lookup: options.lookup,
@@ -136,78 +161,62 @@ function buildHandler(dispatcher: Agent, options: ResolvedClientOptions, shared:
   return compose(layers, transport)
 }
 
-/** Brings the per-client objects in line with new options, keeping the ones whose settings did not change. */
-function updateShared(shared: SharedState, options: ResolvedClientOptions, previous: ResolvedClientOptions | undefined): void {
-  shared.switches.setReadOnly(options.readOnly)
-  const budget = options.retry === false ? false : options.retry.budget
-  const previousBudget = previous === undefined || previous.retry === false ? false : previous.retry.budget
-  if (budget === false) shared.budget = undefined
-  else if (shared.budget === undefined || JSON.stringify(budget) !== JSON.stringify(previousBudget)) shared.budget = new RetryBudget(budget)
-  if (options.breaker === false) shared.breakers = undefined
-  else if (shared.breakers === undefined || JSON.stringify(options.breaker) !== JSON.stringify(previous?.breaker)) {
-    shared.breakers = new CircuitBreakers(options.breaker)
-  }
-  if (previous === undefined || options.cache !== previous.cache) {
-    // The store lives as long as its settings: a configure() that does not touch `cache` keeps it.
-    const old = shared.cache
-    shared.cache = options.cache === false ? undefined : new HttpCache(options.cache, clientLogger(options.logger, options.name))
-    if (old !== undefined)
-      void old
-        .settled()
-        .then(() => old.close())
-        .catch(() => {})
-  }
-  if (options.maxConcurrent === undefined) shared.limit = undefined
-  else if (shared.limit === undefined || options.maxConcurrent !== previous?.maxConcurrent) shared.limit = new ConcurrencyLimit(options.maxConcurrent)
-}
-
-function newGeneration(options: ResolvedClientOptions, shared: SharedState, previous?: Generation): Generation {
-  const reuse = previous !== undefined && sameConnectionSettings(previous.options, options)
-  const dispatcher = reuse ? previous.dispatcher : createAgent(options)
-  const logger = clientLogger(options.logger, options.name)
-  const observe = createObserveState(options.observe, {
-    name: options.name,
-    reuse: previous?.observe,
-    onFleetError: (error) => logger?.warn({ err: error }, 'fleet stats flush failed'),
-  })
-  return {
-    options,
-    dispatcher,
-    observe,
-    logger,
-    handler: buildHandler(dispatcher, options, shared, observe),
-    inFlight: 0,
-    retired: false,
+function newGeneration(registry: Registry, input: ClientOptions, options: ResolvedClientOptions, switches: OriginSwitches): Generation {
+  const resources = acquireResources(registry, options)
+  try {
+    const observe = createObserveState(options.observe, { name: options.name, shared: observeCounters(resources) })
+    return {
+      options,
+      input,
+      resources,
+      observe,
+      logger: clientLogger(options.logger, options.name),
+      handler: buildHandler(options, resources, switches, observe),
+      inFlight: 0,
+      retired: false,
+      released: false,
+    }
+  } catch (err) {
+    void releaseResources(registry, resources, 'now')
+    throw err
   }
 }
 
-function sameConnectionSettings(a: ResolvedClientOptions, b: ResolvedClientOptions): boolean {
-  return (
-    a.policy === b.policy &&
-    a.lookup === b.lookup &&
-    a.tls === b.tls &&
-    sameProxy(a.proxy, b.proxy) &&
-    a.timeout.connect === b.timeout.connect &&
-    a.connectionsPerOrigin === b.connectionsPerOrigin &&
-    a.keepAliveTimeout === b.keepAliveTimeout
-  )
+/**
+ * `base`'s options with `partial` over them, as extend() and configure() take them: nested settings
+ * merge (`{ timeout: { headers: 100 } }` keeps timeout.total), `policy` is replaced whole (a new
+ * policy is meant as stated). The compiled policy object is kept when no connection setting is
+ * given, and the resolved cache when `cache` is not: the same objects key the same shared pool and
+ * cache in the registry.
+ */
+function mergeOptions(base: Generation, partial: ClientOptions): { input: ClientOptions; options: ResolvedClientOptions } {
+  if (!isPlainObject(partial)) throw invalidOption('options', 'must be an object', partial)
+  const input: ClientOptions = { ...base.input }
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === undefined) continue
+    const previous = (input as Record<string, unknown>)[key]
+    ;(input as Record<string, unknown>)[key] = MERGED_KEYS.has(key) && isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
+  }
+  let options = resolveClientOptions(input)
+  if (!CONNECTION_KEYS.some((key) => key in partial)) options = { ...options, policy: base.options.policy }
+  if (!('cache' in partial)) options = { ...options, cache: base.options.cache }
+  return { input, options }
 }
 
 export function createClient(input: ClientOptions = {}): Client {
-  let rawOptions: ClientOptions = { ...input }
-  const initial = resolveClientOptions(rawOptions)
-  const shared: SharedState = {
-    switches: new OriginSwitches({ readOnly: initial.readOnly }),
-    budget: undefined,
-    breakers: undefined,
-    limit: undefined,
-    cache: undefined,
-  }
-  updateShared(shared, initial, undefined)
-  let current = newGeneration(initial, shared)
-  const retiredAgents = new Set<Promise<void>>()
-  /** Pools of retired generations still closing gracefully; close() destroys them. */
-  const retiringAgents = new Set<Agent>()
+  const raw: ClientOptions = { ...input }
+  const options = resolveClientOptions(raw)
+  // One registry per family: this client and every client extended from it share its resources.
+  const registry: Registry = new ResourceRegistry()
+  const switches = new OriginSwitches({ readOnly: options.readOnly })
+  return clientFacade(registry, newGeneration(registry, raw, options, switches), switches)
+}
+
+/** The Client object: keeps its identity across configure(), which swaps the generation behind it. */
+function clientFacade(registry: Registry, first: Generation, switches: OriginSwitches): Client {
+  let current = first
+  /** Retired generations whose calls have not all ended yet. */
+  const retiring = new Set<Generation>()
   /** Every call in flight, across generations: close() waits for, then cancels, them. */
   const calls = new InFlightCalls()
   let closed = false
@@ -216,20 +225,22 @@ export function createClient(input: ClientOptions = {}): Client {
   const release = (generation: Generation, ctx?: CallContext): void => {
     calls.leave(ctx)
     generation.inFlight--
-    if (generation.retired && generation.inFlight === 0) retire(generation)
+    if (generation.retired && generation.inFlight === 0) void retire(generation)
   }
 
-  /** Closes a retired generation's pool once nothing uses it (close() waits for the ones closing). */
-  const retire = (generation: Generation): void => {
-    if (generation.dispatcher === current.dispatcher) return
-    const agent = generation.dispatcher
-    const closing = closeAgent(agent)
-    retiredAgents.add(closing)
-    retiringAgents.add(agent)
-    void closing.finally(() => {
-      retiredAgents.delete(closing)
-      retiringAgents.delete(agent)
-    })
+  /**
+   * Gives a generation's resources back once nothing uses it: what no other client of the family
+   * holds closes (gracefully while the client is open, at once after close()).
+   */
+  const retire = (generation: Generation): Promise<void> => {
+    retiring.delete(generation)
+    if (generation.released) return Promise.resolve()
+    generation.released = true
+    return releaseResources(registry, generation.resources, closed ? 'now' : 'graceful')
+  }
+
+  const ensureOpen = (): void => {
+    if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
   }
 
   async function fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response> {
@@ -305,54 +316,51 @@ export function createClient(input: ClientOptions = {}): Client {
 
   return {
     fetch,
+    extend(partial: ClientOptions): Client {
+      ensureOpen()
+      const { input, options } = mergeOptions(current, partial)
+      const own = new OriginSwitches({ readOnly: options.readOnly, parent: switches })
+      return clientFacade(registry, newGeneration(registry, input, options, own), own)
+    },
     configure(partial: ClientOptions): void {
-      if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
-      const merged: ClientOptions = { ...rawOptions }
-      for (const [key, value] of Object.entries(partial)) {
-        if (value === undefined) continue
-        const previous = (merged as Record<string, unknown>)[key]
-        // Nested settings merge over the current ones (configure({ timeout: { headers: 100 } })
-        // keeps timeout.total); `policy` is replaced whole: a new policy is meant as stated.
-        ;(merged as Record<string, unknown>)[key] = MERGED_KEYS.has(key) && isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
-      }
-      let resolved = resolveClientOptions(merged)
-      // Keep the compiled policy object when no connection setting changed, so the pool is kept;
-      // likewise the cache (and its store) when `cache` was not given.
-      if (!CONNECTION_KEYS.some((key) => key in partial)) resolved = { ...resolved, policy: current.options.policy }
-      if (!('cache' in partial)) resolved = { ...resolved, cache: current.options.cache }
+      ensureOpen()
+      const { input, options } = mergeOptions(current, partial)
+      // The new generation takes its leases before the old one lets go: what did not change is kept.
+      const next = newGeneration(registry, input, options, switches)
+      switches.setReadOnly(options.readOnly)
       const previous = current
-      updateShared(shared, resolved, previous.options)
-      current = newGeneration(resolved, shared, previous)
-      rawOptions = merged
+      current = next
       previous.retired = true
-      if (previous.inFlight === 0) retire(previous)
+      if (previous.inFlight === 0) void retire(previous)
+      else retiring.add(previous)
     },
     get options(): ResolvedClientOptions {
       return current.options
     },
     disable(origin: string | URL, reason: string): void {
-      shared.switches.disable(origin, reason)
+      switches.disable(origin, reason)
     },
     enable(origin: string | URL): boolean {
-      return shared.switches.enable(origin)
+      return switches.enable(origin)
     },
     stats(options?: { format?: 'json' | 'prometheus' }): ClientStats & string {
       if (options?.format === 'prometheus') return renderStats(current.observe, { format: 'prometheus' }) as ClientStats & string
       const snapshot = current.observe.stats === undefined ? {} : renderStats(current.observe)
+      const resources = current.resources
       return {
         ...snapshot,
         name: current.options.name,
-        retryBudget: shared.budget?.snapshot(),
-        breakers: shared.breakers?.snapshot(),
-        switches: shared.switches.snapshot(),
-        concurrency: shared.limit?.snapshot(),
+        retryBudget: resources.budget?.resource.snapshot(),
+        breakers: resources.breakers?.resource.snapshot(),
+        switches: switches.snapshot(),
+        concurrency: resources.limit?.resource.snapshot(),
       } as ClientStats & string
     },
     recentFailures(): FailureEntry[] {
       return recentFailures(current.observe)
     },
     get cache(): ClientCache {
-      const cache = shared.cache
+      const cache = current.resources.cache?.resource
       if (cache === undefined) return NO_CACHE
       return {
         // A relative URL names the entry a fetch of it stored: resolve it against baseUrl the same way.
@@ -370,19 +378,12 @@ export function createClient(input: ClientOptions = {}): Client {
         // Calls in flight end by themselves (body read, cancelled or past their deadline) or,
         // after timeoutMs, with ERR_CLIENT_CLOSED; background cache work gets what is left.
         await calls.drain(timeoutMs)
-        const cache = shared.cache
+        const cache = current.resources.cache?.resource
         if (cache !== undefined) await within(cache.settled(), timeoutMs - (performance.now() - started))
-        // Nothing of ours is in flight now: close every socket at once, including a connect undici
-        // may still be waiting on for a call that already ended (no grace period to sit out).
-        const generation = current
-        await Promise.all([
-          destroyAgent(generation.dispatcher),
-          ...[...retiringAgents].map(destroyAgent),
-          closeObserveState(generation.observe),
-          // Closed even when its background work ran out of time: close() must not leak the store.
-          cache?.close(),
-          ...retiredAgents,
-        ])
+        // Nothing of ours is in flight now: what no other client of the family holds closes at
+        // once — every socket, including a connect undici may still be waiting on for a call that
+        // already ended (no grace period to sit out), the fleet timer, the cache store.
+        await Promise.all([...retiring, current].map(retire).concat(registry.hurry()))
       }
       closing = shutdown()
       return closing

@@ -2,7 +2,9 @@
  * The observability options of a client, and the per-client state built from them once: the
  * redaction rules, rolling stats, the flight recorder, the tracer and the duration histogram.
  * The client keeps one ObserveState per options generation and hands it to the observe and
- * attempt-span layers; stats, recorder and fleet sink carry over a `configure()` (pass `reuse`).
+ * attempt-span layers. Stats (with their fleet sink) and the flight recorder keep counts across
+ * calls: a client family shares them through its resource registry (client-resources.ts) and
+ * passes them in as `shared`; without `shared` (tests, a lone state) they are made here.
  */
 import type { Histogram, Meter, Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
@@ -104,54 +106,57 @@ export interface ObserveState {
   readonly requestDuration: Histogram | undefined
 }
 
+/** The parts that keep counts across calls, made once and shared by the clients of a family. */
+export interface ObserveCounters {
+  readonly stats: HostStats | undefined
+  readonly fleet: FleetStatsSink | undefined
+  readonly recorder: FlightRecorder | undefined
+}
+
 interface ObserveStateInit {
   /** The client's name. */
   readonly name: string
-  /** The previous generation's state: its stats, recorder and fleet sink are kept when compatible. */
-  readonly reuse?: ObserveState | undefined
+  /** Stats, fleet sink and recorder made elsewhere (the client's resource registry); default: new ones. */
+  readonly shared?: ObserveCounters
   /** Epoch ms clock for stats and the recorder (tests). Default Date.now. */
   readonly now?: () => number
   /** Where fleet flush failures go (e.g. the client's logger at warn). */
   readonly onFleetError?: (error: unknown) => void
 }
 
-function sameStats(stats: HostStats, options: ResolvedStatsOptions): boolean {
-  return (
-    stats.windowMs === Math.ceil(options.windowMs / options.buckets) * options.buckets &&
-    stats.buckets === options.buckets &&
-    stats.maxOrigins === options.maxOrigins
-  )
+/** Rolling stats and, with `stats.fleet`, the started sink that flushes them (close it with closeStats). */
+export function createStats(
+  options: ResolvedObserveOptions,
+  now: () => number = Date.now,
+  onFleetError?: (error: unknown) => void,
+): { stats: HostStats; fleet: FleetStatsSink | undefined } | undefined {
+  if (options.stats === false) return undefined
+  const stats = new HostStats(options.stats, now)
+  const fleet = options.fleet === undefined ? undefined : new FleetStatsSink(stats, options.fleet, onFleetError)
+  fleet?.start()
+  return { stats, fleet }
 }
 
-function sameFleet(a: ResolvedFleetOptions, b: ResolvedFleetOptions): boolean {
-  return a.redis === b.redis && a.prefix === b.prefix && a.intervalMs === b.intervalMs
+/** The flight recorder `recentFailures()` reads, or none when `recentFailures` is 0. */
+export function createRecorder(options: ResolvedObserveOptions, now: () => number = Date.now): FlightRecorder | undefined {
+  return options.recentFailures === 0 ? undefined : new FlightRecorder(options.recentFailures, now)
 }
 
 export function createObserveState(options: ResolvedObserveOptions, init: ObserveStateInit): ObserveState {
   const now = init.now ?? Date.now
-  const previous = init.reuse
-  let stats: HostStats | undefined
-  let fleet: FleetStatsSink | undefined
-  if (options.stats !== false) {
-    stats = previous?.stats !== undefined && sameStats(previous.stats, options.stats) ? previous.stats : new HostStats(options.stats, now)
-    const want = options.fleet
-    const old = previous?.fleet
-    if (want !== undefined && old !== undefined && previous?.stats === stats && sameFleet(old.options, want)) fleet = old
-    else if (want !== undefined) fleet = new FleetStatsSink(stats, want, init.onFleetError)
-    fleet?.start()
+  let shared = init.shared
+  if (shared === undefined) {
+    const made = createStats(options, now, init.onFleetError)
+    shared = { stats: made?.stats, fleet: made?.fleet, recorder: createRecorder(options, now) }
   }
-  // A sink that is not carried over flushes what it has and stops its timer.
-  if (previous?.fleet !== undefined && previous.fleet !== fleet) void previous.fleet.close().catch(() => {})
-  const size = options.recentFailures
-  const recorder = size === 0 ? undefined : previous?.recorder?.size === size ? previous.recorder : new FlightRecorder(size, now)
   const tracing: Tracing | undefined =
     options.tracer === undefined ? undefined : { tracer: options.tracer, api: loadOtelApi(), propagate: options.propagateTraceContext }
   return {
     name: init.name,
     redact: options.redact,
-    stats,
-    fleet,
-    recorder,
+    stats: shared.stats,
+    fleet: shared.fleet,
+    recorder: shared.recorder,
     tracing,
     requestDuration: options.meter === undefined ? undefined : createRequestDurationHistogram(options.meter),
   }
@@ -188,7 +193,7 @@ export function recentFailures(state: ObserveState): FailureEntry[] {
   return state.recorder?.recent() ?? []
 }
 
-/** For `client.close()`: stop the fleet timer and flush what is left. */
+/** Stops the fleet timer and flushes what is left (for a state made without `shared`). */
 export async function closeObserveState(state: ObserveState): Promise<void> {
   await state.fleet?.close()
 }

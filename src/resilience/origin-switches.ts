@@ -5,8 +5,13 @@
  *                                             and the reason, before any socket is opened
  *   read-only mode                            unsafe methods fail with ERR_READ_ONLY
  *
- * The lead's client exposes these as `client.disable()`, `client.enable()` and
+ * The client exposes these as `client.disable()`, `client.enable()` and
  * `client.configure({ readOnly })`; the guard-origin layer asks `refusal()` on every attempt.
+ *
+ * A client made by `parent.extend()` has switches of its own whose `parent` is the parent's: an
+ * origin disabled on a client is disabled for every client extended from it (a kill switch must
+ * not be escaped by a derived client made elsewhere in the code), while a child's disable() stays
+ * with the child and its own children. Read-only mode is an option: each client has its own.
  */
 import { SafeFetchError } from '../errors.js'
 import { checkBoolean, invalidOption } from '../option-checks.js'
@@ -28,11 +33,14 @@ export class OriginSwitches {
   private readonly disabled = new Map<string, DisabledOrigin>()
   private readOnlyMode: boolean
   private readonly now: () => number
+  /** The switches of the client this one was extended from: its disabled origins apply here too. */
+  private readonly parent: OriginSwitches | undefined
 
   /** @param now epoch milliseconds, for `since` */
-  constructor(options: { readonly readOnly?: boolean } = {}, now: () => number = Date.now) {
+  constructor(options: { readonly readOnly?: boolean; readonly parent?: OriginSwitches } = {}, now: () => number = Date.now) {
     this.readOnlyMode = options.readOnly === undefined ? false : checkBoolean('readOnly', options.readOnly)
     this.now = now
+    this.parent = options.parent
   }
 
   get readOnly(): boolean {
@@ -56,14 +64,23 @@ export class OriginSwitches {
     this.disabled.set(key, { origin: key, reason, since: this.now() })
   }
 
-  /** Re-enables `origin`. Returns whether it was disabled. */
+  /**
+   * Re-enables `origin` on these switches. Returns whether it was disabled here; a disable of a
+   * parent client still applies until the parent enables it.
+   */
   enable(origin: string | URL): boolean {
     return this.disabled.delete(toOrigin(origin))
   }
 
-  /** The reason `origin` is disabled, or undefined. */
+  /** The reason `origin` is disabled (here or on a parent), or undefined. */
   disabledReason(origin: string | URL): string | undefined {
-    return this.disabled.get(toOrigin(origin))?.reason
+    return this.entry(toOrigin(origin))?.reason
+  }
+
+  /** The disable that applies to `origin`: this client's own first, then its parents'. */
+  private entry(origin: string): DisabledOrigin | undefined {
+    const own = this.disabled.size === 0 ? undefined : this.disabled.get(origin)
+    return own ?? this.parent?.entry(origin)
   }
 
   /**
@@ -76,8 +93,9 @@ export class OriginSwitches {
         url: url.origin + url.pathname,
       })
     }
-    if (this.disabled.size !== 0) {
-      const entry = this.disabled.get(url.origin)
+    // A lone client (no parent, nothing disabled) skips the map lookup.
+    if (this.disabled.size !== 0 || this.parent !== undefined) {
+      const entry = this.entry(url.origin)
       if (entry !== undefined) {
         return new SafeFetchError('ERR_DISABLED', `${entry.origin} is disabled: ${entry.reason}`, {
           url: url.origin + url.pathname,
@@ -88,8 +106,11 @@ export class OriginSwitches {
     return undefined
   }
 
+  /** Read-only mode and every origin disabled for this client (its own and its parents'). */
   snapshot(): OriginSwitchesSnapshot {
-    return { readOnly: this.readOnlyMode, disabled: [...this.disabled.values()] }
+    const disabled = new Map(this.parent?.snapshot().disabled.map((entry) => [entry.origin, entry]))
+    for (const [origin, entry] of this.disabled) disabled.set(origin, entry)
+    return { readOnly: this.readOnlyMode, disabled: [...disabled.values()] }
   }
 }
 

@@ -359,16 +359,17 @@ describe('publishRetry', () => {
   })
 })
 
-describe('ObserveState across configure()', () => {
-  it('keeps stats and the recorder when their settings did not change, replaces them when they did', () => {
+describe('ObserveState counters', () => {
+  it('uses the stats and recorder it is given (a client family shares them), or makes its own', () => {
     const first = createObserveState(resolveObserveOptions({}), { name: 'a' })
-    const same = createObserveState(resolveObserveOptions({ redact: { headers: ['x-key'] } }), { name: 'a', reuse: first })
-    expect(same.stats).toBe(first.stats)
-    expect(same.recorder).toBe(first.recorder)
-    const changed = createObserveState(resolveObserveOptions({ stats: { windowMs: 60_000 }, recentFailures: 5 }), { name: 'a', reuse: same })
-    expect(changed.stats).not.toBe(first.stats)
-    expect(changed.recorder).not.toBe(first.recorder)
-    expect(changed.recorder!.size).toBe(5)
+    expect(first.stats).toBeDefined()
+    expect(first.recorder).toBeDefined()
+    const shared = createObserveState(resolveObserveOptions({ redact: { headers: ['x-key'] } }), { name: 'a', shared: first })
+    expect(shared.stats).toBe(first.stats)
+    expect(shared.recorder).toBe(first.recorder)
+    const own = createObserveState(resolveObserveOptions({ stats: { windowMs: 60_000 }, recentFailures: 5 }), { name: 'a' })
+    expect(own.stats).not.toBe(first.stats)
+    expect(own.recorder!.size).toBe(5)
   })
 
   it('clientLogger binds the client name', () => {
