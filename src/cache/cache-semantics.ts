@@ -111,16 +111,24 @@ export function isStorable(
   const res: Record<string, string> = {}
   const cc = responseHeaders['cache-control']
   if (cc !== undefined) {
-    const directives = parseCacheControl(cc)
+    const directives: Record<string, string | true> = { ...parseCacheControl(cc) }
     if ('must-understand' in directives) {
       // §5.2.2.3: a cache that does not understand the status "MUST NOT store the response"; one
       // that does understand it ignores no-store ("must-understand ... overrides no-store").
       if (!UNDERSTOOD.has(status)) return false
-      const { 'no-store': _ignored, ...rest } = directives
-      res['cache-control'] = formatDirectives(rest)
-    } else {
-      res['cache-control'] = formatDirectives(directives)
+      delete directives['no-store']
     }
+    // CachePolicy takes an argument as the directive's truth: `no-store=""` would count as absent.
+    if ('no-store' in directives) directives['no-store'] = true
+    if ('private' in directives) {
+      // §5.2.2.7: with field names "only the listed header fields are limited to a single user: a
+      // shared cache MUST NOT store the listed header fields ... but MAY store the remainder of the
+      // response message without those fields" (withoutWithheldFields drops them). Without names,
+      // or with an empty list (`private=""`), the whole response is private.
+      if (qualifiedFields(directives['private']) !== undefined) delete directives['private']
+      else directives['private'] = true
+    }
+    res['cache-control'] = formatDirectives(directives)
   }
   for (const name of ['expires', 'pragma'] as const) {
     const value = fieldValue(responseHeaders[name])
@@ -145,19 +153,50 @@ export function headersToStore(received: ResponseHeaders, responseTime: number):
   }
   const date = firstValue(out, 'date')
   if (date === undefined || parseHttpDate(date, responseTime) === undefined) out['date'] = new Date(responseTime).toUTCString()
-  // §5.2.2.4: with a qualified `no-cache="a, b"` the response may be reused, but the listed fields
-  // "MUST NOT be sent in the response to a subsequent request without successful revalidation":
-  // they are not stored (the requester that received them still gets them).
-  if (out['cache-control'] !== undefined) {
-    const qualified = parseCacheControl(out['cache-control'])['no-cache']
-    if (typeof qualified === 'string') for (const listed of parseTokenList(qualified)) delete out[listed]
-  }
   return out
+}
+
+/**
+ * The field names of a qualified `no-cache` or `private` (`no-cache="a, b"`, and the token form
+ * `no-cache=a` senders should not use but recipients meet), lower-cased; undefined when the
+ * directive is unqualified — or names nothing (`private=""`), read as unqualified: the safe side.
+ */
+export function qualifiedFields(arg: string | true | undefined): string[] | undefined {
+  if (typeof arg !== 'string') return undefined
+  const names = parseTokenList(arg)
+  return names.length === 0 ? undefined : names
+}
+
+/**
+ * `headers` without the fields a qualified directive withholds from reuse (the same object when
+ * there are none). `no-cache="a"`, any cache (§5.2.2.4): the listed fields "MUST NOT be sent in
+ * the response to a subsequent request without successful revalidation". `private="a"`, shared
+ * rules (§5.2.2.7): "a shared cache MUST NOT store the listed header fields". Stored names are
+ * lower-case, so are the listed ones (field names are case-insensitive). Applied to what is
+ * stored, after freshness was computed from the fields as received; the requester that received
+ * them keeps them.
+ */
+export function withoutWithheldFields(headers: ResponseHeaders, mode: CacheMode): ResponseHeaders {
+  const value = headers['cache-control']
+  if (value === undefined) return headers
+  const cc = parseCacheControl(value)
+  const noCache = qualifiedFields(cc['no-cache'])
+  const limited = mode === 'shared' ? qualifiedFields(cc['private']) : undefined
+  if (noCache === undefined && limited === undefined) return headers
+  const out: ResponseHeaders = { ...headers }
+  for (const name of noCache ?? []) delete out[name]
+  for (const name of limited ?? []) delete out[name]
+  return out
+}
+
+/** Whether a qualified `private` or `no-cache` names `field` (lower-case). */
+function withholds(cc: Directives, field: string): boolean {
+  return qualifiedFields(cc['private'])?.includes(field) === true || qualifiedFields(cc['no-cache'])?.includes(field) === true
 }
 
 /** `no-cache` without field names (§5.2.2.4): every reuse needs validation. `no-cache="a"` only hides fields. */
 function unqualifiedNoCache(cc: Directives): boolean {
-  return cc['no-cache'] === true
+  return 'no-cache' in cc && qualifiedFields(cc['no-cache']) === undefined
 }
 
 /** What a stored entry needs to answer "fresh?" with arithmetic alone. Durations in ms. */
@@ -227,7 +266,9 @@ export function freshnessLifetime(mode: CacheMode, status: number, cc: Directive
   // http-cache-semantics' rule, kept on purpose: a shared cache does not reuse a response that
   // sets a cookie without validation unless the origin says `public` — replaying one user's
   // Set-Cookie to another is a session-fixation bug, even though §7.3 leaves it to the origin.
-  if (shared && headers['set-cookie'] !== undefined && !('public' in cc) && !('immutable' in cc)) return 0
+  // An origin that did mark it (`private="set-cookie"`, `no-cache="set-cookie"`, RFC 9111 §7.3)
+  // gets its response reused without it.
+  if (shared && headers['set-cookie'] !== undefined && !('public' in cc) && !('immutable' in cc) && !withholds(cc, 'set-cookie')) return 0
   // "If the cache is shared and the s-maxage response directive is present, use its value".
   // An argument that is not delta-seconds is invalid freshness information: treat as stale.
   if (shared && 's-maxage' in cc) return (deltaSeconds(cc['s-maxage']) ?? 0) * 1000

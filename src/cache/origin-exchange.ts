@@ -28,6 +28,7 @@ import {
   mergeNotModified,
   notModifiedSelects,
   withoutUserState,
+  withoutWithheldFields,
   type CacheMode,
   type Freshness,
 } from './cache-semantics.js'
@@ -144,7 +145,10 @@ export function refreshed(
 ): ResponseRecord {
   const merged = mergeNotModified(stored.headers, notModified.headers, responseTime)
   const freshness = computeFreshness(mode, stored.status, merged, notModified.headers['age'], requestTime, responseTime)
-  const headers = mode === 'shared' ? withoutUserState(merged) : merged
+  // The merged Cache-Control decides what stays withheld: a 304 cannot bring back a field the
+  // stored response's qualified no-cache / private kept out (§5.2.2.4, §5.2.2.7).
+  const kept = withoutWithheldFields(merged, mode)
+  const headers = mode === 'shared' ? withoutUserState(kept) : kept
   return record(stored.ns, stored.secondary, stored.vary, stored.url, stored.status, stored.statusText, headers, addresses, stored.body, freshness)
 }
 
@@ -236,7 +240,9 @@ function storeResponse(
   // Freshness sees the Set-Cookie (a shared cache validates such a response unless it is public);
   // the stored copy does not carry it: the requester got it, nobody else may.
   const freshness = computeFreshness(mode, response.status, toStore, response.headers['age'], requestTime, responseTime)
-  const headers = mode === 'shared' ? withoutUserState(toStore) : toStore
+  // Fields a qualified no-cache / private (shared rules) names are not stored either (§5.2.2.4, §5.2.2.7).
+  const kept = withoutWithheldFields(toStore, mode)
+  const headers = mode === 'shared' ? withoutUserState(kept) : kept
   // With the store down (ns undefined) nothing is written, but coalesced waiters still share it.
   const ns = found.ns
   const secondary = cache.secondaryFor(req.headers, vary, found.partition)

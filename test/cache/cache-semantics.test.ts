@@ -10,7 +10,9 @@ import {
   MAX_HEURISTIC_MS,
   mergeNotModified,
   notModifiedSelects,
+  qualifiedFields,
   responseDirectives,
+  withoutWithheldFields,
   type CacheMode,
 } from '../../src/cache/cache-semantics.js'
 import type { ResponseHeaders } from '../../src/types.js'
@@ -117,6 +119,13 @@ describe('isStorable (RFC 9111 §3) via http-cache-semantics with corrected inpu
     ['302 with max-age', 'shared', 302, {}, { 'cache-control': 'max-age=60' }, true],
     ['Vary: * never matches (§4.1): not stored', 'shared', 200, {}, { 'cache-control': 'max-age=60', vary: '*' }, false],
     ['Vary: , * (odd form)', 'shared', 200, {}, { 'cache-control': 'max-age=60', vary: ', *' }, false],
+    // §5.2.2.7: qualified private limits only the listed fields; a shared cache may store the rest.
+    ['private="x-user" in a shared cache', 'shared', 200, {}, { 'cache-control': 'private="x-user", max-age=60' }, true],
+    ['PRIVATE=x-user (token form, any case)', 'shared', 200, {}, { 'cache-control': 'PRIVATE=x-user, max-age=60' }, true],
+    ['private="" names nothing: unqualified', 'shared', 200, {}, { 'cache-control': 'private="", max-age=60' }, false],
+    ['private=" , " names nothing: unqualified', 'shared', 200, {}, { 'cache-control': 'private=" , ", max-age=60' }, false],
+    ['private="x-user" + Authorization: §3.5 still applies', 'shared', 200, { authorization: 'x' }, { 'cache-control': 'private="x-user", max-age=60' }, false],
+    ['no-store="" is no-store', 'shared', 200, {}, { 'cache-control': 'no-store="", max-age=60' }, false],
   ]
   it.each(table)('%s', (_name, mode, status, req, res, expected) => {
     expect(isStorable(mode, 'GET', status, req, res)).toBe(expected)
@@ -183,6 +192,17 @@ describe('freshnessLifetime (RFC 9111 §4.2.1, §4.2.2)', () => {
     ['shared + Set-Cookie without public: validate each time', 'shared', 200, { 'cache-control': 'max-age=60', 'set-cookie': 'a=1' }, 0],
     ['shared + Set-Cookie + public', 'shared', 200, { 'cache-control': 'public, max-age=60', 'set-cookie': 'a=1' }, 60_000],
     ['private + Set-Cookie', 'private', 200, { 'cache-control': 'max-age=60', 'set-cookie': 'a=1' }, 60_000],
+    [
+      'shared + Set-Cookie marked private="set-cookie" (§7.3)',
+      'shared',
+      200,
+      { 'cache-control': 'private="Set-Cookie", max-age=60', 'set-cookie': 'a=1' },
+      60_000,
+    ],
+    ['shared + Set-Cookie marked no-cache="set-cookie"', 'shared', 200, { 'cache-control': 'no-cache="set-cookie", max-age=60', 'set-cookie': 'a=1' }, 60_000],
+    ['shared + Set-Cookie, private naming another field', 'shared', 200, { 'cache-control': 'private="x-a", max-age=60', 'set-cookie': 'a=1' }, 0],
+    ['qualified no-cache does not zero the lifetime (§5.2.2.4)', 'shared', 200, { 'cache-control': 'no-cache="x-a", max-age=60' }, 60_000],
+    ['no-cache="" names nothing: unqualified', 'shared', 200, { 'cache-control': 'no-cache="", max-age=60' }, 0],
   ]
   it.each(table)('%s', (_name, mode, status, headers, expected) => {
     expect(life(mode, status, headers)).toBe(expected)
@@ -302,5 +322,39 @@ describe('headSelects: does a 200 to HEAD describe the stored response? (RFC 911
   ]
   it.each(table)('%s', (_name, stored, head, expected) => {
     expect(headSelects(stored, body, head)).toBe(expected)
+  })
+})
+
+describe('qualified no-cache / private: the fields withheld from reuse (RFC 9111 §5.2.2.4, §5.2.2.7)', () => {
+  it.each([
+    ['x-a', ['x-a']],
+    ['X-A, x-b', ['x-a', 'x-b']],
+    [' x-a ,, x-b ', ['x-a', 'x-b']],
+    ['', undefined],
+    [' , ', undefined],
+  ] as [string, string[] | undefined][])('qualifiedFields(%j)', (arg, expected) => {
+    expect(qualifiedFields(arg)).toEqual(expected)
+  })
+
+  it('qualifiedFields of an unqualified or absent directive is undefined', () => {
+    expect(qualifiedFields(true)).toBeUndefined()
+    expect(qualifiedFields(undefined)).toBeUndefined()
+  })
+
+  const headers: ResponseHeaders = { 'cache-control': '', 'x-a': '1', 'x-b': '2', 'set-cookie': ['s=1'], etag: '"e"' }
+  const table: [string, string, CacheMode, string[]][] = [
+    ['no-cache="x-a", shared', 'no-cache="x-a", max-age=60', 'shared', ['x-a']],
+    ['no-cache="x-a", private', 'no-cache="X-A", max-age=60', 'private', ['x-a']],
+    ['private="x-a, x-b", shared', 'private="x-a, X-B", max-age=60', 'shared', ['x-a', 'x-b']],
+    ['private="x-a": a private cache keeps it', 'private="x-a", max-age=60', 'private', []],
+    ['both', 'no-cache="x-a", private="set-cookie"', 'shared', ['x-a', 'set-cookie']],
+    ['unqualified no-cache hides nothing (it validates)', 'no-cache, max-age=60', 'shared', []],
+    ['no qualified directive', 'max-age=60', 'shared', []],
+  ]
+  it.each(table)('%s', (_name, cc, mode, gone) => {
+    const input = { ...headers, 'cache-control': cc }
+    const out = withoutWithheldFields(input, mode)
+    for (const name of Object.keys(input)) expect(name in out, name).toBe(!gone.includes(name))
+    if (gone.length === 0) expect(out).toBe(input)
   })
 })

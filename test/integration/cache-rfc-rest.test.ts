@@ -341,6 +341,116 @@ describe.each([
       expect((await get(t.c, t.url, { headers: bob })).cache).not.toBe('hit')
     })
   })
+  describe.skipIf(skip)('RFC 9111 §5.2.2.7 / §5.2.2.4: qualified private="..." and no-cache="..."', () => {
+    /** The origin answers `fields` and counts; the body says which answer it is. */
+    function setup(name: string, fields: Record<string, string | string[]>, cache: CacheOptions = {}) {
+      const p = path(name)
+      const url = origin.route(p, (_req, res, n) => reply(res, fields, `answer ${n}`))
+      return { c: client({}, cache), url, count: () => origin.count(p) }
+    }
+
+    it.each([
+      ['private="x-user"', 'private="x-user", max-age=600', ['x-user']],
+      ['PRIVATE="X-User, X-Account" (names and directive in any case, a list)', 'PRIVATE="X-User, X-Account", max-age=600', ['x-user', 'x-account']],
+      ['private=x-user (token form)', 'private=x-user, max-age=600', ['x-user']],
+      ['private="x-user,,x-account" (empty members)', 'max-age=600, private="x-user,,x-account"', ['x-user', 'x-account']],
+    ])('shared mode: %s is stored without the named fields; the requester got them', async (_name, cc, hidden) => {
+      const t = setup('private-qualified', { 'cache-control': cc, 'x-user': 'alice', 'x-account': '42', 'x-other': 'shared' })
+      const first = await get(t.c, t.url)
+      expect(first.headers.get('x-user')).toBe('alice')
+      await stored(t.c, t.url)
+      const r = await get(t.c, t.url)
+      expect(r).toMatchObject({ text: 'answer 1', cache: 'hit' })
+      for (const name of hidden) expect(r.headers.get(name), name).toBeNull()
+      expect(r.headers.get('x-other')).toBe('shared')
+      if (!hidden.includes('x-account')) expect(r.headers.get('x-account')).toBe('42')
+      expect(t.count()).toBe(1)
+    })
+
+    it.each([
+      ['unqualified private', 'private, max-age=600'],
+      ['private="" (an empty list counts as unqualified)', 'private="", max-age=600'],
+    ])('shared mode: %s is not stored', async (_name, cc) => {
+      const t = setup('private-unqualified', { 'cache-control': cc, 'x-user': 'alice' })
+      await get(t.c, t.url)
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+      expect(await get(t.c, t.url)).toMatchObject({ text: 'answer 2', cache: 'miss' })
+    })
+
+    it('private mode: inside a credentials partition the whole response is stored; the anonymous partition follows the shared rules', async () => {
+      const t = setup('private-mode', { 'cache-control': 'private="x-user", max-age=600', 'x-user': 'alice' }, { mode: 'private' })
+      const alice = { authorization: 'Bearer alice' }
+      await get(t.c, t.url, { headers: alice })
+      await stored(t.c, t.url, alice)
+      expect((await get(t.c, t.url, { headers: alice })).headers.get('x-user')).toBe('alice')
+      await get(t.c, t.url)
+      await stored(t.c, t.url)
+      const anonymous = await get(t.c, t.url)
+      expect(anonymous).toMatchObject({ text: 'answer 2', cache: 'hit' })
+      expect(anonymous.headers.get('x-user')).toBeNull()
+    })
+
+    it('shared mode: a request with credentials still needs public / s-maxage / must-revalidate (§3.5): a qualified private is none of them', async () => {
+      const t = setup('private-auth', { 'cache-control': 'private="x-user", max-age=600', 'x-user': 'alice' })
+      await get(t.c, t.url, { headers: { authorization: 'Bearer alice' } })
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+      expect(await get(t.c, t.url)).toMatchObject({ text: 'answer 2', cache: 'miss' })
+    })
+
+    it('private="set-cookie": the cookie reaches its requester only', async () => {
+      const t = setup('private-cookie', { 'cache-control': 'private="set-cookie", max-age=600', 'set-cookie': 'sid=alice' })
+      expect((await get(t.c, t.url)).headers.get('set-cookie')).toBe('sid=alice')
+      await stored(t.c, t.url)
+      const r = await get(t.c, t.url)
+      expect(r).toMatchObject({ text: 'answer 1', cache: 'hit' })
+      expect(r.headers.get('set-cookie')).toBeNull()
+    })
+
+    it.each([
+      ['no-cache="X-Secret" (names in any case)', 'no-cache="X-Secret", max-age=600'],
+      ['no-cache=x-secret (token form)', 'no-cache=x-secret, max-age=600'],
+    ])('%s: reused without validation, without the field, in either mode', async (_name, cc) => {
+      for (const mode of ['shared', 'private'] as const) {
+        const t = setup('no-cache-qualified', { 'cache-control': cc, 'x-secret': 's', 'x-other': 'o' }, { mode })
+        const h = mode === 'private' ? { authorization: 'Bearer alice' } : {}
+        expect((await get(t.c, t.url, { headers: h })).headers.get('x-secret')).toBe('s')
+        await stored(t.c, t.url, h)
+        const r = await get(t.c, t.url, { headers: h })
+        expect(r, mode).toMatchObject({ text: 'answer 1', cache: 'hit' })
+        expect(r.headers.get('x-secret')).toBeNull()
+        expect(r.headers.get('x-other')).toBe('o')
+      }
+    })
+
+    it('no-cache="" (an empty list) counts as unqualified: every reuse is validated', async () => {
+      const t = setup('no-cache-empty', { 'cache-control': 'no-cache="", max-age=600' })
+      await get(t.c, t.url)
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+      expect((await get(t.c, t.url)).cache).not.toBe('hit')
+      expect(t.count()).toBe(2)
+    })
+
+    it('a 304 cannot bring back a field the stored response’s qualified directives withhold', async () => {
+      for (const cc of ['no-cache="x-secret", max-age=10', 'private="x-secret", max-age=10']) {
+        const p = path('qualified-304')
+        const url = origin.route(p, (req, res) => {
+          // The 304 omits Cache-Control: the stored one (with its qualified directive) stays in force.
+          if (req.headers['if-none-match'] === '"q"') return reply(res, { etag: '"q"', 'x-secret': 'from the 304' }, '', 304)
+          reply(res, { 'cache-control': cc, etag: '"q"', 'x-secret': 's' }, 'body')
+        })
+        const c = client()
+        await get(c, url)
+        await stored(c, url)
+        clock.advance(30)
+        const validated = await get(c, url)
+        expect(validated.cache, cc).toBe('revalidated')
+        expect(validated.headers.get('x-secret'), cc).toBeNull()
+        await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+        const r = await get(c, url, { cache: 'only-if-cached' })
+        expect(r.headers.get('x-secret'), cc).toBeNull()
+      }
+    })
+  })
 })
 
 describe('every new serve path judges stored entries by the reading client’s address policy', () => {
