@@ -12,7 +12,7 @@ import { parseUrl } from './net/url-policy.js'
 import { redactUrlForError } from './observe/redact.js'
 import { describeValue as describe } from './option-checks.js'
 import { normalizeHeaders, type ResolvedCallOptions, type ResolvedClientOptions } from './options.js'
-import { prepareBody } from './request-body.js'
+import { prepareBody, type PreparedBody } from './request-body.js'
 import type { FetchInput, SafeRequestInit } from './request-input.js'
 import type { OutboundRequest } from './types.js'
 
@@ -59,32 +59,50 @@ function checkOrigin(url: URL, options: ResolvedClientOptions): URL {
   return url
 }
 
-export async function buildRequest(
+/** The prepared form of "no body" (every GET): shared, never changed. */
+const NO_BODY: PreparedBody = { body: null, contentType: undefined }
+
+/**
+ * Synchronous when the input is a URL and there is no body to read (every plain GET): no promise
+ * is made then. May throw (bad input) rather than reject; the caller awaits it inside a try.
+ */
+export function buildRequest(
+  input: FetchInput,
+  init: SafeRequestInit | undefined,
+  clientOptions: ResolvedClientOptions,
+  options: ResolvedCallOptions,
+): OutboundRequest | Promise<OutboundRequest> {
+  if (typeof input === 'string' || input instanceof URL) {
+    const url = resolveTarget(input, clientOptions)
+    const method = normalizeMethod(init?.method)
+    const headers = mergeHeaders(clientOptions.headers, init?.headers)
+    const body = init?.body
+    if (body === undefined || body === null) return outbound(url, method, headers, NO_BODY, options)
+    return prepareBody(body, method).then((prepared) => outbound(url, method, headers, prepared, options))
+  }
+  return fromRequest(input, init, clientOptions, options)
+}
+
+async function fromRequest(
   input: FetchInput,
   init: SafeRequestInit | undefined,
   clientOptions: ResolvedClientOptions,
   options: ResolvedCallOptions,
 ): Promise<OutboundRequest> {
-  let url: URL
-  let method: string
-  let headers: Record<string, string>
-  let body: unknown
-  if (typeof input === 'string' || input instanceof URL) {
-    url = resolveTarget(input, clientOptions)
-    method = normalizeMethod(init?.method)
-    headers = mergeHeaders(clientOptions.headers, init?.headers)
-    body = init?.body
-  } else if (input instanceof Request) {
-    url = resolveTarget(input.url, clientOptions)
-    method = normalizeMethod(init?.method ?? input.method)
-    // As in `new Request(request, init)`: init's headers replace the Request's, they are not merged.
-    headers =
-      init?.headers !== undefined ? mergeHeaders(clientOptions.headers, init.headers) : mergeHeaders(clientOptions.headers, input.headers, 'request.headers')
-    body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
-  } else {
+  if (!(input instanceof Request)) {
     throw new SafeFetchError('ERR_URL_INVALID', `input must be a URL string, a URL or a Request, got ${describe(input)}`)
   }
-  const prepared = await prepareBody(body, method)
+  const url = resolveTarget(input.url, clientOptions)
+  const method = normalizeMethod(init?.method ?? input.method)
+  // As in `new Request(request, init)`: init's headers replace the Request's, they are not merged.
+  const headers =
+    init?.headers !== undefined ? mergeHeaders(clientOptions.headers, init.headers) : mergeHeaders(clientOptions.headers, input.headers, 'request.headers')
+  const body = init?.body !== undefined ? init.body : input.body === null ? null : new Uint8Array(await input.arrayBuffer())
+  return outbound(url, method, headers, await prepareBody(body, method), options)
+}
+
+/** The request with the default fields added where the caller set none. */
+function outbound(url: URL, method: string, headers: Record<string, string>, prepared: PreparedBody, options: ResolvedCallOptions): OutboundRequest {
   if (prepared.contentType !== undefined && headers['content-type'] === undefined) headers['content-type'] = prepared.contentType
   if (headers['accept'] === undefined) headers['accept'] = '*/*'
   if (options.decompress && headers['accept-encoding'] === undefined) headers['accept-encoding'] = ACCEPT_ENCODING

@@ -14,7 +14,7 @@ export type BodyFactory = () => string | Uint8Array | ReadableStream<Uint8Array>
 
 export type SafeBodyInit = BodyInit | Readable | BodyFactory
 
-interface PreparedBody {
+export interface PreparedBody {
   body: RequestBody | null
   /** Content-Type implied by the body (fetch's "extract a body"), used when the caller set none. */
   contentType: string | undefined

@@ -87,6 +87,10 @@ function createDecoder(coding: Coding, firstByte: number): Transform {
   }
 }
 
+function readTimedOut(body: ResponseBody): void {
+  body.onReadTimeout()
+}
+
 /**
  * The body of one response. The WHATWG stream is made only when someone asks for it: on Node 20 a
  * `new ReadableStream()` costs ~10 µs (it is made transferable), more than the rest of a request's
@@ -122,7 +126,7 @@ export class ResponseBody implements LazyBody {
   ) {
     this.unsubscribe = signal.onAbort((reason) => this.fail(reason))
     if (limits.readTimeout > 0) {
-      this.readTimer = setTimeout(this.onReadTimeout, limits.readTimeout)
+      this.readTimer = setTimeout(readTimedOut, limits.readTimeout, this)
       this.readTimer.unref()
     }
   }
@@ -207,11 +211,11 @@ export class ResponseBody implements LazyBody {
     if (!input.write(compact(chunk)) && !this.inputBlocked) {
       this.inputBlocked = true
       this.undici?.pause()
-      input.once('drain', this.onInputDrain)
+      input.once('drain', () => this.onInputDrain())
     }
   }
 
-  private readonly onInputDrain = (): void => {
+  private onInputDrain(): void {
     this.inputBlocked = false
     if (this.closed || this.paused) return
     this.readTimer?.refresh()
@@ -231,7 +235,7 @@ export class ResponseBody implements LazyBody {
     this.teardown(error, true)
   }
 
-  private readonly onReadTimeout = (): void => {
+  onReadTimeout(): void {
     // Paused for backpressure: the silence is the caller's, not the server's. resume() re-arms
     // the timer (refresh() reactivates a timer that has fired).
     if (this.paused || this.inputBlocked) return

@@ -132,7 +132,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     writing = this
     const headersMs = this.ctx.options.timeout.headers
     if (headersMs > 0) {
-      this.headersTimer = setTimeout(this.onHeadersTimeout, headersMs)
+      this.headersTimer = setTimeout(headersTimedOut, headersMs, this)
       this.headersTimer.unref()
     }
   }
@@ -174,7 +174,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     timings.queued = Math.max(0, now - this.started - info.dns - info.connect - (info.tls ?? 0))
   }
 
-  private readonly onHeadersTimeout = (): void => {
+  onHeadersTimeout(): void {
     this.fail(
       new SafeFetchError('ERR_HEADERS_TIMEOUT', `no response headers from ${this.urlText} within ${this.ctx.options.timeout.headers} ms (timeout.headers)`, {
         url: this.urlText,
@@ -231,7 +231,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
         )
       }
     }
-    settle.whenDone(this.onBodyDone)
+    settle.whenDone((error) => this.onBodyDone(error))
     this.settled = true
     const lazy = this.body
     this.resolve(
@@ -241,7 +241,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     )
   }
 
-  private readonly onBodyDone = (error: SafeFetchError | undefined): void => {
+  private onBodyDone(error: SafeFetchError | undefined): void {
     const timings = this.record.timings
     const now = performance.now()
     timings.download = now - this.responseAt
@@ -306,6 +306,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, GateJob {
     this.record.timings.total = performance.now() - this.started
     this.reject(error)
   }
+}
+
+function headersTimedOut(handler: AttemptHandler): void {
+  handler.onHeadersTimeout()
 }
 
 /**
