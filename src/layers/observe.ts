@@ -26,6 +26,7 @@
 import type { Attributes, Span } from '@opentelemetry/api'
 import type { CallObservation } from '../observe/call-observation.js'
 import type { CallContext } from '../context.js'
+import type { BodySettle } from '../call-signal.js'
 import type { CallRecord } from '../types.js'
 import { toSafeFetchError, type SafeFetchError } from '../errors.js'
 import { blockedChannel, endChannel, errorChannel, isBlockedCode, startChannel } from '../observe/diagnostics.js'
@@ -71,12 +72,22 @@ export function observeLayer(state: ObserveState): Layer {
       // Registered after the inner layers' listeners (transport timings, attempt span, deadline):
       // the attempt's download/total are in when the call's timings are copied from it.
       if (settle !== undefined && !settle.done) {
-        settle.whenDone((error) => {
-          if (observation.handedOut) finishCall(ctx, response, error, settle.bytes)
-        })
+        settle.whenDone(finishOnSettle(ctx, observation, response, settle))
       }
       return response
     }
+}
+
+/** Made outside the async layer function, for the reason given at client.ts `endHook`. */
+function finishOnSettle(
+  ctx: CallContext,
+  observation: CallObservation,
+  response: RawResponse,
+  settle: BodySettle,
+): (error: SafeFetchError | undefined) => void {
+  return (error) => {
+    if (observation.handedOut) finishCall(ctx, response, error, settle.bytes)
+  }
 }
 
 /**
