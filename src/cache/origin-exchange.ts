@@ -94,7 +94,10 @@ export async function exchange(
       const addresses = address === undefined ? undefined : mergeAddresses(stored.addresses, address)
       const mode = rulesFor(cache, found)
       const updated = refreshed(stored, response, requestTime, responseTime, addresses ?? stored.addresses, mode)
-      if (found.ns !== undefined && addresses !== undefined) cache.save(found, updated, storeTtl(updated, cache, responseTime))
+      // Served to this caller either way; re-stored only if the merged response may still be stored
+      // under the entry's rules (a 304 may add no-store, or `private` under the shared rules, §3).
+      const storable = isStorable(mode, 'GET', stored.status, {}, updated.headers)
+      if (found.ns !== undefined && addresses !== undefined && storable) cache.save(found, updated, storeTtl(updated, cache, responseTime))
       const served = responseFromRecord(updated, req.url, responseTime, true)
       // A cookie the 304 sets is this caller's own (it is only kept out of the shared entry).
       const cookie = response.headers['set-cookie']

@@ -430,6 +430,29 @@ describe.each([
       expect(t.count()).toBe(2)
     })
 
+    it.each([
+      ['private (shared rules)', 'private, max-age=600'],
+      ['no-store', 'no-store, max-age=600'],
+    ])('a 304 that makes the response %s: served to its caller, not re-stored for others (§3, §5.2.2.5, §5.2.2.7)', async (_name, cc) => {
+      const p = path('304-not-storable')
+      const url = origin.route(p, (req, res, n) => {
+        if (req.headers['if-none-match'] === '"v"') return reply(res, { etag: '"v"', 'cache-control': cc, 'x-n': String(n) }, '', 304)
+        reply(res, { 'cache-control': 'max-age=10', etag: '"v"', 'x-n': String(n) }, 'body')
+      })
+      const c = client()
+      await get(c, url)
+      await stored(c, url)
+      clock.advance(30)
+      const validated = await get(c, url)
+      expect(validated).toMatchObject({ text: 'body', cache: 'revalidated' })
+      expect(validated.headers.get('x-n')).toBe('2')
+      await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
+      // The entry is as it was (stale, x-n 1): the next caller is not served the 304's fields.
+      const next = await get(c, url)
+      expect(next.cache).not.toBe('hit')
+      expect(origin.count(p)).toBe(3)
+    })
+
     it('a 304 cannot bring back a field the stored response’s qualified directives withhold', async () => {
       for (const cc of ['no-cache="x-secret", max-age=10', 'private="x-secret", max-age=10']) {
         const p = path('qualified-304')
