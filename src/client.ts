@@ -1,7 +1,8 @@
 /**
- * createClient(): resolve options once, build the layer stack over the family's shared resources
- * (client-resources.ts: pool, cache, budget, breakers, limit, stats), expose fetch(); extend() and
- * configure() build new generations over the same registry.
+ * createClient(): resolve options once, build the first options generation (client-generation.ts:
+ * the layer stack over the family's shared resources, client-resources.ts), expose fetch().
+ * extend() makes a new client and configure() a new generation of this one, over the same
+ * resource registry; close() waits for this client's calls and gives its resources back.
  *
  * This file wires the edge between WHATWG fetch and the pipeline: build-request.ts turns
  * (input, init) into an OutboundRequest, the layers (layer-table.ts) run, and safe-response.ts
@@ -16,10 +17,6 @@ import type { CallRecord } from './types.js'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
 import { onUserAbort } from './user-signal.js'
 import { InFlightCalls, resolveCloseTimeout, within, type CloseOptions } from './client-close.js'
-import { createTransport } from './net/transport.js'
-import { createProxyTransport } from './net/proxy-transport.js'
-import { createMockTransport } from './net/mock-transport.js'
-import { invalidOption, isPlainObject } from './option-checks.js'
 import {
   CALL_OPTION_KEYS,
   checkCallInit,
@@ -29,8 +26,6 @@ import {
   type ResolvedCallOptions,
   type ResolvedClientOptions,
 } from './options.js'
-import { compose, type Handler } from './pipeline.js'
-import { buildLayers } from './layer-table.js'
 import type { OutboundRequest, RawResponse } from './types.js'
 import type { RetryBudgetSnapshot } from './retry/retry-budget.js'
 import type { BreakerSnapshot } from './resilience/circuit-breaker.js'
@@ -40,10 +35,10 @@ import { finishCall, handOut } from './layers/observe.js'
 import { newCallRecord } from './observe/call-info.js'
 import type { FailureEntry } from './observe/flight-recorder.js'
 import type { StatsSnapshot } from './observe/host-stats.js'
-import { clientLogger, createObserveState, recentFailures, renderStats, type ObserveState } from './observe/observe-state.js'
-import type { Logger } from 'pino'
+import { recentFailures, renderStats } from './observe/observe-state.js'
 import { ResourceRegistry } from './resource-registry.js'
-import { acquireResources, observeCounters, releaseResources, type ClientResources } from './client-resources.js'
+import { releaseResources } from './client-resources.js'
+import { mergeOptions, newGeneration, type Generation, type Registry } from './client-generation.js'
 import { attachCallInfo } from './observe/call-info.js'
 import { toResponse } from './safe-response.js'
 import { buildRequest, resolveTarget } from './build-request.js'
@@ -109,98 +104,6 @@ export interface ClientStats extends Partial<StatsSnapshot> {
   breakers: Record<string, BreakerSnapshot> | undefined
   switches: OriginSwitchesSnapshot
   concurrency: ConcurrencySnapshot | undefined
-}
-
-/**
- * One options generation: the settings a client runs with and what was built from them (the layer
- * stack over the family's shared resources). configure() makes a new one and the old one retires
- * when its calls in flight end; extend() makes a new client with its own.
- */
-interface Generation {
-  readonly options: ResolvedClientOptions
-  /** The options as given (merged over the parent's): what extend() and configure() merge over. */
-  readonly input: ClientOptions
-  readonly resources: ClientResources
-  readonly handler: Handler
-  readonly observe: ObserveState
-  readonly logger: Logger | undefined
-  inFlight: number
-  retired: boolean
-  /** Its resources were given back to the registry. */
-  released: boolean
-}
-
-type Registry = ResourceRegistry<ResolvedClientOptions>
-
-/** Options whose change means new connections: the compiled policy is kept only when none is given. */
-const CONNECTION_KEYS = ['policy', 'lookup', 'tls', 'proxy', 'connectionsPerOrigin', 'keepAliveTimeout'] as const
-
-function buildHandler(options: ResolvedClientOptions, resources: ClientResources, switches: OriginSwitches, observe: ObserveState): Handler {
-  // The order is the table in layer-table.ts (outermost first; a feature that is off is left out).
-  const layers = buildLayers({
-    options,
-    observe,
-    switches,
-    budget: resources.budget?.resource,
-    breakers: resources.breakers?.resource,
-    limit: resources.limit?.resource,
-    cache: resources.cache?.resource,
-  })
-  const agent = resources.agent?.resource
-  const transport =
-    options.dispatcher !== undefined
-      ? createMockTransport(options.dispatcher, { policy: options.policy.address, lookup: options.lookup!, connectTimeout: options.timeout.connect })
-      : options.proxy === undefined
-        ? createTransport(agent!)
-        : createProxyTransport(agent!, {
-            proxy: options.proxy,
-            policy: options.policy.address,
-            lookup: options.lookup,
-            connectTimeout: options.timeout.connect,
-          })
-  return compose(layers, transport)
-}
-
-function newGeneration(registry: Registry, input: ClientOptions, options: ResolvedClientOptions, switches: OriginSwitches): Generation {
-  const resources = acquireResources(registry, options)
-  try {
-    const observe = createObserveState(options.observe, { name: options.name, shared: observeCounters(resources) })
-    return {
-      options,
-      input,
-      resources,
-      observe,
-      logger: clientLogger(options.logger, options.name),
-      handler: buildHandler(options, resources, switches, observe),
-      inFlight: 0,
-      retired: false,
-      released: false,
-    }
-  } catch (err) {
-    void releaseResources(registry, resources, 'now')
-    throw err
-  }
-}
-
-/**
- * `base`'s options with `partial` over them, as extend() and configure() take them: nested settings
- * merge (`{ timeout: { headers: 100 } }` keeps timeout.total), `policy` is replaced whole (a new
- * policy is meant as stated). The compiled policy object is kept when no connection setting is
- * given, and the resolved cache when `cache` is not: the same objects key the same shared pool and
- * cache in the registry.
- */
-function mergeOptions(base: Generation, partial: ClientOptions): { input: ClientOptions; options: ResolvedClientOptions } {
-  if (!isPlainObject(partial)) throw invalidOption('options', 'must be an object', partial)
-  const input: ClientOptions = { ...base.input }
-  for (const [key, value] of Object.entries(partial)) {
-    if (value === undefined) continue
-    const previous = (input as Record<string, unknown>)[key]
-    ;(input as Record<string, unknown>)[key] = MERGED_KEYS.has(key) && isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
-  }
-  let options = resolveClientOptions(input)
-  if (!CONNECTION_KEYS.some((key) => key in partial)) options = { ...options, policy: base.options.policy }
-  if (!('cache' in partial)) options = { ...options, cache: base.options.cache }
-  return { input, options }
 }
 
 export function createClient(input: ClientOptions = {}): Client {
@@ -398,18 +301,6 @@ function endHook<G>(release: (g: G, c: CallContext) => void, generation: G, ctx:
     stopListening?.()
     release(generation, ctx)
   }
-}
-
-const MERGED_KEYS = new Set(['timeout', 'retry', 'redirect', 'breaker', 'cache', 'redact'])
-
-function mergeDeep(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base }
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) continue
-    const previous = out[key]
-    out[key] = isPlainObject(previous) && isPlainObject(value) ? mergeDeep(previous, value) : value
-  }
-  return out
 }
 
 function hasCallOverrides(init: SafeRequestInit | undefined): boolean {
