@@ -42,16 +42,18 @@ export function attemptSpanLayer(state: ObserveState): Layer {
         attempt.span = span
         if (tracing.propagate) outgoing = withTraceContext(req, span)
       }
-      // The transport appends this request's attempt record (remote address, timings).
+      // The transport appends this request's attempt record (remote address, timings); a plain-http
+      // request through a proxy that falls back to the next checked address appends one per address
+      // asked for, and the span describes the last one (the address that answered or failed last).
       const logIndex = ctx.record.attemptLog.length
       let response: RawResponse
       try {
         response = await next(outgoing, ctx)
       } catch (err) {
-        attempt.end(ctx.record.attemptLog[logIndex], undefined, toSafeFetchError(err, ctx.record.url))
+        attempt.end(lastSince(ctx.record.attemptLog, logIndex), undefined, toSafeFetchError(err, ctx.record.url))
         throw err
       }
-      const entry = ctx.record.attemptLog[logIndex]
+      const entry = lastSince(ctx.record.attemptLog, logIndex)
       const settle = response.settle
       const status = response.status
       if (settle === undefined || settle.done) attempt.end(entry, status, settle?.error)
@@ -115,4 +117,9 @@ function withTraceContext(req: OutboundRequest, span: Span): OutboundRequest {
   const tracestate = context.traceState?.serialize()
   if (tracestate !== undefined && tracestate !== '') headers['tracestate'] = tracestate
   return { url: req.url, method: req.method, headers, body: req.body }
+}
+
+/** The newest attempt record appended at or after `from` (undefined when none was). */
+function lastSince<T>(log: readonly T[], from: number): T | undefined {
+  return log.length > from ? log[log.length - 1] : undefined
 }

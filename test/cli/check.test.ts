@@ -196,12 +196,12 @@ describe.concurrent('safefetch check', { timeout: 120_000 }, () => {
 
   // Only where there is no DNS at all (the namespace): outside it this would query a real resolver.
   it.runIf(process.env.SAFEFETCH_NETNS === '1')('fails fast with ERR_DNS and a hint when a name has no --resolve entry', async () => {
-    const started = Date.now()
     const r = await runCli(['check', '--timeout', '3s', 'http://no-such-name.invalid/'])
     expect(r.code).toBe(1)
     expect(r.out).toContain('ERR_DNS')
     expect(r.out).toContain('--resolve host:address')
-    // Bounded by --timeout (plus process start-up), never the resolver's own retry schedule.
-    expect(Date.now() - started).toBeLessThan(12_000)
+    // No wall-clock bound here (process start-up alone took 17 s on a loaded machine): a resolver
+    // that waited out its own retry schedule would end past --timeout, as ERR_DEADLINE_EXCEEDED.
+    expect(r.out).not.toContain('ERR_DEADLINE_EXCEEDED')
   })
 })

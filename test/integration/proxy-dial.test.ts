@@ -19,6 +19,7 @@ import {
   type TestServer,
 } from '../helpers/servers.js'
 import { echo, type Echo } from './support.js'
+import { tracing } from './observability-support.js'
 
 const NAME = 'api.example.test'
 let cert: TestCertificate
@@ -106,6 +107,19 @@ describe('plain http through a proxy: the checked addresses in turn', () => {
       [200, '127.0.0.1'],
     ])
     expect(info.attemptLog[0]!.retryReason).toContain('connection_refused')
+    await client.close()
+  })
+
+  it("the attempt's CLIENT span names the address that answered, not the one the proxy could not reach", async () => {
+    const proxy = await newProxy({ proxyStatus: true })
+    const trace = tracing()
+    const client = createClient({ ...options(proxy, ['127.0.0.2', '127.0.0.1']), tracer: trace.tracer })
+    const res = await client.fetch(`http://${NAME}:${plain.port}/span`)
+    await res.arrayBuffer()
+    const spans = trace.spans().filter((s) => s.kind === 2) // SpanKind.CLIENT
+    expect(spans).toHaveLength(1)
+    expect(spans[0]!.attributes['network.peer.address']).toBe('127.0.0.1')
+    expect(spans[0]!.attributes['http.response.status_code']).toBe(200)
     await client.close()
   })
 
