@@ -112,8 +112,12 @@ export class ResponseBody implements LazyBody {
   private received = 0
   private closed = false
   private paused = false
-  /** The first decoder's input buffer is full: the socket is paused until it drains. */
+  /** The first decoder's input is full: the socket is paused until the decoder has taken it all. */
   private inputBlocked = false
+  /** Chunks written to the first decoder that it has not consumed yet. */
+  private inputChunks = 0
+  /** Write callback of the first decoder (made with the decoders: a body without coding needs none). */
+  private onInputTaken: (() => void) | undefined
   private readTimer: NodeJS.Timeout | undefined
   private readonly unsubscribe: () => void
 
@@ -207,15 +211,20 @@ export class ResponseBody implements LazyBody {
     const input = this.decoders![0]!
     // The decoder queues what it has not decoded yet: copy views that would pin a socket read, and
     // stop reading the socket while its queue is full (zlib decodes on the thread pool, slower
-    // than tiny chunks arrive).
-    if (!input.write(compact(chunk)) && !this.inputBlocked) {
+    // than tiny chunks arrive). Full counts each queued chunk's objects, not only its bytes: the
+    // stream's own high-water mark (16 KiB of data) lets 16 Ki one-byte chunks queue, ~3 MB of
+    // heap for 16 KiB of body, which a loaded machine (zlib lagging) reached.
+    this.inputChunks++
+    input.write(compact(chunk), this.onInputTaken)
+    if (!this.inputBlocked && input.writableLength + this.inputChunks * CHUNK_OVERHEAD >= input.writableHighWaterMark) {
       this.inputBlocked = true
       this.undici?.pause()
-      input.once('drain', () => this.onInputDrain())
     }
   }
 
-  private onInputDrain(): void {
+  /** The decoder has consumed one written chunk; once it has taken them all, read the socket again. */
+  private inputTaken(): void {
+    if (--this.inputChunks > 0 || !this.inputBlocked) return
     this.inputBlocked = false
     if (this.closed || this.paused) return
     this.readTimer?.refresh()
@@ -264,6 +273,7 @@ export class ResponseBody implements LazyBody {
     }
     last.on('data', (chunk: Buffer) => this.deliver(chunk))
     last.on('end', () => this.close())
+    this.onInputTaken = () => this.inputTaken()
     this.decoders = decoders
   }
 

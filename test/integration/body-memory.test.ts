@@ -37,18 +37,27 @@ describe('memory held by a response body', () => {
     ['ext', 'stream', 2000],
     ['tiny', 'stream', 200_000],
   ] as const)(
-    '%s chunks, body %s: heap + buffers stay within 8× maxResponseBytes',
+    '%s chunks, body %s: heap + buffers stay within 4× maxResponseBytes',
     async (mode, read, count) => {
-      const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode, read, String(count), String(LIMIT)], {
-        timeout: 100_000,
-      })
+      // --no-flush-bytecode: V8 drops the bytecode of functions not run lately at a GC, which moved the
+      // heap below its baseline by up to 0.3 MB at random; the baseline is taken after a warm-up on
+      // the same kind of body (the fixture), so compiled code is not counted as the body's memory.
+      const { stdout } = await run(
+        process.execPath,
+        ['--expose-gc', '--no-flush-bytecode', '--import', 'tsx', fixture, mode, read, String(count), String(LIMIT)],
+        {
+          timeout: 100_000,
+        },
+      )
       const result = JSON.parse(stdout) as Result
       const grew = result.peak.heap + result.peak.external - (result.before.heap + result.before.external)
       console.log(`${mode}/${read} ×${count}: heap+external +${mib(grew)} MiB, rss +${mib(result.peak.rss - result.before.rss)} MiB (limit ${mib(LIMIT)} MiB)`)
       if (read === 'collect') expect(result.received).toBe(result.expected)
-      // Before the fix: +115 MB (450× the limit). The peak also counts garbage the fixture's gc()
-      // has not reclaimed yet; under load that reached 4.4× once, so the bound is 8× (2 MiB).
-      expect(grew).toBeLessThan(8 * LIMIT)
+      // Before the fix: +115 MB (450× the limit). Now 1.6–2.8× in every case, also beside three CPU
+      // burners. (4.4× was seen once under load, with gzip: zlib lagged and the decoder's input
+      // queued thousands of 1-byte chunks — a real bound bug, fixed in response-body.ts — and the
+      // fixture measured while the client was still parsing its socket backlog.)
+      expect(grew).toBeLessThan(4 * LIMIT)
     },
     110_000,
   )
