@@ -76,10 +76,6 @@ export class GuardedStore {
     return undefined
   }
 
-  close(): Promise<void> {
-    return this.store.close?.() ?? Promise.resolve()
-  }
-
   /** A record of the current version with a valid signature (when signing), else undefined. */
   private accept(key: string, found: unknown): CacheRecord | undefined {
     if (this.failing) this.recovered()

@@ -29,6 +29,7 @@ import { Flights } from './coalescing.js'
 import { HighWater } from './generations.js'
 import { FAILED, GuardedStore, type Read } from './guarded-store.js'
 import { redactUrlText } from '../observe/redact.js'
+import { ResourceRegistry, type Lease, type ResourceKind } from '../resource-registry.js'
 
 /** Variant keys listed per index, oldest dropped (and deleted) first. */
 const MAX_VARIANTS = 32
@@ -49,11 +50,20 @@ export interface Lookup {
 }
 
 /**
- * How many open caches use each store object. A store may be shared by several clients (the docs
- * suggest passing one store to many), and configure() builds the new cache on the same store before
- * closing the old one: the store is closed only by the last cache using it.
+ * The stores open caches use, counted the way a client family counts its shared resources
+ * (resource-registry.ts), but process-wide: a store may be shared by unrelated clients (the docs
+ * suggest passing one store to many), and a new cache may be built on a store before the old one
+ * closes. A store is closed only by the last cache using it.
  */
-const storeUsers = new WeakMap<CacheStore, number>()
+const stores = new ResourceRegistry<CacheStore>()
+const storeKind: ResourceKind<CacheStore, CacheStore> = {
+  name: 'cache-store',
+  key: (store) => [store],
+  create: (store) => store,
+  close: async (store) => {
+    await store.close?.()
+  },
+}
 
 function token(): string {
   return randomBytes(9).toString('base64url')
@@ -69,13 +79,14 @@ export class HttpCache {
   /** Signed stores: the newest namespace and generation tokens seen, to notice a rollback. */
   private readonly seen = new HighWater()
   private closed = false
+  private readonly storeLease: Lease<CacheStore> | undefined
 
   constructor(
     readonly options: ResolvedCacheOptions,
     private readonly logger?: Logger,
   ) {
     this.store = new GuardedStore(options.store, options.signingKey, logger)
-    storeUsers.set(options.store, (storeUsers.get(options.store) ?? 0) + 1)
+    this.storeLease = stores.acquire(storeKind, options.store)
   }
 
   // ---- public API (client.cache) ----
@@ -109,13 +120,7 @@ export class HttpCache {
     await this.settled()
     if (this.closed) return
     this.closed = true
-    const users = (storeUsers.get(this.options.store) ?? 1) - 1
-    if (users > 0) {
-      storeUsers.set(this.options.store, users)
-      return
-    }
-    storeUsers.delete(this.options.store)
-    await this.store.close()
+    await stores.release(this.storeLease, 'now')
   }
 
   // ---- used by the cache layer ----
