@@ -21,9 +21,18 @@ export interface CloseOptions {
 /** The default wait never exceeds this, even for calls without a total timeout. */
 const CLOSE_TIMEOUT_CAP = 30_000
 
+/**
+ * Calls in flight, as an intrusive doubly linked list through the contexts (O(1) in and out, no
+ * allocation). Not a Set: a Set of per-call objects that churns at concurrency rehashes its table
+ * now and then, and V8's replaced tables stay linked to their successors; measured at concurrency
+ * 32, every call's objects then survived young-generation GCs (old space +4 KB per call instead of
+ * ~0.9 KB, until the next full GC).
+ */
 export class InFlightCalls {
   private count = 0
-  private readonly live = new Set<CallContext>()
+  /** Calls with a context, newest first. */
+  private head: CallContext | undefined = undefined
+  private listed = 0
   private onIdle: (() => void) | undefined = undefined
   /** Set once close() has stopped waiting: calls that get their context later fail at once. */
   private closedError: SafeFetchError | undefined = undefined
@@ -36,12 +45,39 @@ export class InFlightCalls {
   /** A call has its context: it can now be cancelled by close(). */
   track(ctx: CallContext): void {
     if (this.closedError !== undefined) ctx.signal.abort(this.closedError)
-    else this.live.add(ctx)
+    else if (!ctx.inFlightListed) {
+      ctx.inFlightListed = true
+      ctx.inFlightPrev = undefined
+      ctx.inFlightNext = this.head
+      if (this.head !== undefined) this.head.inFlightPrev = ctx
+      this.head = ctx
+      this.listed++
+    }
+  }
+
+  private unlist(ctx: CallContext): void {
+    if (!ctx.inFlightListed) return
+    ctx.inFlightListed = false
+    const prev = ctx.inFlightPrev
+    const next = ctx.inFlightNext
+    if (prev === undefined) this.head = next
+    else prev.inFlightNext = next
+    if (next !== undefined) next.inFlightPrev = prev
+    ctx.inFlightPrev = undefined
+    ctx.inFlightNext = undefined
+    this.listed--
+  }
+
+  /** The listed contexts, as an array (the list may change while they are aborted). */
+  private listedCalls(): CallContext[] {
+    const out: CallContext[] = []
+    for (let ctx = this.head; ctx !== undefined; ctx = ctx.inFlightNext) out.push(ctx)
+    return out
   }
 
   /** A call ended (ctx undefined when it failed before having one). */
   leave(ctx: CallContext | undefined): void {
-    if (ctx !== undefined) this.live.delete(ctx)
+    if (ctx !== undefined) this.unlist(ctx)
     this.count--
     if (this.count === 0 && this.onIdle !== undefined) {
       const idle = this.onIdle
@@ -55,8 +91,8 @@ export class InFlightCalls {
     if (this.count === 0) return 0
     const now = performance.now()
     // Calls still building their request have no context yet: they will get the client's total.
-    let latest = this.count > this.live.size ? (clientTotalMs > 0 ? clientTotalMs : Infinity) : 0
-    for (const ctx of this.live) latest = Math.max(latest, ctx.deadline - now)
+    let latest = this.count > this.listed ? (clientTotalMs > 0 ? clientTotalMs : Infinity) : 0
+    for (let ctx = this.head; ctx !== undefined; ctx = ctx.inFlightNext) latest = Math.max(latest, ctx.deadline - now)
     return Math.min(Math.max(0, latest), CLOSE_TIMEOUT_CAP)
   }
 
@@ -73,8 +109,9 @@ export class InFlightCalls {
         'ERR_CLIENT_CLOSED',
         `the client was closed while this call was still in flight (close({ timeoutMs: ${timeoutMs} }) ran out)`,
       )
-      for (const ctx of [...this.live]) ctx.signal.abort(this.closedError)
-      this.live.clear()
+      const calls = this.listedCalls()
+      for (const ctx of calls) this.unlist(ctx)
+      for (const ctx of calls) ctx.signal.abort(this.closedError)
     }
   }
 }

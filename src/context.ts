@@ -27,6 +27,10 @@ export class CallContext {
    * count). The observe layer runs it once, last, when it finishes the call.
    */
   onEnd: (() => void) | undefined = undefined
+  /** Links of the client's list of calls in flight (client-close.ts `InFlightCalls`); owned by it. */
+  inFlightPrev: CallContext | undefined = undefined
+  inFlightNext: CallContext | undefined = undefined
+  inFlightListed = false
 
   constructor(
     readonly options: ResolvedCallOptions,
