@@ -35,7 +35,7 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'slow', include: SLOW } },
     ],
-    setupFiles: ['test/helpers/tripwire.ts'],
+    setupFiles: ['test/support/tripwire.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Real servers and a real redis-server per file: keep the 2-core machine from thrashing.

@@ -6,7 +6,7 @@
  * inside this namespace) and announced in SAFEFETCH_TEST_HOSTS, which the tripwire allows.
  *
  * Where unprivileged user namespaces are not permitted, it warns and runs the command directly;
- * the tripwire (test/helpers/tripwire.ts) still fails any test that connects outside loopback.
+ * the tripwire (test/support/tripwire.ts) still fails any test that connects outside loopback.
  */
 import { spawnSync } from 'node:child_process'
 

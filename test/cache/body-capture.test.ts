@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BodyCapture } from '../../src/cache/body-capture.js'
+import { until } from '../support/waiting.js'
 
 /** A source of `count` chunks of `size` bytes that records how many chunks were pulled. */
 function source(count: number, size: number, fail = false) {
@@ -96,7 +97,7 @@ describe('BodyCapture', () => {
     const { result, sink: s } = sink()
     const capture = new BodyCapture(stream, 10_000, 500, s)
     capture.pump()
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(() => result.body !== undefined, 'the pump to complete the copy')
     expect(state.pulled).toBe(5)
     expect(result.body?.byteLength).toBe(500)
     expect(await readAll(capture.stream)).toBe(500)
@@ -107,7 +108,7 @@ describe('BodyCapture', () => {
     const { result, sink: s } = sink()
     const capture = new BodyCapture(stream, 100_000, undefined, s)
     capture.pump()
-    for (let i = 0; i < 500 && result.body === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(() => result.body !== undefined, 'the pump to complete the copy')
     expect(state.pulled).toBe(20_000)
     expect(result.body?.byteLength).toBe(20_000)
     const reader = capture.stream.getReader()
@@ -132,7 +133,7 @@ describe('BodyCapture', () => {
     await reader.read()
     capture.pump()
     await reader.cancel()
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(() => result.body !== undefined, 'the copy to complete after the cancel')
     expect(state.cancelled).toBe(false)
     expect(result.body?.byteLength).toBe(500)
   })
@@ -142,7 +143,7 @@ describe('BodyCapture', () => {
     const { result, sink: s } = sink()
     const capture = new BodyCapture(stream, 250, undefined, s)
     capture.pump()
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(() => result.abandoned, 'the pump to give up at the limit')
     expect(result.abandoned).toBe(true)
     expect(state.pulled).toBe(3)
     expect(await readAll(capture.stream)).toBe(1000)

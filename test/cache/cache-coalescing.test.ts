@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { BodySettle } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { cacheHandler, bytesStream, contextFor, fakeOrigin, harness, newRecord, readText } from './fake-context.js'
+import { until } from '../support/waiting.js'
 
 const URL1 = 'http://origin.test/a'
 
@@ -38,7 +39,7 @@ describe('request coalescing', () => {
     const handler = cacheHandler(origin.next, h.cache)
     const leaderCtx = contextFor(h.cache, newRecord())
     const leader = handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, leaderCtx)
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await until(() => origin.count === 1, 'the leader to reach the origin')
     const waiter = h.fetch(URL1, { noSettle: true })
     release()
     const leaderResponse = await leader // its body is never read
@@ -59,7 +60,7 @@ describe('request coalescing', () => {
     expect(h.cache.flights.size).toBe(1)
     settle.finish()
     await h.cache.settled()
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await until(() => h.cache.flights.size === 0, 'the flight to end')
     expect(h.cache.flights.size).toBe(0)
     expect((await h.fetch(URL1)).record.cache).toBe('hit')
   })
@@ -69,7 +70,7 @@ describe('request coalescing', () => {
     const h = harness(origin)
     const handler = cacheHandler(origin.next, h.cache)
     void handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, contextFor(h.cache, newRecord())).catch(() => {})
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await until(() => origin.count === 1, 'the leader to reach the origin')
     const ctx = contextFor(h.cache, newRecord())
     const waiting = handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, ctx)
     ctx.signal.abort(new SafeFetchError('ERR_DEADLINE_EXCEEDED', 'deadline'))
@@ -102,7 +103,7 @@ describe('request coalescing', () => {
     })
     const h = harness(origin)
     const en = h.fetch(URL1, { headers: { 'accept-language': 'en' }, noSettle: true })
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await until(() => origin.count === 1, 'the leader to reach the origin')
     const fr = h.fetch(URL1, { headers: { 'accept-language': 'fr' }, noSettle: true })
     await new Promise((resolve) => setTimeout(resolve, 1))
     release()
@@ -122,7 +123,7 @@ describe('request coalescing', () => {
     })
     const h = harness(origin)
     const first = h.fetch(URL1, { noSettle: true })
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await until(() => origin.count === 1, 'the leader to reach the origin')
     const second = h.fetch(URL1, { noSettle: true })
     await new Promise((resolve) => setTimeout(resolve, 1))
     release()

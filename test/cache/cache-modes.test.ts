@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Clock, fakeOrigin, harness } from './fake-context.js'
+import { fakeOrigin, harness } from './fake-context.js'
+import { Clock } from '../support/clocks.js'
 
 const URL1 = 'http://origin.test/a'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SafeFetchError } from '../../src/errors.js'
-import { Clock, fakeOrigin, harness } from './fake-context.js'
+import { fakeOrigin, harness } from './fake-context.js'
+import { Clock } from '../support/clocks.js'
 
 const URL1 = 'http://origin.test/a'
 

@@ -9,7 +9,8 @@ import { addressesAllowed, MAX_ENTRY_ADDRESSES, mergeAddresses } from '../../src
 import type { ResponseRecord } from '../../src/cache/cache-store.js'
 import { compileAddressPolicy } from '../../src/net/address-policy.js'
 import { compilePolicy } from '../../src/net/url-policy.js'
-import { Clock, FAKE_REMOTE_ADDRESS, fakeOrigin, harness } from './fake-context.js'
+import { FAKE_REMOTE_ADDRESS, fakeOrigin, harness } from './fake-context.js'
+import { Clock } from '../support/clocks.js'
 import { responseRecord } from './store-suite.js'
 
 const URL1 = 'http://origin.test/a'

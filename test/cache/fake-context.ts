@@ -12,6 +12,7 @@ import type { RequestCacheMode } from '../../src/cache/cache-request.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
 import { cacheLayer } from '../../src/layers/cache.js'
 import { compilePolicy, type CompiledPolicy } from '../../src/net/url-policy.js'
+import { Clock } from '../support/clocks.js'
 
 /**
  * The address every fake exchange reports (a documentation address, RFC 5737: nothing is dialled)
@@ -20,19 +21,6 @@ import { compilePolicy, type CompiledPolicy } from '../../src/net/url-policy.js'
  */
 export const FAKE_REMOTE_ADDRESS = '203.0.113.10'
 export const FAKE_POLICY = compilePolicy({ allow: ['203.0.113.0/24'] }, 'policy')
-
-/** A settable wall clock (epoch ms). */
-export class Clock {
-  constructor(public t = Date.UTC(2025, 0, 1, 12, 0, 0)) {}
-  readonly now = (): number => this.t
-  advance(seconds: number): void {
-    this.t += seconds * 1000
-  }
-  /** The clock as an HTTP-date, offset by `seconds`. */
-  date(seconds = 0): string {
-    return new Date(this.t + seconds * 1000).toUTCString()
-  }
-}
 
 export interface Reply {
   status?: number

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisStore } from '../../src/cache/redis-store.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { responseRecord, storeConformance } from './store-suite.js'
 
 let redis: RedisServer

@@ -7,7 +7,8 @@ import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, safeFetch, SafeFetchError } from '../../src/index.js'
 import { startHttpServer, startSilentServer, type TestServer } from '../helpers/servers.js'
-import { echo, LOOPBACK, rejectsWith, until, type Echo } from './support.js'
+import { echo, LOOPBACK, rejectsWith, type Echo } from './support.js'
+import { until } from '../support/waiting.js'
 
 let server: TestServer
 let other: TestServer

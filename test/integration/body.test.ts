@@ -10,7 +10,8 @@ import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, SafeFetchError } from '../../src/index.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith, until } from './support.js'
+import { LOOPBACK, rejectsWith } from './support.js'
+import { until } from '../support/waiting.js'
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(2_000) // ~90 KB
 const PAYLOAD = Buffer.from(TEXT)

@@ -12,9 +12,10 @@ import type http from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, memoryStore, redisStore, type CacheRecord, type CacheStore, type Client, type ClientOptions } from '../../src/index.js'
 import { fakeLookup, isolated, startHttpServer, testHosts, type TestServer } from '../helpers/servers.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { rejectsWith } from './support.js'
-import { gate, SharedClock } from './cache-support.js'
+import { gate, until } from '../support/waiting.js'
+import { SharedClock } from '../support/clocks.js'
 
 const INTERNAL = '10.255.0.1'
 const canRun = isolated && testHosts.includes(INTERNAL)
@@ -168,7 +169,7 @@ describe.skipIf(!canRun)('cache entries are judged against the reading client ad
     holds.set('/flight', held.promise)
     const leader = a.fetch(url('/flight'))
     // Wait for the leader's request to reach the origin, then tighten and join its flight.
-    for (let i = 0; i < 200 && counts.get('/flight') === undefined; i++) await new Promise((r) => setTimeout(r, 5))
+    await until(() => counts.get('/flight') !== undefined, "the leader's request to reach the origin")
     a.configure({ policy: {} })
     const waiter = a.fetch(url('/flight'))
     held.open()
@@ -203,14 +204,11 @@ describe.skipIf(!canRun)('cache entries are judged against the reading client ad
     const b = client({ cache: { store: redisStore({ url: redis!.url }), now: clock.now } })
     expect(await (await a.fetch(url('/fleet'))).text()).toBe('internal secret #1')
     // A reads its own entry back from Redis once written (writes are asynchronous)...
-    let cached = false
-    for (let i = 0; i < 200 && !cached; i++) {
+    await until(async () => {
       const r = await a.fetch(url('/fleet'), { cache: 'only-if-cached' })
       await r.text()
-      cached = r.status === 200
-      if (!cached) await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-    expect(cached).toBe(true)
+      return r.status === 200
+    }, 'A to read its entry back from Redis')
     // ...and B, with the default policy, is refused.
     await rejectsWith(b.fetch(url('/fleet')), 'ERR_ADDRESS_BLOCKED')
     await rejectsWith(b.fetch(url('/fleet'), { cache: 'force-cache' }), 'ERR_ADDRESS_BLOCKED')

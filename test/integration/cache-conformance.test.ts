@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CacheOptions, Client } from '../../src/index.js'
 import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -510,7 +511,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
     clock.advance(5)
     const stale = await get(cl, url, { headers: h })
     expect({ text: stale.text, cache: stale.cache }).toEqual({ text: '#1', cache: 'stale' })
-    for (let i = 0; i < 200 && origin.count(path) < 2; i++) await new Promise((r) => setTimeout(r, 5))
+    await until(() => origin.count(path) >= 2, 'the background validation')
     expect(origin.count(path)).toBe(2)
   })
 

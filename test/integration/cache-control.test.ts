@@ -7,8 +7,8 @@
 import type http from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
-import { until } from './support.js'
+import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { gate, until } from '../support/waiting.js'
 
 const fixture = useCacheFixture(2)
 const { clock, client } = fixture

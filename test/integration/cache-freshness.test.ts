@@ -7,8 +7,8 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo, type Client, type ClientOptions } from '../../src/index.js'
-import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
-import { until } from './support.js'
+import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { gate, until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -241,10 +241,7 @@ describe('stale-while-revalidate', () => {
     await until(() => origin.count('/swr') === 2, 'the background request')
     held.open()
     // only-if-cached never contacts the origin (nor starts a revalidation): poll the store with it.
-    for (let i = 0; i < 400; i++) {
-      if ((await get(c, url, { cache: 'only-if-cached' })).text === 'swr 2') break
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
+    await until(async () => (await get(c, url, { cache: 'only-if-cached' })).text === 'swr 2', 'the revalidated entry to be stored')
     expect(await get(c, url)).toMatchObject({ text: 'swr 2', cache: 'hit' })
     expect(origin.count('/swr')).toBe(2)
   })

@@ -7,8 +7,9 @@
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { gate, get, reply, useCacheFixture, type Origin } from './cache-support.js'
-import { rejectsWith, until } from './support.js'
+import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { rejectsWith } from './support.js'
+import { gate, until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const { clock, client } = fixture

@@ -11,8 +11,10 @@ import { promisify } from 'node:util'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, redisStore, type CacheOptions, type Client } from '../../src/index.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
-import { get, reply, SharedClock, startOrigin, type Origin } from './cache-support.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
+import { get, reply, startOrigin, type Origin } from './cache-support.js'
+import { SharedClock } from '../support/clocks.js'
+import { until } from '../support/waiting.js'
 
 const run = promisify(execFile)
 const child = fileURLToPath(new URL('./cache-redis-child.fixture.ts', import.meta.url))
@@ -63,11 +65,7 @@ function capture(): { logger: pino.Logger; lines: LogLine[] } {
 
 /** Polls until a just-written entry is readable (writes to Redis are asynchronous). */
 async function untilHit(c: Client, url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await get(c, url, { cache: 'only-if-cached' })).status === 200) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`${url} never became a hit`)
+  await until(async () => (await get(c, url, { cache: 'only-if-cached' })).status === 200, `${url} to become a hit`)
 }
 
 describe.skipIf(!available)('Redis store shared by separate processes', () => {
@@ -120,9 +118,7 @@ describe.skipIf(!available)('Redis store shared by separate processes', () => {
     const a = client(prefix)
     const b = client(prefix)
     await get(a, url, { headers: { 'accept-language': 'en' } })
-    for (let i = 0; i < 200 && (await get(b, url, { cache: 'only-if-cached', headers: { 'accept-language': 'en' } })).status !== 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    await until(async () => (await get(b, url, { cache: 'only-if-cached', headers: { 'accept-language': 'en' } })).status === 200, 'B to read the entry')
     await a.cache.invalidate(url)
     expect((await get(b, url, { headers: { 'accept-language': 'en' } })).cache).toBe('miss')
   })
@@ -185,13 +181,15 @@ describe.skipIf(!available)('Redis killed mid-test', () => {
     await expect(c.cache.invalidateAll()).rejects.toMatchObject({ code: 'ERR_NETWORK' })
 
     await redis.restart()
-    let recovered = false
-    for (let i = 0; i < 100 && !recovered; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      await get(c, url)
-      recovered = (await get(c, url)).cache === 'hit'
-    }
-    expect(recovered).toBe(true)
+    // Polled every 100 ms (each round writes, then reads) while ioredis reconnects.
+    await until(
+      async () => {
+        await get(c, url)
+        return (await get(c, url)).cache === 'hit'
+      },
+      'the cache to come back after the restart',
+      { timeoutMs: 15_000, intervalMs: 100 },
+    )
     expect(lines.some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
   }, 30_000)
 })

@@ -9,24 +9,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest'
 import { createClient, getCallInfo, type CacheOptions, type CacheStatus, type Client, type ClientOptions, type SafeRequestInit } from '../../src/index.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
 import { LOOPBACK } from './support.js'
-
-/**
- * A clock that moves only when the test advances it; the origin stamps Date from it too. It starts
- * on a whole second, so a fresh response's Date equals the cache's response time and its age is
- * exactly 0. (It used to be real time plus an offset: Date has whole seconds, so the age of a fresh
- * entry was the sub-second part of the origin's stamp plus the time the test took, and read 1 when
- * that crossed a second — most often on the slower Redis path.)
- */
-export class SharedClock {
-  private at = Math.floor(Date.now() / 1000) * 1000
-  readonly now = (): number => this.at
-  advance(seconds: number): void {
-    this.at += seconds * 1000
-  }
-  httpDate(): string {
-    return new Date(this.now()).toUTCString()
-  }
-}
+import { SharedClock } from '../support/clocks.js'
 
 /** One route: `n` is this path's request number, from 1. */
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void
@@ -93,13 +76,6 @@ export async function get(client: Client, url: string, init?: SafeRequestInit): 
   const response = await client.fetch(url, init)
   const text = await response.text()
   return { response, status: response.status, text, headers: response.headers, cache: getCallInfo(response)?.cache }
-}
-
-/** A promise with its resolve function, for origins that hold a response until the test says so. */
-export function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => (open = resolve))
-  return { promise, open }
 }
 
 export interface CacheFixture {

@@ -8,7 +8,7 @@ import { FleetStatsSink, fleetKey, readFleetStats, resolveFleetOptions } from '.
 import { HostStats, resolveStatsOptions } from '../../src/observe/host-stats.js'
 import { createObserveState, closeObserveState, resolveObserveOptions } from '../../src/observe/observe-state.js'
 import type { CallSample } from '../../src/observe/stat-counters.js'
-import { startRedis, type RedisProcess } from '../helpers/start-redis.js'
+import { startRedis, type RedisServer } from '../support/redis.js'
 
 const A = 'https://a.example.test'
 const B = 'https://b.example.test'
@@ -22,7 +22,7 @@ function failed(errorCode: NonNullable<CallSample['errorCode']>): CallSample {
   return { errorCode, attempts: 1, redirects: 0, bytes: 0, durationMs: 10, attemptLog: [] }
 }
 
-let server: RedisProcess
+let server: RedisServer
 let redis: Redis
 let prefix: string
 let testNumber = 0

@@ -14,7 +14,8 @@ import net from 'node:net'
 import zlib from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, memoryStore, SafeFetchError, type Client } from '../../src/index.js'
-import { LOOPBACK, until } from './support.js'
+import { LOOPBACK } from './support.js'
+import { until } from '../support/waiting.js'
 
 interface RawServer {
   port: number
@@ -108,7 +109,7 @@ afterEach(async () => {
   try {
     await Promise.all(clients.splice(0).map((c) => c.close()))
     // After close(), the client holds no socket: the server sees every connection closed.
-    for (const s of open) await until(() => s.open.size === 0, `server-side sockets closed (${s.open.size} open)`, 300)
+    for (const s of open) await until(() => s.open.size === 0, `server-side sockets closed (${s.open.size} open)`, 3_000)
   } finally {
     await Promise.all(open.map((s) => s.close()))
   }

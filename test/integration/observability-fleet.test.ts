@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, readFleetStats, type OriginStats } from '../../src/index.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
 import { closedPort, originHandler } from './observability-support.js'
 

@@ -9,8 +9,9 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, type ClientOptions } from '../../src/index.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, jsonLog, LEVEL, nextTurn, originHandler, type JsonLog } from './observability-support.js'
+import { closedPort, jsonLog, LEVEL, originHandler, type JsonLog } from './observability-support.js'
 import { LOOPBACK, rejectsWith } from './support.js'
+import { nextTurn } from '../support/waiting.js'
 
 let server: TestServer
 beforeAll(async () => {

@@ -146,11 +146,6 @@ export function originHandler(): (req: http.IncomingMessage, res: http.ServerRes
   }
 }
 
-/** Waits one event-loop turn: undici returns a finished keep-alive socket to the pool on the next turn. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 /** A port that nothing listens on (bound, then closed). */
 export async function closedPort(): Promise<number> {
   const { createServer } = await import('node:net')

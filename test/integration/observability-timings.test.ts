@@ -9,8 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, type PhaseTimings } from '../../src/index.js'
 import { fakeLookup, selfSignedCertificate, startHttpsServer, startHttpServer, type TestServer } from '../helpers/servers.js'
-import { jsonLog, nextTurn, originHandler } from './observability-support.js'
+import { jsonLog, originHandler } from './observability-support.js'
 import { LOOPBACK } from './support.js'
+import { nextTurn } from '../support/waiting.js'
 
 const SLACK = 1
 

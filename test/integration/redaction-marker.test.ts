@@ -18,9 +18,10 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, memoryStore, redisStore, safeFetch, type Client, type SafeRequestInit } from '../../src/index.js'
 import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
 import { closedPort, jsonLog, tracing, type JsonLog, type Tracing } from './observability-support.js'
+import { until } from '../support/waiting.js'
 
 const PREFIX = 'QZXLEAK'
 const CHANNELS = ['start', 'end', 'error', 'retry', 'blocked'].map((name) => `safefetch:call:${name}`)
@@ -419,8 +420,10 @@ beforeAll(async () => {
     if (!clients.has(c.client)) continue
     await runCase(env, c, index)
   }
-  // Let background revalidations finish (they log when they fail).
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // The background work is over when it has logged: the revalidation (it fails) and, with Redis,
+  // the refused store write.
+  await until(() => log.lines().some((l) => l.msg === 'background revalidation failed'), 'the background revalidation to fail and log')
+  if (hasRedis) await until(() => log.lines().some((l) => l.msg.includes('cache store unavailable')), 'the refused store write to be logged')
 }, 60_000)
 
 afterAll(async () => {

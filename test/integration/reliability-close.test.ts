@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/index.js'
 import { startHangingListener, type HangingListener } from '../helpers/hanging-listener.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith, until } from './support.js'
+import { LOOPBACK, rejectsWith } from './support.js'
+import { until } from '../support/waiting.js'
 
 let server: TestServer
 let hanging: HangingListener

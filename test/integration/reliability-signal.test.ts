@@ -7,7 +7,8 @@ import type http from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/index.js'
 import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, until } from './support.js'
+import { LOOPBACK } from './support.js'
+import { until, nextTurn } from '../support/waiting.js'
 
 const CALLS = 25
 let server: TestServer
@@ -31,8 +32,8 @@ afterEach(() => {
   for (const res of held.splice(0)) res.destroy()
 })
 
-/** Warnings are emitted on a later tick. */
-const settleWarnings = () => new Promise((resolve) => setTimeout(resolve, 20))
+/** process.emitWarning emits on process.nextTick: after one event-loop turn every warning is out. */
+const settleWarnings = nextTurn
 
 describe('one AbortSignal shared by many calls', () => {
   it('aborts every call, without a MaxListenersExceededWarning', async () => {

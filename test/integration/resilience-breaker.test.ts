@@ -14,8 +14,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCallInfo, type Client } from '../../src/index.js'
 import { fakeLookup } from '../helpers/servers.js'
-import { closedPort, gate, reply, useFixtures } from './resilience-support.js'
-import { rejectsWith, until } from './support.js'
+import { closedPort, reply, useFixtures } from './resilience-support.js'
+import { rejectsWith } from './support.js'
+import { gate, until } from '../support/waiting.js'
 
 // On the fake clock (see above): a cool-down no real wait in this file could reach.
 const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 60_000, cooldownMs: 30_000, halfOpenCalls: 1 } as const

@@ -9,8 +9,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { logSink, reply, settleIo, useFixtures } from './resilience-support.js'
-import { until } from './support.js'
+import { logSink, reply, useFixtures } from './resilience-support.js'
+import { until } from '../support/waiting.js'
 
 // The fast project shares a worker between files (isolate: false): leave no fake clock or spy behind.
 afterEach(() => {
@@ -155,7 +155,7 @@ describe('the total deadline is never exceeded by backoff', () => {
     const waited: number[] = []
     for (let retry = 0; retry < 20 && !settled; retry++) {
       // Real I/O runs until the layer logs its next retry (just before it sleeps) or the call ends.
-      await settleIo(() => settled || sink.retries().length > retry, 'the next retry or the end of the call')
+      await until(() => settled || sink.retries().length > retry, 'the next retry or the end of the call')
       if (settled) break
       const delay = sink.retries()[retry]!['delayMs'] as number
       waited.push(delay)

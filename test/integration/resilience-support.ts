@@ -147,22 +147,6 @@ export function logSink(): LogSink {
   }
 }
 
-/** Yields to real I/O (setImmediate is not faked by the fake-clock tests) until `predicate()` holds. */
-export async function settleIo(predicate: () => boolean, what: string, turns = 20_000): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (predicate()) return
-    await new Promise<void>((resolve) => setImmediate(resolve))
-  }
-  throw new Error(`gave up waiting for ${what}`)
-}
-
-/** A promise and its resolver, for servers that hold a reply until the test lets it go. */
-export function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => (open = resolve))
-  return { promise, open }
-}
-
 export interface Fixtures {
   /** A scripted server, closed after the test. */
   serve(script: Script): Promise<ScriptedServer>

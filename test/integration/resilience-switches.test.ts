@@ -6,8 +6,9 @@
 import type http from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { gate, reply, settleIo, useFixtures } from './resilience-support.js'
-import { rejectsWith, until } from './support.js'
+import { reply, useFixtures } from './resilience-support.js'
+import { rejectsWith } from './support.js'
+import { gate, until } from '../support/waiting.js'
 
 const NO_WAIT = { backoff: { base: 1, cap: 1 } } as const
 
@@ -179,8 +180,8 @@ describe('maxConcurrent', () => {
     const c = client({ maxConcurrent: 2 })
     const calls = [1, 2, 3].map((i) => c.fetch(`${server.origin}/work/${i}`).then((res) => res.text()))
     await until(() => server.inFlight === 2, 'two calls to reach the server')
-    // Give the third call every chance to get through if the gate leaked.
-    await settleIo(() => false, 'nothing', 200).catch(() => undefined)
+    // The third call is held in the queue (a leaking gate would have sent it instead).
+    await until(() => c.stats().concurrency?.queued === 1, 'the third call to queue')
     expect(server.requests).toHaveLength(2)
     expect(c.stats().concurrency).toEqual({ maxConcurrent: 2, active: 2, queued: 1 })
 

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, t
 import { createClient, type ClientOptions } from '../../src/index.js'
 import { SPECIAL_RANGES } from '../../src/net/ip-ranges.js'
 import { fakeLookup, isolated, startHttpServer, testHosts, type TestServer } from '../helpers/servers.js'
-import { tripwireViolations } from '../helpers/tripwire.js'
+import { tripwireViolations } from '../support/tripwire.js'
 import { echo, LOOPBACK, rejectsWith, type Echo } from './support.js'
 
 let server: TestServer

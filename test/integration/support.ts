@@ -57,14 +57,5 @@ export interface Echo {
   body: string
 }
 
-/** Resolves once `predicate()` holds, polling on the event loop (no wall-time assertion). */
-export async function until(predicate: () => boolean, what: string, tries = 400): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (predicate()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`gave up waiting for ${what}`)
-}
-
 /** Client option that lets a test reach its server on 127.0.0.1 (loopback is denied by default). */
 export const LOOPBACK = { policy: { allow: ['127.0.0.1/32'] } } as const

@@ -10,11 +10,7 @@ import {
   type BreakerOutcome,
   type ResolvedBreakerOptions,
 } from '../../src/resilience/circuit-breaker.js'
-
-function clock(start = 1_000) {
-  const c = { t: start, now: () => c.t }
-  return c
-}
+import { Clock } from '../support/clocks.js'
 
 const SMALL: ResolvedBreakerOptions = { failureRatio: 0.5, minCalls: 4, windowMs: 10_000, cooldownMs: 5_000, halfOpenCalls: 2, maxOrigins: 3 }
 
@@ -69,13 +65,13 @@ describe('statusOutcome / errorOutcome', () => {
 
 describe('CircuitBreaker', () => {
   it('stays closed below minCalls even if every call failed', () => {
-    const breaker = new CircuitBreaker(SMALL, clock().now)
+    const breaker = new CircuitBreaker(SMALL, new Clock(1_000).now)
     for (let i = 0; i < 3; i++) expect(call(breaker, 'failure')).toBe(true)
     expect(breaker.state).toBe('closed')
   })
 
   it('opens when failures reach failureRatio of at least minCalls calls, then refuses', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breaker = new CircuitBreaker(SMALL, c.now)
     call(breaker, 'success')
     call(breaker, 'success')
@@ -90,14 +86,14 @@ describe('CircuitBreaker', () => {
   })
 
   it('ignored outcomes do not count', () => {
-    const breaker = new CircuitBreaker(SMALL, clock().now)
+    const breaker = new CircuitBreaker(SMALL, new Clock(1_000).now)
     for (let i = 0; i < 10; i++) call(breaker, 'ignore')
     call(breaker, 'failure')
     expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 1, failures: 1 })
   })
 
   it('forgets failures that left the window', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breaker = new CircuitBreaker(SMALL, c.now)
     call(breaker, 'failure')
     call(breaker, 'failure')
@@ -107,7 +103,7 @@ describe('CircuitBreaker', () => {
     expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 1, failures: 1 })
   })
 
-  function opened(c = clock()): CircuitBreaker {
+  function opened(c = new Clock(1_000)): CircuitBreaker {
     const breaker = new CircuitBreaker(SMALL, c.now)
     for (let i = 0; i < 4; i++) call(breaker, 'failure')
     expect(breaker.state).toBe('open')
@@ -115,7 +111,7 @@ describe('CircuitBreaker', () => {
   }
 
   it('after the cool-down admits halfOpenCalls trials, and closes when they all succeed', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breaker = opened(c)
     c.t += 4_999
     expect(breaker.acquire()).toBe(-1)
@@ -136,7 +132,7 @@ describe('CircuitBreaker', () => {
   })
 
   it('re-opens on the first failed trial, with a new cool-down', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breaker = opened(c)
     c.t += 5_000
     const a = breaker.acquire()
@@ -150,7 +146,7 @@ describe('CircuitBreaker', () => {
   })
 
   it('an ignored trial gives its place to another call', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breaker = opened(c)
     c.t += 5_000
     const a = breaker.acquire()
@@ -165,7 +161,7 @@ describe('CircuitBreaker', () => {
   })
 
   it('ignores outcomes of calls admitted before the breaker opened', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breaker = new CircuitBreaker(SMALL, c.now)
     const straggler = breaker.acquire()
     for (let i = 0; i < 4; i++) call(breaker, 'failure')
@@ -180,7 +176,7 @@ describe('CircuitBreaker', () => {
   })
 
   it('a cool-down of 0 goes straight to half-open', () => {
-    const breaker = new CircuitBreaker({ ...SMALL, cooldownMs: 0 }, clock().now)
+    const breaker = new CircuitBreaker({ ...SMALL, cooldownMs: 0 }, new Clock(1_000).now)
     for (let i = 0; i < 4; i++) call(breaker, 'failure')
     expect(breaker.state).toBe('half-open')
     expect(breaker.acquire()).toBeGreaterThanOrEqual(0)
@@ -189,7 +185,7 @@ describe('CircuitBreaker', () => {
 
 describe('CircuitBreakers', () => {
   it('keeps one breaker per origin and at most maxOrigins of them (LRU)', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breakers = new CircuitBreakers(SMALL, c.now)
     const a = breakers.get('https://a.example')
     expect(breakers.get('https://a.example')).toBe(a)
@@ -203,7 +199,7 @@ describe('CircuitBreakers', () => {
   })
 
   it('snapshot() lists the origins with something to say', () => {
-    const c = clock()
+    const c = new Clock(1_000)
     const breakers = new CircuitBreakers(SMALL, c.now)
     breakers.get('https://quiet.example')
     for (let i = 0; i < 4; i++) call(breakers.get('https://down.example'), 'failure')

@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CallSignal } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { ConcurrencyLimit, resolveMaxConcurrent, type Release } from '../../src/resilience/concurrency-limit.js'
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve))
+import { nextTurn } from '../support/waiting.js'
 
 describe('ConcurrencyLimit', () => {
   it('hands out maxConcurrent slots at once, then queues', async () => {
@@ -31,12 +30,12 @@ describe('ConcurrencyLimit', () => {
     // A newcomer does not overtake the queue even when a slot is about to free up.
     first()
     expect(limit.tryAcquire()).toBeUndefined()
-    await flush()
+    await nextTurn()
     expect(order).toEqual(['a'])
     releases[0]!()
-    await flush()
+    await nextTurn()
     releases[1]!()
-    await flush()
+    await nextTurn()
     expect(order).toEqual(['a', 'b', 'c'])
     releases[2]!()
     expect(limit.snapshot()).toEqual({ maxConcurrent: 1, active: 0, queued: 0 })

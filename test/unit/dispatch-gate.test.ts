@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DispatchGate, type GateJob, type OriginQueue } from '../../src/net/dispatch-gate.js'
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve))
+import { nextTurn } from '../support/waiting.js'
 
 interface TestJob extends GateJob {
   readonly name: string
@@ -42,7 +41,7 @@ describe('DispatchGate', () => {
     gate.exit(jobs[0]!.slot!)
     // Handed on from a setImmediate, not synchronously.
     expect(log).toHaveLength(3)
-    await flush()
+    await nextTurn()
     expect(log).toEqual(['a sent', 'b sent', 'other sent', 'c sent'])
   })
 
@@ -55,7 +54,7 @@ describe('DispatchGate', () => {
     expect(gate.snapshot('http://x')).toEqual({ active: 1, waiting: 2 })
     b.live = false
     gate.exit(a.slot!)
-    await flush()
+    await nextTurn()
     expect(log).toEqual(['a sent', 'b skipped', 'd sent'])
     gate.exit(d.slot!)
     // Idle origins keep no state.

@@ -3,14 +3,10 @@ import type { CallRecord } from '../../src/types.js'
 import { SafeFetchError } from '../../src/errors.js'
 import { HostStats, resolveStatsOptions } from '../../src/observe/host-stats.js'
 import type { CallSample } from '../../src/observe/stat-counters.js'
+import { Clock } from '../support/clocks.js'
 
 function sample(over: Partial<CallRecord> = {}): CallSample {
   return { status: 200, attempts: 1, redirects: 0, bytes: 100, durationMs: 10, attemptLog: [], ...over }
-}
-
-function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
-  let t = start
-  return { now: () => t, advance: (ms) => (t += ms) }
 }
 
 const A = 'https://a.example.test'
@@ -18,7 +14,7 @@ const B = 'https://b.example.test'
 
 describe('HostStats counting', () => {
   it('counts calls, errors by code, status classes, retries, cache results and bytes per origin', () => {
-    const c = clock()
+    const c = new Clock(1_700_000_000_000)
     const stats = new HostStats(undefined, c.now)
     stats.record(A, sample({ status: 200, cache: 'miss' }))
     stats.record(A, sample({ status: 200, cache: 'hit', attempts: 0, bytes: 50 }))
@@ -56,7 +52,7 @@ describe('HostStats counting', () => {
   })
 
   it('reports latency percentiles of a known distribution within 5 %', () => {
-    const c = clock()
+    const c = new Clock(1_700_000_000_000)
     const stats = new HostStats(undefined, c.now)
     // 1..1000 ms, one call each: p50 = 500, p90 = 900, p99 = 990.
     for (let ms = 1; ms <= 1000; ms++) stats.record(A, sample({ durationMs: ms }))
@@ -76,30 +72,30 @@ describe('HostStats counting', () => {
 
 describe('HostStats sliding window', () => {
   it('drops slots as they leave the window and reuses them when the ring comes round', () => {
-    const c = clock(0)
+    const c = new Clock(0)
     const stats = new HostStats(resolveStatsOptions({ windowMs: 10_000, buckets: 10 }), c.now)
     stats.record(A, sample()) // slot 0
-    c.advance(5_000)
+    c.advanceMs(5_000)
     stats.record(A, sample()) // slot 5
     stats.record(A, sample())
     expect(stats.snapshot().origins[A]!.calls).toBe(3)
-    c.advance(5_000) // now in slot 10: slot 0 left the window
+    c.advanceMs(5_000) // now in slot 10: slot 0 left the window
     expect(stats.snapshot().origins[A]!.calls).toBe(2)
     stats.record(A, sample({ status: 500 })) // slot 10 reuses ring position 0, reset first
     const snap = stats.snapshot().origins[A]!
     expect(snap.calls).toBe(3)
     expect(snap.status['5xx']).toBe(1)
-    c.advance(6_000) // slot 16: slots 5 gone, 10 kept
+    c.advanceMs(6_000) // slot 16: slots 5 gone, 10 kept
     expect(stats.snapshot().origins[A]!.calls).toBe(1)
-    c.advance(60_000)
+    c.advanceMs(60_000)
     expect(stats.snapshot().origins[A]).toBeUndefined()
   })
 
   it('keeps lifetime totals for exporters after the window has moved on', () => {
-    const c = clock(0)
+    const c = new Clock(0)
     const stats = new HostStats(resolveStatsOptions({ windowMs: 1_000, buckets: 2 }), c.now)
     stats.record(A, sample({ durationMs: 4 }))
-    c.advance(10_000)
+    c.advanceMs(10_000)
     stats.record(A, sample({ durationMs: 6 }))
     const { window, totals } = stats.counters().get(A)!
     expect(window.calls).toBe(1)
@@ -110,12 +106,12 @@ describe('HostStats sliding window', () => {
 
 describe('HostStats memory bound', () => {
   it('keeps at most maxOrigins, dropping the least recently used', () => {
-    const c = clock(0)
+    const c = new Clock(0)
     const stats = new HostStats(resolveStatsOptions({ maxOrigins: 3, windowMs: 1_000, buckets: 1 }), c.now)
     stats.record('https://1.test', sample())
     stats.record('https://2.test', sample())
     stats.record('https://3.test', sample())
-    c.advance(1_000) // a new slot, so a touch moves the origin to the back
+    c.advanceMs(1_000) // a new slot, so a touch moves the origin to the back
     stats.record('https://1.test', sample())
     stats.record('https://4.test', sample())
     expect(stats.size).toBe(3)
@@ -125,13 +121,13 @@ describe('HostStats memory bound', () => {
 
 describe('HostStats deltas (for the fleet sink)', () => {
   it('tracks nothing until asked, then hands out and resets what was recorded per slot', () => {
-    const c = clock(0)
+    const c = new Clock(0)
     const stats = new HostStats(resolveStatsOptions({ windowMs: 10_000, buckets: 10 }), c.now)
     stats.record(A, sample())
     expect(stats.takeDeltas().size).toBe(0)
     stats.trackDeltas()
     stats.record(A, sample())
-    c.advance(1_000)
+    c.advanceMs(1_000)
     stats.record(A, sample())
     stats.record(B, sample())
     const deltas = stats.takeDeltas()

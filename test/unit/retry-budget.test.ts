@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { RetryBudget } from '../../src/retry/retry-budget.js'
-
-function clock(start = 0) {
-  const c = { t: start, now: () => c.t }
-  return c
-}
+import { Clock } from '../support/clocks.js'
 
 describe('RetryBudget', () => {
   it('allows the floor (minPerSecond × window) even without requests', () => {
-    const c = clock()
+    const c = new Clock(0)
     const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 1, windowMs: 10_000 }, c.now)
     let granted = 0
     for (let i = 0; i < 50; i++) if (budget.tryRetry()) granted++
@@ -17,7 +13,7 @@ describe('RetryBudget', () => {
   })
 
   it('allows ratio × requests under load, not ratio + floor', () => {
-    const c = clock()
+    const c = new Clock(0)
     const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 10, windowMs: 10_000 }, c.now)
     for (let i = 0; i < 1_000; i++) budget.recordRequest()
     let granted = 0
@@ -38,7 +34,7 @@ describe('RetryBudget', () => {
   })
 
   it('refills as old requests and retries leave the window', () => {
-    const c = clock()
+    const c = new Clock(0)
     const budget = new RetryBudget({ ratio: 0.5, minPerSecond: 0, windowMs: 10_000 }, c.now)
     for (let i = 0; i < 4; i++) budget.recordRequest()
     expect([budget.tryRetry(), budget.tryRetry(), budget.tryRetry()]).toEqual([true, true, false])

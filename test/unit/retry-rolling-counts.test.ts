@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { RollingCounts } from '../../src/retry/rolling-counts.js'
-
-function clock(start = 0) {
-  const c = { t: start, now: () => c.t }
-  return c
-}
+import { Clock } from '../support/clocks.js'
 
 describe('RollingCounts', () => {
   it('sums each series over the window and forgets buckets as they leave it', () => {
-    const c = clock()
+    const c = new Clock(0)
     const counts = new RollingCounts(2, 1_000, 10, c.now) // 100 ms buckets
     counts.add(0, 3)
     counts.add(1)
@@ -28,7 +24,7 @@ describe('RollingCounts', () => {
   })
 
   it('empties everything after a long pause, in at most one turn of the ring', () => {
-    const c = clock(5_000)
+    const c = new Clock(5_000)
     const counts = new RollingCounts(1, 1_000, 10, c.now)
     for (let i = 0; i < 10; i++) {
       c.t += 100
@@ -42,7 +38,7 @@ describe('RollingCounts', () => {
   })
 
   it('keeps counting into the newest bucket if an injected clock goes backwards, and works below zero', () => {
-    const c = clock(-350)
+    const c = new Clock(-350)
     const counts = new RollingCounts(1, 1_000, 10, c.now)
     counts.add(0)
     c.t = -900
@@ -56,7 +52,7 @@ describe('RollingCounts', () => {
   })
 
   it('reset() forgets everything', () => {
-    const c = clock()
+    const c = new Clock(0)
     const counts = new RollingCounts(2, 1_000, 10, c.now)
     counts.add(0, 4)
     counts.add(1, 4)
