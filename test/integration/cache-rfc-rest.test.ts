@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { fakeLookup } from '../helpers/servers.js'
 import { get as fetchAll, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { rejectsWith } from './support.js'
