@@ -1,23 +1,24 @@
 import { describe, expect, it } from 'vitest'
 import { BodySettle } from '../../src/call-signal.js'
 import { SafeFetchError } from '../../src/errors.js'
-import { cacheHandler, bytesStream, contextFor, fakeOrigin, harness, newRecord, readText } from './fake-context.js'
-import { until } from '../support/waiting.js'
+import { until, gate } from '../support/waiting.js'
+import { bytesStream, fakeOrigin, readText } from '../support/handlers.js'
+import { contextFor, newRecord } from '../support/contexts.js'
+import { cacheHandler, harness } from '../support/cache-harness.js'
 
 const URL1 = 'http://origin.test/a'
 
 describe('request coalescing', () => {
   it('100 concurrent identical GETs make one next() call, and each gets its own stream', async () => {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async () => {
-      await gate
+      await held.promise
       return { headers: { 'cache-control': 'max-age=60' }, body: 'shared body' }
     })
     const h = harness(origin)
     const calls = Array.from({ length: 100 }, () => h.fetch(URL1, { noSettle: true }))
     await new Promise((resolve) => setTimeout(resolve, 10))
-    release()
+    held.open()
     const results = await Promise.all(calls)
     expect(origin.count).toBe(1)
     expect(results.every((r) => r.text === 'shared body')).toBe(true)
@@ -29,10 +30,9 @@ describe('request coalescing', () => {
   })
 
   it('waiters are served even if the leader never reads its body (the leader’s body is pumped)', async () => {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async () => {
-      await gate
+      await held.promise
       return { headers: { 'cache-control': 'max-age=60' }, body: 'abc'.repeat(1000) }
     })
     const h = harness(origin)
@@ -41,7 +41,7 @@ describe('request coalescing', () => {
     const leader = handler({ url: new URL(URL1), method: 'GET', headers: {}, body: null }, leaderCtx)
     await until(() => origin.count === 1, 'the leader to reach the origin')
     const waiter = h.fetch(URL1, { noSettle: true })
-    release()
+    held.open()
     const leaderResponse = await leader // its body is never read
     const served = await waiter
     expect(served.text).toBe('abc'.repeat(1000))
@@ -79,26 +79,24 @@ describe('request coalescing', () => {
   })
 
   it('does not share responses that are not storable: waiters go to the origin themselves', async () => {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async (_req, n) => {
-      if (n === 1) await gate
+      if (n === 1) await held.promise
       return { headers: { 'cache-control': 'no-store' }, body: `private ${n}` }
     })
     const h = harness(origin)
     const calls = Array.from({ length: 5 }, () => h.fetch(URL1, { noSettle: true }))
     await new Promise((resolve) => setTimeout(resolve, 1))
-    release()
+    held.open()
     const texts = (await Promise.all(calls)).map((r) => r.text).sort()
     expect(new Set(texts).size).toBe(5)
     expect(origin.count).toBe(5)
   })
 
   it('does not share a variant with a request that varies differently', async () => {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async (req, n) => {
-      if (n === 1) await gate
+      if (n === 1) await held.promise
       return { headers: { 'cache-control': 'max-age=60', vary: 'accept-language' }, body: req.headers['accept-language'] ?? '' }
     })
     const h = harness(origin)
@@ -106,17 +104,16 @@ describe('request coalescing', () => {
     await until(() => origin.count === 1, 'the leader to reach the origin')
     const fr = h.fetch(URL1, { headers: { 'accept-language': 'fr' }, noSettle: true })
     await new Promise((resolve) => setTimeout(resolve, 1))
-    release()
+    held.open()
     expect((await en).text).toBe('en')
     expect((await fr).text).toBe('fr')
   })
 
   it('waiters of a failed leader retry on their own', async () => {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async (_req, n) => {
       if (n === 1) {
-        await gate
+        await held.promise
         throw new SafeFetchError('ERR_NETWORK', 'reset')
       }
       return { headers: { 'cache-control': 'max-age=60' }, body: 'ok' }
@@ -126,7 +123,7 @@ describe('request coalescing', () => {
     await until(() => origin.count === 1, 'the leader to reach the origin')
     const second = h.fetch(URL1, { noSettle: true })
     await new Promise((resolve) => setTimeout(resolve, 1))
-    release()
+    held.open()
     await expect(first).rejects.toMatchObject({ code: 'ERR_NETWORK' })
     expect((await second).text).toBe('ok')
   })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { fakeOrigin, harness } from './fake-context.js'
 import { Clock } from '../support/clocks.js'
+import { fakeOrigin } from '../support/handlers.js'
+import { harness } from '../support/cache-harness.js'
 
 const URL1 = 'http://origin.test/a'
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { SafeFetchError } from '../../src/errors.js'
-import { fakeOrigin, harness } from './fake-context.js'
 import { Clock } from '../support/clocks.js'
+import { fakeOrigin } from '../support/handlers.js'
+import { harness } from '../support/cache-harness.js'
+import { gate } from '../support/waiting.js'
 
 const URL1 = 'http://origin.test/a'
 
@@ -131,11 +133,10 @@ describe('cache layer: validation (RFC 9111 §4.3)', () => {
 describe('cache layer: stale-while-revalidate (RFC 5861 §3)', () => {
   it('serves stale at once and makes exactly one background request', async () => {
     const clock = new Clock()
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async (_req, n) => {
       if (n === 1) return { headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', etag: '"v1"', date: clock.date() }, body: 'old' }
-      await gate
+      await held.promise
       return { headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', etag: '"v2"', date: clock.date() }, body: 'new' }
     })
     const h = harness(origin, {}, clock)
@@ -146,7 +147,7 @@ describe('cache layer: stale-while-revalidate (RFC 5861 §3)', () => {
     expect(results.map((r) => r.record.cache)).toEqual(['stale', 'stale', 'stale'])
     expect(results.map((r) => r.text)).toEqual(['old', 'old', 'old'])
     expect(origin.count).toBe(2)
-    release()
+    held.open()
     await h.cache.settled()
     expect(origin.count).toBe(2)
     const fresh = await h.fetch(URL1)
@@ -168,11 +169,10 @@ describe('cache layer: stale-while-revalidate (RFC 5861 §3)', () => {
 
   it('does not tie the background request to the caller’s signal or deadline', async () => {
     const clock = new Clock()
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = gate()
     const origin = fakeOrigin(async (_req, n, ctx) => {
       if (n > 1) {
-        await gate
+        await held.promise
         ctx.signal.throwIfAborted()
       }
       return { headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', date: clock.date() }, body: `v${n}` }
@@ -189,7 +189,7 @@ describe('cache layer: stale-while-revalidate (RFC 5861 §3)', () => {
     expect(background.signal).not.toBe(callerSignal)
     expect(background.record).not.toBe(stale.record)
     expect(background.deadline).toBeLessThan(Infinity) // its own limit: cache.backgroundTimeoutMs
-    release()
+    held.open()
     await h.cache.settled()
     expect((await h.fetch(URL1)).text).toBe('v2')
   })

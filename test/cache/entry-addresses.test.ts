@@ -9,9 +9,10 @@ import { addressesAllowed, MAX_ENTRY_ADDRESSES, mergeAddresses } from '../../src
 import type { ResponseRecord } from '../../src/cache/cache-store.js'
 import { compileAddressPolicy } from '../../src/net/address-policy.js'
 import { compilePolicy } from '../../src/net/url-policy.js'
-import { FAKE_REMOTE_ADDRESS, fakeOrigin, harness } from './fake-context.js'
 import { Clock } from '../support/clocks.js'
 import { responseRecord } from './store-suite.js'
+import { FAKE_REMOTE_ADDRESS, fakeOrigin } from '../support/handlers.js'
+import { harness } from '../support/cache-harness.js'
 
 const URL1 = 'http://origin.test/a'
 const STRICT = compilePolicy({ allow: ['203.0.113.0/24'], deny: [`${FAKE_REMOTE_ADDRESS}/32`] })

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import pino from 'pino'
+import type pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from '../../src/cache/cache-options.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
 import { redisStore } from '../../src/cache/redis-store.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { cacheHandler, contextFor, fakeOrigin, newRecord, readText, type FakeOrigin } from './fake-context.js'
 import { until } from '../support/waiting.js'
+import { fakeOrigin, readText, type FakeOrigin } from '../support/handlers.js'
+import { contextFor, newRecord } from '../support/contexts.js'
+import { cacheHandler } from '../support/cache-harness.js'
+import { logSink } from '../support/logs.js'
 
 const run = promisify(execFile)
 const fixture = fileURLToPath(new URL('./redis-writer.fixture.ts', import.meta.url))
@@ -22,18 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.stop()
 })
-
-interface LogLine {
-  level: number
-  msg: string
-  key?: string
-}
-
-function capture(): { logger: pino.Logger; lines: LogLine[] } {
-  const lines: LogLine[] = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) })
-  return { logger, lines }
-}
 
 function client(prefix: string, origin: FakeOrigin, extra: CacheOptions = {}, logger?: pino.Logger) {
   const store = redisStore({ url: redis.url, prefix, commandTimeoutMs: 250 })
@@ -92,7 +83,8 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
 
   it('signs entries; a tampered entry is a miss and is logged', async () => {
     const prefix = `sig${++n}:`
-    const { logger, lines } = capture()
+    const log = logSink('debug')
+    const { logger } = log
     const origin = fakeOrigin(() => ({ headers: { 'cache-control': 'max-age=600' }, body: 'genuine' }))
     const c = client(prefix, origin, { signingKey }, logger)
     const url = 'http://origin.test/signed'
@@ -108,7 +100,7 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
     const result = await c.get(url)
     expect(result.status).toBe('miss')
     expect(result.text).toBe('genuine')
-    expect(lines.some((l) => l.level === 40 && /signature/.test(l.msg))).toBe(true)
+    expect(log.lines().some((l) => l.level === 40 && /signature/.test(l.msg))).toBe(true)
 
     // An entry moved to another key (another URL) does not verify either.
     const other = 'http://origin.test/other'
@@ -165,7 +157,8 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
 
   it('a generation or namespace record rolled back with its entries is noticed by processes that saw the newer one', async () => {
     const prefix = `rollback${++n}:`
-    const { logger, lines } = capture()
+    const log = logSink('debug')
+    const { logger } = log
     const origin = fakeOrigin((_req, i) => ({ headers: { 'cache-control': 'max-age=600' }, body: `v${i}` }))
     const a = client(prefix, origin, { signingKey }, logger)
     const b = client(prefix, origin, { signingKey })
@@ -188,7 +181,7 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
       const again = await c.get(url)
       expect(again.text).not.toBe('v1')
     }
-    expect(lines.some((l) => l.level === 40 && /older than one already seen/.test(l.msg))).toBe(true)
+    expect(log.lines().some((l) => l.level === 40 && /older than one already seen/.test(l.msg))).toBe(true)
 
     // The same for invalidateAll() and the namespace record.
     const other = 'http://origin.test/roll-all'
@@ -220,7 +213,8 @@ describe.skipIf(!available)('signed entries (cache.signingKey)', () => {
 describe.skipIf(!available)('Redis outage: fail open', () => {
   it('calls still succeed without hanging when Redis is killed, with one warning per outage', async () => {
     const prefix = `down${++n}:`
-    const { logger, lines } = capture()
+    const log = logSink('debug')
+    const { logger } = log
     const origin = fakeOrigin((_req, i) => ({ headers: { 'cache-control': 'max-age=600' }, body: `v${i}` }))
     const c = client(prefix, origin, {}, logger)
     await c.get('http://origin.test/a')
@@ -232,7 +226,7 @@ describe.skipIf(!available)('Redis outage: fail open', () => {
     expect(during.every((r) => r.status === 'miss')).toBe(true)
     expect(during.map((r) => r.text)).toEqual(['v2', 'v3', 'v4', 'v5', 'v6'])
     // No hang: each call is bounded by the command timeout (the test timeout would catch a hang).
-    const warnings = lines.filter((l) => l.level === 40 && /unavailable/.test(l.msg))
+    const warnings = log.lines().filter((l) => l.level === 40 && /unavailable/.test(l.msg))
     expect(warnings).toHaveLength(1)
     // Explicit management calls report the outage.
     await expect(c.cache.invalidateAll()).rejects.toMatchObject({ code: 'ERR_NETWORK' })
@@ -247,7 +241,7 @@ describe.skipIf(!available)('Redis outage: fail open', () => {
       'the cache to come back after the restart',
       { timeoutMs: 15_000, intervalMs: 100 },
     )
-    expect(lines.some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
+    expect(log.lines().some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
     await c.cache.close()
   }, 30_000)
 })

@@ -6,7 +6,9 @@
 import { resolveCacheOptions } from '../../src/cache/cache-options.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
 import { redisStore } from '../../src/cache/redis-store.js'
-import { cacheHandler, contextFor, fakeOrigin, newRecord, readText } from './fake-context.js'
+import { fakeOrigin, readText } from '../support/handlers.js'
+import { contextFor, newRecord } from '../support/contexts.js'
+import { cacheHandler } from '../support/cache-harness.js'
 
 const [redisUrl, prefix, url, body, signingKey] = process.argv.slice(2) as [string, string, string, string, string | undefined]
 const store = redisStore({ url: redisUrl, prefix, commandTimeoutMs: 2_000 })

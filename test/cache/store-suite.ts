@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CacheRecord, CacheStore, ResponseRecord } from '../../src/cache/cache-store.js'
 import { resolveCacheOptions } from '../../src/cache/cache-options.js'
 import { HttpCache } from '../../src/cache/http-cache.js'
-import { cacheHandler, contextFor, fakeOrigin, newRecord, readText } from './fake-context.js'
+import { fakeOrigin, readText } from '../support/handlers.js'
+import { contextFor, newRecord } from '../support/contexts.js'
+import { cacheHandler } from '../support/cache-harness.js'
 
 export interface StoreFixture {
   readonly store: CacheStore

@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { selfSignedCertificate, startHttpServer, startHttpsServer, startSilentServer, type TestServer } from '../helpers/servers.js'
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
 import { spawnSync } from 'node:child_process'
 import { CLI_SOURCE, ROOT, runCli } from './run-cli.js'
+import { selfSignedCertificate, startHttpServer, startHttpsServer, startSilentServer, type TestServer } from '../support/servers.js'
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js'
 
 const BODY = randomBytes(300 * 1024)
 const dir = mkdtempSync(join(tmpdir(), 'safefetch-cli-'))

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, type Client } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
 
 let server: TestServer
 let paths: string[] = []

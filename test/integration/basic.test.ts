@@ -6,9 +6,10 @@ import type http from 'node:http'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, safeFetch, SafeFetchError } from '../../src/index.js'
-import { startHttpServer, startSilentServer, type TestServer } from '../helpers/servers.js'
-import { echo, LOOPBACK, rejectsWith, type Echo } from './support.js'
 import { until } from '../support/waiting.js'
+import { startHttpServer, startSilentServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { echo, type Echo } from '../support/replies.js'
 
 let server: TestServer
 let other: TestServer

@@ -9,9 +9,9 @@ import net from 'node:net'
 import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, SafeFetchError } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith } from './support.js'
 import { until } from '../support/waiting.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(2_000) // ~90 KB
 const PAYLOAD = Buffer.from(TEXT)

@@ -11,11 +11,12 @@
 import type http from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, memoryStore, redisStore, type CacheRecord, type CacheStore, type Client, type ClientOptions } from '../../src/index.js'
-import { fakeLookup, isolated, startHttpServer, testHosts, type TestServer } from '../helpers/servers.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { rejectsWith } from './support.js'
 import { gate, until } from '../support/waiting.js'
 import { SharedClock } from '../support/clocks.js'
+import { startHttpServer, type TestServer } from '../support/servers.js'
+import { fakeLookup, isolated, testHosts } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
 
 const INTERNAL = '10.255.0.1'
 const canRun = isolated && testHosts.includes(INTERNAL)

@@ -8,8 +8,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { CacheOptions, Client } from '../../src/index.js'
-import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { until } from '../support/waiting.js'
+import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -375,7 +376,7 @@ describe.each(['shared', 'private'] as const)('RFC 9111 conformance table, %s mo
     const path = `/conf-${++paths}`
     const url = origin.route(path, (_req, res, n) => {
       const fields = typeof c.res === 'function' ? c.res(clock.now()) : c.res
-      reply(res, fields, `#${n}`, c.status ?? 200)
+      reply(res, c.status ?? 200, fields, `#${n}`)
     })
     const cl = client(mode)
     const first = await get(cl, url, { headers: credentials(mode, c.req1) })
@@ -411,8 +412,8 @@ describe.each(['shared', 'private'] as const)('304 header update (§3.2, §4.3.4
       const path = `/upd-${++paths}`
       const value = validator === 'etag' ? '"v1"' : http(clock.now() - 86_400_000)
       const url = origin.route(path, (_req, res, n) => {
-        if (n === 1) reply(res, { 'cache-control': 'max-age=1', [validator]: value, [name]: a }, 'body')
-        else reply(res, { 'cache-control': 'max-age=3600', [validator]: value, [name]: b }, '', 304)
+        if (n === 1) reply(res, 200, { 'cache-control': 'max-age=1', [validator]: value, [name]: a }, 'body')
+        else reply(res, 304, { 'cache-control': 'max-age=3600', [validator]: value, [name]: b }, '')
       })
       const cl = client(mode)
       const h = credentials(mode, {})
@@ -433,8 +434,8 @@ describe.each(['shared', 'private'] as const)('304 header update (§3.2, §4.3.4
   it('a field the 304 omits keeps its stored value; Content-Length is not updated (§3.2)', async () => {
     const path = `/upd-${++paths}`
     const url = origin.route(path, (_req, res, n) => {
-      if (n === 1) reply(res, { 'cache-control': 'max-age=1', etag: '"v1"', 'test-header': 'kept' }, 'twelve bytes')
-      else reply(res, { 'cache-control': 'max-age=3600', etag: '"v1"', 'content-length': '999' }, '', 304)
+      if (n === 1) reply(res, 200, { 'cache-control': 'max-age=1', etag: '"v1"', 'test-header': 'kept' }, 'twelve bytes')
+      else reply(res, 304, { 'cache-control': 'max-age=3600', etag: '"v1"', 'content-length': '999' }, '')
     })
     const cl = client(mode)
     const h = credentials(mode, {})
@@ -452,7 +453,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it('HEAD is answered from a stored GET (§4)', async () => {
     const path = `/head-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600', 'x-n': String(n) }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600', 'x-n': String(n) }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     const head = await get(cl, url, { method: 'HEAD', headers: h })
@@ -466,7 +467,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it('a POST that succeeds invalidates the stored GET (§4.4)', async () => {
     const path = `/inv-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600' }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     await get(cl, url, { method: 'POST', body: 'x', headers: h })
@@ -475,7 +476,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it.each(['PUT', 'DELETE', 'PATCH', 'M-SEARCH'])('a successful %s invalidates the stored GET (§4.4)', async (method) => {
     const path = `/inv-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600' }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     await get(cl, url, { method, body: 'abc', headers: h })
@@ -484,9 +485,9 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it.each(['location', 'content-location'])('a successful POST invalidates its same-origin %s URL (§4.4)', async (field) => {
     const target = `/inv-target-${++paths}`
-    const targetUrl = origin.route(target, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`))
+    const targetUrl = origin.route(target, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600' }, `#${n}`))
     const post = `/inv-post-${paths}`
-    const postUrl = origin.route(post, (_req, res) => reply(res, { [field]: target }, 'created', field === 'location' ? 201 : 200))
+    const postUrl = origin.route(post, (_req, res) => reply(res, field === 'location' ? 201 : 200, { [field]: target }, 'created'))
     const cl = client(mode)
     await get(cl, targetUrl, { headers: h })
     expect((await get(cl, targetUrl, { headers: h })).text).toBe('#1')
@@ -496,7 +497,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it('a POST answered 500 does not invalidate (§4.4)', async () => {
     const path = `/inv-${++paths}`
-    const url = origin.route(path, (req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`, req.method === 'POST' ? 500 : 200))
+    const url = origin.route(path, (req, res, n) => reply(res, req.method === 'POST' ? 500 : 200, { 'cache-control': 'max-age=3600' }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     await get(cl, url, { method: 'POST', body: 'x', headers: h })
@@ -505,7 +506,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it('stale-while-revalidate: the stale response now, a background validation (RFC 5861 §3)', async () => {
     const path = `/swr-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=1, stale-while-revalidate=60' }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=1, stale-while-revalidate=60' }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     clock.advance(5)
@@ -517,7 +518,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it('stale-while-revalidate: past the window, the origin is asked first (RFC 5861 §3)', async () => {
     const path = `/swr-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=1, stale-while-revalidate=5' }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=1, stale-while-revalidate=5' }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     clock.advance(10)
@@ -527,7 +528,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
   it('stale-if-error: a 500 inside the window is replaced by the stale response (RFC 5861 §4)', async () => {
     const path = `/sie-${++paths}`
     const url = origin.route(path, (_req, res, n) =>
-      n === 1 ? reply(res, { 'cache-control': 'max-age=1, stale-if-error=60' }, '#1') : reply(res, {}, 'down', 500),
+      n === 1 ? reply(res, 200, { 'cache-control': 'max-age=1, stale-if-error=60' }, '#1') : reply(res, 500, {}, 'down'),
     )
     const cl = client(mode)
     await get(cl, url, { headers: h })
@@ -541,7 +542,7 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
   it('stale-if-error does not override must-revalidate (§4.2.4)', async () => {
     const path = `/sie-${++paths}`
     const url = origin.route(path, (_req, res, n) =>
-      n === 1 ? reply(res, { 'cache-control': 'max-age=1, must-revalidate, stale-if-error=60' }, '#1') : reply(res, {}, 'down', 500),
+      n === 1 ? reply(res, 200, { 'cache-control': 'max-age=1, must-revalidate, stale-if-error=60' }, '#1') : reply(res, 500, {}, 'down'),
     )
     const cl = client(mode)
     await get(cl, url, { headers: h })
@@ -551,14 +552,14 @@ describe.each(['shared', 'private'] as const)('other RFC 9111 behaviour, %s mode
 
   it('only-if-cached with nothing stored is a 504 (§5.2.1.7)', async () => {
     const path = `/oic-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600' }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600' }, `#${n}`))
     const r = await get(client(mode), url, { headers: { ...h, 'cache-control': 'only-if-cached' } })
     expect({ status: r.status, origin: origin.count(path) }).toEqual({ status: 504, origin: 0 })
   })
 
   it('the served Age is the current age (§5.1)', async () => {
     const path = `/age-${++paths}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=3600', age: '100' }, `#${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600', age: '100' }, `#${n}`))
     const cl = client(mode)
     await get(cl, url, { headers: h })
     clock.advance(50)

@@ -7,8 +7,9 @@
 import type http from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { gate, until } from '../support/waiting.js'
+import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
 
 const fixture = useCacheFixture(2)
 const { clock, client } = fixture
@@ -16,7 +17,7 @@ const [origin, other] = fixture.origins as [Origin, Origin]
 
 /** A cacheable route whose body names the request number. */
 function cacheable(o: Origin, path: string, cacheControl = 'max-age=600'): string {
-  return o.route(path, (_req, res, n) => reply(res, { 'cache-control': cacheControl }, `${path} ${n}`))
+  return o.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': cacheControl }, `${path} ${n}`))
 }
 
 describe('invalidation after unsafe methods', () => {
@@ -29,8 +30,8 @@ describe('invalidation after unsafe methods', () => {
     for (const url of [item, created, elsewhere]) expect((await get(c, url)).cache).toBe('hit')
 
     origin.route('/items/1', (req, res, n) => {
-      if (req.method === 'POST') return reply(res, { location: '/items/2', 'content-location': `${other.origin}/elsewhere` }, 'updated', 201)
-      reply(res, { 'cache-control': 'max-age=600' }, `/items/1 ${n}`)
+      if (req.method === 'POST') return reply(res, 201, { location: '/items/2', 'content-location': `${other.origin}/elsewhere` }, 'updated')
+      reply(res, 200, { 'cache-control': 'max-age=600' }, `/items/1 ${n}`)
     })
     const post = await c.fetch(item, { method: 'POST', body: 'x' })
     expect(post.status).toBe(201)
@@ -46,8 +47,8 @@ describe('invalidation after unsafe methods', () => {
   it('DELETE and PUT invalidate too; an error status does not', async () => {
     let fail = false
     const url = origin.route('/doc', (req, res, n) => {
-      if (req.method === 'GET') return reply(res, { 'cache-control': 'max-age=600' }, `doc ${n}`)
-      reply(res, {}, '', fail ? 500 : 204)
+      if (req.method === 'GET') return reply(res, 200, { 'cache-control': 'max-age=600' }, `doc ${n}`)
+      reply(res, fail ? 500 : 204, {}, '')
     })
     const c = client({ retry: false })
     await get(c, url)
@@ -61,8 +62,8 @@ describe('invalidation after unsafe methods', () => {
 
   it('invalidates every Vary variant of the URL', async () => {
     const url = origin.route('/varied', (req, res, n) => {
-      if (req.method === 'POST') return reply(res, {}, 'ok')
-      reply(res, { 'cache-control': 'max-age=600', vary: 'accept-language' }, `${req.headers['accept-language']} ${n}`)
+      if (req.method === 'POST') return reply(res, 200, {}, 'ok')
+      reply(res, 200, { 'cache-control': 'max-age=600', vary: 'accept-language' }, `${req.headers['accept-language']} ${n}`)
     })
     const c = client()
     for (const lang of ['en', 'fr', 'de']) await get(c, url, { headers: { 'accept-language': lang } })
@@ -88,7 +89,7 @@ describe('client.cache', () => {
   it('invalidateAll() makes every entry a miss', async () => {
     const urls = ['/all-1', '/all-2', '/all-3'].map((path) => cacheable(origin, path))
     const varied = origin.route('/all-varied', (req, res) =>
-      reply(res, { 'cache-control': 'max-age=600', vary: 'accept-language' }, String(req.headers['accept-language'])),
+      reply(res, 200, { 'cache-control': 'max-age=600', vary: 'accept-language' }, String(req.headers['accept-language'])),
     )
     const c = client()
     for (const url of urls) await get(c, url)
@@ -118,8 +119,8 @@ describe('client.cache', () => {
 describe('request cache modes', () => {
   function validating(path: string): string {
     return origin.route(path, (req, res, n) => {
-      if (req.headers['if-none-match'] === '"e"') return reply(res, { etag: '"e"', 'cache-control': 'max-age=60' }, '', 304)
-      reply(res, { etag: '"e"', 'cache-control': 'max-age=60' }, `${path} ${n}`)
+      if (req.headers['if-none-match'] === '"e"') return reply(res, 304, { etag: '"e"', 'cache-control': 'max-age=60' }, '')
+      reply(res, 200, { etag: '"e"', 'cache-control': 'max-age=60' }, `${path} ${n}`)
     })
   }
 
@@ -221,7 +222,7 @@ describe('request coalescing', () => {
   it('100 concurrent identical GETs make one origin request, each caller its own Response', async () => {
     const held = gate()
     const url = origin.route('/stampede', (_req, res, n) => {
-      void held.promise.then(() => reply(res, { 'cache-control': 'max-age=600' }, `stampede ${n}`))
+      void held.promise.then(() => reply(res, 200, { 'cache-control': 'max-age=600' }, `stampede ${n}`))
     })
     const c = client()
     const calls = Array.from({ length: 100 }, () => c.fetch(url))
@@ -240,7 +241,7 @@ describe('request coalescing', () => {
   })
 
   it('concurrent GETs for a response that may not be stored each go to the origin', async () => {
-    const url = origin.route('/stampede-no-store', (_req, res, n) => setTimeout(() => reply(res, { 'cache-control': 'no-store' }, `ns ${n}`), 20))
+    const url = origin.route('/stampede-no-store', (_req, res, n) => setTimeout(() => reply(res, 200, { 'cache-control': 'no-store' }, `ns ${n}`), 20))
     const c = client()
     const texts = await Promise.all(Array.from({ length: 5 }, async () => (await c.fetch(url)).text()))
     expect(new Set(texts).size).toBe(5)
@@ -304,13 +305,13 @@ describe('maxEntryBytes', () => {
       total += value.byteLength
     }
     expect(total).toBe(first.length + rest.length)
-    origin.route('/big-chunked', (_req, res) => reply(res, { 'cache-control': 'max-age=600' }, 'small now'))
+    origin.route('/big-chunked', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600' }, 'small now'))
     expect((await get(c, url)).cache).toBe('miss')
     expect(origin.count('/big-chunked')).toBe(2)
   })
 
   it('stores a body at the limit', async () => {
-    const url = origin.route('/at-limit', (_req, res) => reply(res, { 'cache-control': 'max-age=600' }, Buffer.alloc(1024, 'z')))
+    const url = origin.route('/at-limit', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600' }, Buffer.alloc(1024, 'z')))
     const c = client({}, { maxEntryBytes: 1024 })
     await get(c, url)
     const hit = await get(c, url)

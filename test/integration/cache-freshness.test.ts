@@ -7,8 +7,9 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo, type Client, type ClientOptions } from '../../src/index.js'
-import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
 import { gate, until } from '../support/waiting.js'
+import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -22,7 +23,7 @@ function client(options: ClientOptions = {}): Client {
 describe('fresh hits', () => {
   it('serves a fresh (max-age) response without an origin request, a new Response each time', async () => {
     const url = origin.route('/fresh', (_req, res, n) =>
-      reply(res, { 'cache-control': 'max-age=60', 'x-origin': 'yes', 'content-type': 'text/plain' }, `body ${n}`),
+      reply(res, 200, { 'cache-control': 'max-age=60', 'x-origin': 'yes', 'content-type': 'text/plain' }, `body ${n}`),
     )
     const c = client()
     const first = await get(c, url)
@@ -45,7 +46,7 @@ describe('fresh hits', () => {
 
   it('a hit body can be read as bytes, as a stream, or cancelled, and the next hit is whole', async () => {
     const payload = 'x'.repeat(3000)
-    const url = origin.route('/fresh-bytes', (_req, res) => reply(res, { 'cache-control': 'max-age=60' }, payload))
+    const url = origin.route('/fresh-bytes', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=60' }, payload))
     const c = client()
     await get(c, url)
     const bytes = new Uint8Array(await (await c.fetch(url)).arrayBuffer())
@@ -65,7 +66,7 @@ describe('fresh hits', () => {
   })
 
   it('bytes handed to one caller are a copy: changing them does not change the next hit', async () => {
-    const url = origin.route('/fresh-copy', (_req, res) => reply(res, { 'cache-control': 'max-age=60' }, 'abcdef'))
+    const url = origin.route('/fresh-copy', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=60' }, 'abcdef'))
     const c = client()
     await get(c, url)
     const buffer = await (await c.fetch(url)).arrayBuffer()
@@ -76,7 +77,7 @@ describe('fresh hits', () => {
   })
 
   it('a hit can be cloned, and its body is used once', async () => {
-    const url = origin.route('/fresh-clone', (_req, res) => reply(res, { 'cache-control': 'max-age=60', 'content-type': 'application/json' }, '{"a":1}'))
+    const url = origin.route('/fresh-clone', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=60', 'content-type': 'application/json' }, '{"a":1}'))
     const c = client()
     await get(c, url)
     const hit = await c.fetch(url)
@@ -88,7 +89,7 @@ describe('fresh hits', () => {
   })
 
   it('generates Age on hits from the received Age plus the time the entry has been stored', async () => {
-    const url = origin.route('/age', (_req, res) => reply(res, { 'cache-control': 'max-age=600', age: '10' }, 'aged'))
+    const url = origin.route('/age', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600', age: '10' }, 'aged'))
     const c = client()
     await get(c, url)
     clock.advance(30)
@@ -102,7 +103,7 @@ describe('fresh hits', () => {
   })
 
   it('counts a received Age into freshness: Age 590 of max-age 600 goes stale after 10 s', async () => {
-    const url = origin.route('/age-old', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', age: '590' }, `old ${n}`))
+    const url = origin.route('/age-old', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600', age: '590' }, `old ${n}`))
     const c = client()
     await get(c, url)
     expect((await get(c, url)).cache).toBe('hit')
@@ -115,7 +116,7 @@ describe('fresh hits', () => {
 describe('Vary', () => {
   it('keeps one variant per varied request field value', async () => {
     const url = origin.route('/vary', (req, res, n) =>
-      reply(res, { 'cache-control': 'max-age=600', vary: 'Accept-Language' }, `${req.headers['accept-language'] ?? 'none'} #${n}`),
+      reply(res, 200, { 'cache-control': 'max-age=600', vary: 'Accept-Language' }, `${req.headers['accept-language'] ?? 'none'} #${n}`),
     )
     const c = client()
     const en = { headers: { 'accept-language': 'en' } }
@@ -131,7 +132,7 @@ describe('Vary', () => {
   })
 
   it('never reuses a Vary: * response', async () => {
-    const url = origin.route('/vary-star', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', vary: '*' }, `star ${n}`))
+    const url = origin.route('/vary-star', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600', vary: '*' }, `star ${n}`))
     const c = client()
     expect((await get(c, url)).text).toBe('star 1')
     expect(await get(c, url)).toMatchObject({ text: 'star 2', cache: 'miss' })
@@ -139,7 +140,7 @@ describe('Vary', () => {
   })
 
   it('does not throw on an odd Vary such as ", *"', async () => {
-    const url = origin.route('/vary-odd', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', vary: ', *' }, `odd ${n}`))
+    const url = origin.route('/vary-odd', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600', vary: ', *' }, `odd ${n}`))
     const c = client()
     expect((await get(c, url)).status).toBe(200)
     expect((await get(c, url)).text).toBe('odd 2')
@@ -151,10 +152,10 @@ describe('revalidation', () => {
     const url = origin.route('/etag', (req, res, n) => {
       if (n > 1 && req.headers['if-none-match'] === '"v1"') {
         // A new field and a longer max-age, on the 304 only.
-        reply(res, { etag: '"v1"', 'cache-control': 'max-age=100', 'x-updated': `by 304 #${n}` }, '', 304)
+        reply(res, 304, { etag: '"v1"', 'cache-control': 'max-age=100', 'x-updated': `by 304 #${n}` }, '')
         return
       }
-      reply(res, { etag: '"v1"', 'cache-control': 'max-age=10', 'content-type': 'text/plain', 'x-first': 'kept' }, 'original body')
+      reply(res, 200, { etag: '"v1"', 'cache-control': 'max-age=10', 'content-type': 'text/plain', 'x-first': 'kept' }, 'original body')
     })
     const c = client()
     expect(await get(c, url)).toMatchObject({ cache: 'miss', text: 'original body' })
@@ -179,8 +180,8 @@ describe('revalidation', () => {
   it('revalidates with If-Modified-Since when the entry has only Last-Modified', async () => {
     const modified = new Date(clock.now() - 3_600_000).toUTCString()
     const url = origin.route('/last-modified', (req, res, n) => {
-      if (req.headers['if-modified-since'] === modified) return reply(res, { 'cache-control': 'max-age=60' }, '', 304)
-      reply(res, { 'last-modified': modified, 'cache-control': 'max-age=5' }, `lm ${n}`)
+      if (req.headers['if-modified-since'] === modified) return reply(res, 304, { 'cache-control': 'max-age=60' }, '')
+      reply(res, 200, { 'last-modified': modified, 'cache-control': 'max-age=5' }, `lm ${n}`)
     })
     const c = client()
     await get(c, url)
@@ -192,8 +193,8 @@ describe('revalidation', () => {
 
   it('serves a fresh must-revalidate response without revalidating, and revalidates it once stale', async () => {
     const url = origin.route('/must-revalidate', (req, res, n) => {
-      if (req.headers['if-none-match'] === '"m"') return reply(res, { etag: '"m"', 'cache-control': 'max-age=60, must-revalidate' }, '', 304)
-      reply(res, { etag: '"m"', 'cache-control': 'max-age=60, must-revalidate, stale-while-revalidate=600' }, `mr ${n}`)
+      if (req.headers['if-none-match'] === '"m"') return reply(res, 304, { etag: '"m"', 'cache-control': 'max-age=60, must-revalidate' }, '')
+      reply(res, 200, { etag: '"m"', 'cache-control': 'max-age=60, must-revalidate, stale-while-revalidate=600' }, `mr ${n}`)
     })
     const c = client()
     await get(c, url)
@@ -208,8 +209,8 @@ describe('revalidation', () => {
 
   it('an application conditional request the fresh entry does not answer goes to the origin untouched', async () => {
     const url = origin.route('/own-conditional', (req, res, n) => {
-      if (req.headers['if-none-match'] === '"own"') return reply(res, { etag: '"own"' }, '', 304)
-      reply(res, { etag: '"stored"', 'cache-control': 'max-age=600' }, `own ${n}`)
+      if (req.headers['if-none-match'] === '"own"') return reply(res, 304, { etag: '"own"' }, '')
+      reply(res, 200, { etag: '"stored"', 'cache-control': 'max-age=600' }, `own ${n}`)
     })
     const c = client()
     await get(c, url)
@@ -225,7 +226,7 @@ describe('stale-while-revalidate', () => {
   it('serves stale at once and makes exactly one background request', async () => {
     const held = gate()
     const url = origin.route('/swr', (_req, res, n) => {
-      const send = (): void => reply(res, { 'cache-control': 'max-age=10, stale-while-revalidate=600' }, `swr ${n}`)
+      const send = (): void => reply(res, 200, { 'cache-control': 'max-age=10, stale-while-revalidate=600' }, `swr ${n}`)
       // The background revalidation is held by the origin until the test lets it go.
       if (n === 1) send()
       else void held.promise.then(send)
@@ -247,7 +248,7 @@ describe('stale-while-revalidate', () => {
   })
 
   it('past the stale-while-revalidate window the caller waits for the origin', async () => {
-    const url = origin.route('/swr-past', (_req, res, n) => reply(res, { 'cache-control': 'max-age=10, stale-while-revalidate=20' }, `past ${n}`))
+    const url = origin.route('/swr-past', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=10, stale-while-revalidate=20' }, `past ${n}`))
     const c = client()
     await get(c, url)
     clock.advance(60)
@@ -260,8 +261,8 @@ describe('stale-if-error', () => {
 
   it('serves the stale response once retries against a 500 are used up', async () => {
     const url = origin.route('/sie-500', (_req, res, n) => {
-      if (n === 1) return reply(res, { 'cache-control': 'max-age=10, stale-if-error=600', 'x-good': '1' }, 'good')
-      reply(res, {}, 'broken', 500)
+      if (n === 1) return reply(res, 200, { 'cache-control': 'max-age=10, stale-if-error=600', 'x-good': '1' }, 'good')
+      reply(res, 500, {}, 'broken')
     })
     const c = client({ retry })
     await get(c, url)
@@ -280,7 +281,7 @@ describe('stale-if-error', () => {
 
   it('serves the stale response when the origin closes the connection on every attempt', async () => {
     const url = origin.route('/sie-close', (req, res, n) => {
-      if (n === 1) return reply(res, { 'cache-control': 'max-age=10, stale-if-error=600' }, 'kept')
+      if (n === 1) return reply(res, 200, { 'cache-control': 'max-age=10, stale-if-error=600' }, 'kept')
       req.socket.destroy()
     })
     const c = client({ retry })
@@ -292,8 +293,8 @@ describe('stale-if-error', () => {
 
   it('does not stand in for an error when the request says no-cache', async () => {
     const url = origin.route('/sie-no-cache', (_req, res, n) => {
-      if (n === 1) return reply(res, { 'cache-control': 'max-age=10, stale-if-error=600' }, 'kept')
-      reply(res, {}, 'down', 503)
+      if (n === 1) return reply(res, 200, { 'cache-control': 'max-age=10, stale-if-error=600' }, 'kept')
+      reply(res, 503, {}, 'down')
     })
     const c = client({ retry: false })
     await get(c, url)
@@ -308,7 +309,7 @@ describe('content coding', () => {
     const gzipped = gzipSync(plain)
     const url = origin.route('/gzip', (req, res) => {
       expect(req.headers['accept-encoding']).toContain('gzip')
-      reply(res, { 'content-encoding': 'gzip', 'content-type': 'application/json', 'cache-control': 'max-age=600', vary: 'accept-encoding' }, gzipped)
+      reply(res, 200, { 'content-encoding': 'gzip', 'content-type': 'application/json', 'cache-control': 'max-age=600', vary: 'accept-encoding' }, gzipped)
     })
     const c = client()
     const miss = await get(c, url)
@@ -326,7 +327,7 @@ describe('content coding', () => {
     const plain = 'plain text '.repeat(100)
     const gzipped = gzipSync(plain)
     // An origin that compresses whatever the request says (they exist), without Vary.
-    const url = origin.route('/gzip-always', (_req, res) => reply(res, { 'content-encoding': 'gzip', 'cache-control': 'max-age=600' }, gzipped))
+    const url = origin.route('/gzip-always', (_req, res) => reply(res, 200, { 'content-encoding': 'gzip', 'cache-control': 'max-age=600' }, gzipped))
     const c = client()
     const raw = async (): Promise<Buffer> => Buffer.from(await (await c.fetch(url, { decompress: false })).arrayBuffer())
     // A raw (decompress: false) caller first: its still-encoded bytes must not be served decoded-as-is to others.
@@ -341,7 +342,7 @@ describe('content coding', () => {
 
 describe('HEAD', () => {
   it('is answered from a stored GET response, without a body', async () => {
-    const url = origin.route('/head', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', 'x-n': String(n) }, 'head body'))
+    const url = origin.route('/head', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600', 'x-n': String(n) }, 'head body'))
     const c = client()
     await get(c, url)
     const head = await c.fetch(url, { method: 'HEAD' })

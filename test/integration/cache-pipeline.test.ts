@@ -4,12 +4,13 @@
  * redirect hops cached on their own, a coalesced waiter bounded by its own deadline, `no-cache`
  * responses, and the cache result in the summary log line and getCallInfo().
  */
-import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
-import { rejectsWith } from './support.js'
 import { gate, until } from '../support/waiting.js'
+import { rejectsWith } from '../support/assertions.js'
+import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
+import { logSink } from '../support/logs.js'
 
 const fixture = useCacheFixture()
 const { clock, client } = fixture
@@ -20,7 +21,7 @@ describe('what is stored', () => {
     const originDate = new Date(clock.now() - 5_000).toUTCString()
     const url = origin.route('/hop-by-hop', (_req, res) => {
       res.setHeader('date', originDate)
-      reply(res, { 'cache-control': 'max-age=600', connection: 'x-hop', 'x-hop': 'secret', 'proxy-thing': 'p', 'x-end-to-end': 'kept' }, 'hop')
+      reply(res, 200, { 'cache-control': 'max-age=600', connection: 'x-hop', 'x-hop': 'secret', 'proxy-thing': 'p', 'x-end-to-end': 'kept' }, 'hop')
     })
     const c = client()
     await get(c, url)
@@ -36,7 +37,7 @@ describe('what is stored', () => {
 
   it('keeps repeated fields (Set-Cookie in a private partition) as separate values', async () => {
     const url = origin.route('/repeated', (_req, res) =>
-      reply(res, { 'cache-control': 'public, max-age=600', 'set-cookie': ['a=1', 'b=2'], link: ['</a>', '</b>'] }, 'r'),
+      reply(res, 200, { 'cache-control': 'public, max-age=600', 'set-cookie': ['a=1', 'b=2'], link: ['</a>', '</b>'] }, 'r'),
     )
     const c = client({}, { mode: 'private' })
     const user = { headers: { authorization: 'Bearer u' } }
@@ -59,14 +60,14 @@ describe('what is stored', () => {
     ['2030-01-01T00:00:00Z', 'an ISO date, not an HTTP-date'],
   ])('treats an invalid Expires (%s) as already expired (%s)', async (expires) => {
     const path = `/expires-${expires.length}`
-    const url = origin.route(path, (_req, res, n) => reply(res, { expires }, `e ${n}`))
+    const url = origin.route(path, (_req, res, n) => reply(res, 200, { expires }, `e ${n}`))
     const c = client()
     await get(c, url)
     expect(await get(c, url)).toMatchObject({ cache: 'miss', text: 'e 2' })
   })
 
   it('uses a valid Expires', async () => {
-    const url = origin.route('/expires-valid', (_req, res, n) => reply(res, { expires: new Date(clock.now() + 600_000).toUTCString() }, `e ${n}`))
+    const url = origin.route('/expires-valid', (_req, res, n) => reply(res, 200, { expires: new Date(clock.now() + 600_000).toUTCString() }, `e ${n}`))
     const c = client()
     await get(c, url)
     expect(await get(c, url)).toMatchObject({ cache: 'hit', text: 'e 1' })
@@ -74,8 +75,8 @@ describe('what is stored', () => {
 
   it('revalidates a no-cache response on every use', async () => {
     const url = origin.route('/no-cache-response', (req, res, n) => {
-      if (req.headers['if-none-match'] === '"nc"') return reply(res, { etag: '"nc"', 'cache-control': 'no-cache' }, '', 304)
-      reply(res, { etag: '"nc"', 'cache-control': 'no-cache, stale-while-revalidate=600' }, `nc ${n}`)
+      if (req.headers['if-none-match'] === '"nc"') return reply(res, 304, { etag: '"nc"', 'cache-control': 'no-cache' }, '')
+      reply(res, 200, { etag: '"nc"', 'cache-control': 'no-cache, stale-while-revalidate=600' }, `nc ${n}`)
     })
     const c = client()
     await get(c, url)
@@ -85,15 +86,15 @@ describe('what is stored', () => {
   })
 
   it('does not store a no-store response', async () => {
-    const url = origin.route('/no-store-response', (_req, res, n) => reply(res, { 'cache-control': 'no-store, max-age=600' }, `ns ${n}`))
+    const url = origin.route('/no-store-response', (_req, res, n) => reply(res, 200, { 'cache-control': 'no-store, max-age=600' }, `ns ${n}`))
     const c = client()
     await get(c, url)
     expect(await get(c, url)).toMatchObject({ cache: 'miss', text: 'ns 2' })
   })
 
   it('stores a 503 with max-age (RFC 9111 §3: any final status), not a 503 without explicit freshness', async () => {
-    const url = origin.route('/5xx', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `down ${n}`, 503))
-    const plain = origin.route('/5xx-plain', (_req, res, n) => reply(res, { 'last-modified': 'Sun, 06 Nov 1994 08:49:37 GMT' }, `down ${n}`, 503))
+    const url = origin.route('/5xx', (_req, res, n) => reply(res, 503, { 'cache-control': 'max-age=600' }, `down ${n}`))
+    const plain = origin.route('/5xx-plain', (_req, res, n) => reply(res, 503, { 'last-modified': 'Sun, 06 Nov 1994 08:49:37 GMT' }, `down ${n}`))
     const c = client({ retry: false })
     await get(c, url)
     expect(await get(c, url)).toMatchObject({ status: 503, text: 'down 1', cache: 'hit' })
@@ -104,8 +105,8 @@ describe('what is stored', () => {
 
 describe('inside the redirect loop', () => {
   it('caches each hop on its own: a cached 301 saves its round trip', async () => {
-    origin.route('/moved', (_req, res) => reply(res, { location: '/moved-here', 'cache-control': 'max-age=600' }, '', 301))
-    origin.route('/moved-here', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `here ${n}`))
+    origin.route('/moved', (_req, res) => reply(res, 301, { location: '/moved-here', 'cache-control': 'max-age=600' }, ''))
+    origin.route('/moved-here', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `here ${n}`))
     const c = client()
     const first = await c.fetch(`${origin.origin}/moved`)
     expect(await first.text()).toBe('here 1')
@@ -121,7 +122,7 @@ describe('inside the redirect loop', () => {
 describe('coalescing and deadlines', () => {
   it('a waiter gives up at its own deadline; the request it waited for goes on', async () => {
     const held = gate()
-    const url = origin.route('/slow-leader', (_req, res, n) => void held.promise.then(() => reply(res, { 'cache-control': 'max-age=600' }, `slow ${n}`)))
+    const url = origin.route('/slow-leader', (_req, res, n) => void held.promise.then(() => reply(res, 200, { 'cache-control': 'max-age=600' }, `slow ${n}`)))
     const c = client()
     const leader = c.fetch(url)
     await until(() => origin.count('/slow-leader') === 1, 'the leader request')
@@ -134,7 +135,7 @@ describe('coalescing and deadlines', () => {
 
   it('a waiter aborted by its signal rejects with ERR_ABORTED', async () => {
     const held = gate()
-    const url = origin.route('/slow-abort', (_req, res) => void held.promise.then(() => reply(res, { 'cache-control': 'max-age=600' }, 'late')))
+    const url = origin.route('/slow-abort', (_req, res) => void held.promise.then(() => reply(res, 200, { 'cache-control': 'max-age=600' }, 'late')))
     const c = client()
     const leader = c.fetch(url)
     await until(() => origin.count('/slow-abort') === 1, 'the leader request')
@@ -149,17 +150,16 @@ describe('coalescing and deadlines', () => {
 
 describe('reporting', () => {
   it('the summary log line and getCallInfo() say what the cache did', async () => {
-    const lines: { msg: string; cache?: string; attempts?: number }[] = []
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) })
-    const url = origin.route('/logged', (_req, res) => reply(res, { 'cache-control': 'max-age=600' }, 'logged'))
+    const { logger, lines } = logSink('info')
+    const url = origin.route('/logged', (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600' }, 'logged'))
     const c = client({ logger })
     expect((await get(c, url)).cache).toBe('miss')
     expect((await get(c, url)).cache).toBe('hit')
     expect((await get(c, url, { cache: 'no-store' })).cache).toBe('bypass')
-    const summaries = lines.filter((l) => l.cache !== undefined)
-    expect(summaries.map((l) => l.cache)).toEqual(['miss', 'hit', 'bypass'])
+    const summaries = lines().filter((l) => l['cache'] !== undefined)
+    expect(summaries.map((l) => l['cache'])).toEqual(['miss', 'hit', 'bypass'])
     // A hit made no physical request.
-    expect(summaries[1]!.attempts).toBe(0)
+    expect(summaries[1]!['attempts']).toBe(0)
     const hit = await c.fetch(url)
     await hit.text()
     expect(getCallInfo(hit)).toMatchObject({ cache: 'hit', bytes: 6, attempts: 0 })

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { memoryStore, type CacheOptions, type CacheRecord, type CacheStore, type Client } from '../../src/index.js'
-import { get, reply, useCacheFixture, type Origin } from './cache-support.js'
+import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
 
 const fixture = useCacheFixture()
 const [origin] = fixture.origins as [Origin]
@@ -19,7 +20,7 @@ function client(cache: CacheOptions = {}): Client {
 function whoAmI(path: string, cacheControl: string): string {
   return origin.route(path, (req, res, n) => {
     const who = req.headers.authorization ?? req.headers.cookie ?? req.headers['x-api-key'] ?? 'anonymous'
-    reply(res, { 'cache-control': cacheControl }, `${who} #${n}`)
+    reply(res, 200, { 'cache-control': cacheControl }, `${who} #${n}`)
   })
 }
 
@@ -73,7 +74,7 @@ describe('private mode', () => {
 
   it('coalesces only requests with the same credentials', async () => {
     const url = origin.route('/me-concurrent', (req, res, n) => {
-      setTimeout(() => reply(res, { 'cache-control': 'private, max-age=600' }, `${req.headers.authorization} #${n}`), 20)
+      setTimeout(() => reply(res, 200, { 'cache-control': 'private, max-age=600' }, `${req.headers.authorization} #${n}`), 20)
     })
     const c = client({ mode: 'private' })
     const calls = [alice, bob, alice, bob, alice, bob].map((init) => get(c, url, init))
@@ -96,8 +97,8 @@ describe('private mode', () => {
 
   it("one user's POST invalidates the URL for every user", async () => {
     const url = origin.route('/me-post', (req, res, n) => {
-      if (req.method === 'POST') return reply(res, {}, 'ok')
-      reply(res, { 'cache-control': 'private, max-age=600' }, `${req.headers.authorization} #${n}`)
+      if (req.method === 'POST') return reply(res, 200, {}, 'ok')
+      reply(res, 200, { 'cache-control': 'private, max-age=600' }, `${req.headers.authorization} #${n}`)
     })
     const c = client({ mode: 'private' })
     await get(c, url, alice)
@@ -142,7 +143,7 @@ describe('shared mode (default)', () => {
   })
 
   it('does not reuse a response that sets a cookie unless it is public', async () => {
-    const url = origin.route('/shared-cookie', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', 'set-cookie': `s=${n}` }, `c ${n}`))
+    const url = origin.route('/shared-cookie', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600', 'set-cookie': `s=${n}` }, `c ${n}`))
     const c = client()
     await get(c, url)
     expect(await get(c, url)).toMatchObject({ text: 'c 2' })
@@ -169,7 +170,7 @@ describe('issue 9 item 3: shared mode treats Cookie and API-key headers like Aut
     ['x-auth-token', 'tok-alice', 'tok-bob'],
   ])('a max-age=60 response to a request with %s is not served to another user', async (name, a, b) => {
     const path = `/shared-cred-${name}`
-    const url = origin.route(path, (req, res, n) => reply(res, { 'cache-control': 'max-age=60' }, `${String(req.headers[name])} #${n}`))
+    const url = origin.route(path, (req, res, n) => reply(res, 200, { 'cache-control': 'max-age=60' }, `${String(req.headers[name])} #${n}`))
     const c = client()
     expect(await get(c, url, { headers: { [name]: a } })).toMatchObject({ cache: 'miss', text: `${a} #1` })
     expect(await get(c, url, { headers: { [name]: b } })).toMatchObject({ cache: 'miss', text: `${b} #2` })
@@ -180,11 +181,13 @@ describe('issue 9 item 3: shared mode treats Cookie and API-key headers like Aut
   })
 
   it('a listed partitionHeaders field counts too; the origin can still share with public / s-maxage', async () => {
-    const url = origin.route('/shared-tenant', (req, res, n) => reply(res, { 'cache-control': 'max-age=60' }, `${String(req.headers['x-tenant'])} #${n}`))
+    const url = origin.route('/shared-tenant', (req, res, n) => reply(res, 200, { 'cache-control': 'max-age=60' }, `${String(req.headers['x-tenant'])} #${n}`))
     const c = client({ partitionHeaders: ['X-Tenant'] })
     expect((await get(c, url, { headers: { 'x-tenant': 't1' } })).text).toBe('t1 #1')
     expect(await get(c, url, { headers: { 'x-tenant': 't2' } })).toMatchObject({ cache: 'miss', text: 't2 #2' })
-    const shared = origin.route('/shared-cookie-public', (req, res, n) => reply(res, { 'cache-control': 's-maxage=60' }, `${String(req.headers.cookie)} #${n}`))
+    const shared = origin.route('/shared-cookie-public', (req, res, n) =>
+      reply(res, 200, { 'cache-control': 's-maxage=60' }, `${String(req.headers.cookie)} #${n}`),
+    )
     expect((await get(c, shared, { headers: { cookie: 'session=ALICE' } })).text).toBe('session=ALICE #1')
     expect(await get(c, shared, { headers: { cookie: 'session=BOB' } })).toMatchObject({ cache: 'hit', text: 'session=ALICE #1' })
   })
@@ -194,10 +197,10 @@ describe('issue 9 item 4: Set-Cookie and private responses never cross anonymous
   const visitor = (path: string, cacheControl: string, extra: Record<string, string> = {}): string =>
     origin.route(path, (req, res, n) => {
       if (req.headers['if-none-match'] === '"cart"') {
-        reply(res, { etag: '"cart"', 'cache-control': cacheControl }, '', 304)
+        reply(res, 304, { etag: '"cart"', 'cache-control': cacheControl }, '')
         return
       }
-      reply(res, { 'cache-control': cacheControl, 'set-cookie': `sid=VISITOR-${n}; HttpOnly`, etag: '"cart"', ...extra }, `cart of visitor ${n}`)
+      reply(res, 200, { 'cache-control': cacheControl, 'set-cookie': `sid=VISITOR-${n}; HttpOnly`, etag: '"cart"', ...extra }, `cart of visitor ${n}`)
     })
 
   it.each([['private'], ['shared']] as const)('%s mode: a private response with Set-Cookie is not shared between anonymous visitors', async (mode) => {

@@ -8,13 +8,15 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import pino from 'pino'
+import type pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, redisStore, type CacheOptions, type Client } from '../../src/index.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { get, reply, startOrigin, type Origin } from './cache-support.js'
 import { SharedClock } from '../support/clocks.js'
 import { until } from '../support/waiting.js'
+import { get, startOrigin, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
+import { logSink } from '../support/logs.js'
 
 const run = promisify(execFile)
 const child = fileURLToPath(new URL('./cache-redis-child.fixture.ts', import.meta.url))
@@ -37,11 +39,6 @@ afterAll(async () => {
   await redis?.stop()
 })
 
-interface LogLine {
-  level: number
-  msg: string
-}
-
 function client(prefix: string, cache: CacheOptions = {}, logger?: pino.Logger, commandTimeoutMs = 250): Client {
   const c = createClient({
     policy: { allow: ['127.0.0.1/32'] },
@@ -57,12 +54,6 @@ function newPrefix(): string {
   return `it${process.pid}-${++prefixes}:`
 }
 
-function capture(): { logger: pino.Logger; lines: LogLine[] } {
-  const lines: LogLine[] = []
-  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) })
-  return { logger, lines }
-}
-
 /** Polls until a just-written entry is readable (writes to Redis are asynchronous). */
 async function untilHit(c: Client, url: string): Promise<void> {
   await until(async () => (await get(c, url, { cache: 'only-if-cached' })).status === 200, `${url} to become a hit`)
@@ -71,7 +62,9 @@ async function untilHit(c: Client, url: string): Promise<void> {
 describe.skipIf(!available)('Redis store shared by separate processes', () => {
   it('a child process with its own client writes via a real origin; this process reads a hit, no origin request', async () => {
     const prefix = newPrefix()
-    const url = origin.route('/cross-process', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', 'x-n': String(n) }, `written by request ${n}`))
+    const url = origin.route('/cross-process', (_req, res, n) =>
+      reply(res, 200, { 'cache-control': 'max-age=600', 'x-n': String(n) }, `written by request ${n}`),
+    )
     const { stdout } = await run(process.execPath, ['--import', 'tsx', child, redis.url, prefix, url], { timeout: 30_000 })
     const written = JSON.parse(stdout) as { cache: string; status: number; text: string; pid: number }
     expect(written).toMatchObject({ cache: 'miss', status: 200, text: 'written by request 1' })
@@ -90,7 +83,7 @@ describe.skipIf(!available)('Redis store shared by separate processes', () => {
   it('signed entries written by another process verify with the same key, not with another', async () => {
     const prefix = newPrefix()
     const signingKey = 'integration-signing-key-0123456789'
-    const url = origin.route('/cross-process-signed', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `signed ${n}`))
+    const url = origin.route('/cross-process-signed', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `signed ${n}`))
     await run(process.execPath, ['--import', 'tsx', child, redis.url, prefix, url, signingKey], { timeout: 30_000 })
     expect(await get(client(prefix, { signingKey }), url)).toMatchObject({ cache: 'hit', text: 'signed 1' })
     // A client with another key cannot verify it (nor the namespace record): a miss.
@@ -100,7 +93,9 @@ describe.skipIf(!available)('Redis store shared by separate processes', () => {
 
   it('invalidateAll() in one client makes every entry a miss in another sharing the store', async () => {
     const prefix = newPrefix()
-    const urls = ['/r-all-1', '/r-all-2'].map((path) => origin.route(path, (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `${path} ${n}`)))
+    const urls = ['/r-all-1', '/r-all-2'].map((path) =>
+      origin.route(path, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `${path} ${n}`)),
+    )
     const a = client(prefix)
     const b = client(prefix)
     for (const url of urls) await get(a, url)
@@ -114,7 +109,7 @@ describe.skipIf(!available)('Redis store shared by separate processes', () => {
 
   it('invalidate(url) in one client drops the URL for the other', async () => {
     const prefix = newPrefix()
-    const url = origin.route('/r-one', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600', vary: 'accept-language' }, `one ${n}`))
+    const url = origin.route('/r-one', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600', vary: 'accept-language' }, `one ${n}`))
     const a = client(prefix)
     const b = client(prefix)
     await get(a, url, { headers: { 'accept-language': 'en' } })
@@ -127,7 +122,7 @@ describe.skipIf(!available)('Redis store shared by separate processes', () => {
 describe.skipIf(!available)('one store object, several owners', () => {
   it('closing one of two clients that share a store leaves the other one caching', async () => {
     const store = redisStore({ url: redis.url, prefix: newPrefix(), commandTimeoutMs: 250 })
-    const url = origin.route('/shared-store', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `shared ${n}`))
+    const url = origin.route('/shared-store', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `shared ${n}`))
     const a = createClient({ policy: { allow: ['127.0.0.1/32'] }, cache: { store } })
     const b = createClient({ policy: { allow: ['127.0.0.1/32'] }, cache: { store } })
     clients.push(b)
@@ -135,7 +130,7 @@ describe.skipIf(!available)('one store object, several owners', () => {
     await untilHit(b, url)
     await a.close()
     expect(await get(b, url)).toMatchObject({ cache: 'hit', text: 'shared 1' })
-    const other = origin.route('/shared-store-2', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `second ${n}`))
+    const other = origin.route('/shared-store-2', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `second ${n}`))
     await get(b, other)
     await untilHit(b, other)
     expect(origin.count('/shared-store')).toBe(1)
@@ -143,7 +138,7 @@ describe.skipIf(!available)('one store object, several owners', () => {
 
   it('configure() with new cache settings keeps the store it still uses open', async () => {
     const prefix = newPrefix()
-    const url = origin.route('/reconfigured', (_req, res, n) => reply(res, { 'cache-control': 'public, max-age=600' }, `re ${n}`))
+    const url = origin.route('/reconfigured', (_req, res, n) => reply(res, 200, { 'cache-control': 'public, max-age=600' }, `re ${n}`))
     const c = client(prefix)
     await get(c, url)
     await untilHit(c, url)
@@ -157,8 +152,9 @@ describe.skipIf(!available)('one store object, several owners', () => {
 describe.skipIf(!available)('Redis killed mid-test', () => {
   it('calls still succeed and do not hang (fail open), one warning per outage, and the cache comes back', async () => {
     const prefix = newPrefix()
-    const { logger, lines } = capture()
-    const url = origin.route('/outage', (_req, res, n) => reply(res, { 'cache-control': 'max-age=600' }, `outage ${n}`))
+    const log = logSink('info')
+    const { logger } = log
+    const url = origin.route('/outage', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `outage ${n}`))
     const c = client(prefix, {}, logger)
     await get(c, url)
     await untilHit(c, url)
@@ -175,7 +171,7 @@ describe.skipIf(!available)('Redis killed mid-test', () => {
     // Concurrent calls during the outage too.
     const burst = await Promise.all(Array.from({ length: 10 }, () => get(c, url, { timeout: { total: 5_000 } })))
     for (const got of burst) expect(got.status).toBe(200)
-    const warnings = lines.filter((l) => l.level === 40 && /cache store unavailable/.test(l.msg))
+    const warnings = log.lines().filter((l) => l.level === 40 && /cache store unavailable/.test(l.msg))
     expect(warnings).toHaveLength(1)
     // Management calls report the outage instead of pretending.
     await expect(c.cache.invalidateAll()).rejects.toMatchObject({ code: 'ERR_NETWORK' })
@@ -190,6 +186,6 @@ describe.skipIf(!available)('Redis killed mid-test', () => {
       'the cache to come back after the restart',
       { timeoutMs: 15_000, intervalMs: 100 },
     )
-    expect(lines.some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
+    expect(log.lines().some((l) => l.level === 30 && /available again/.test(l.msg))).toBe(true)
   }, 30_000)
 })

@@ -8,9 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { fakeLookup } from '../helpers/servers.js'
-import { get as fetchAll, reply, useCacheFixture, type Origin } from './cache-support.js'
-import { rejectsWith } from './support.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { get as fetchAll, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -72,9 +73,9 @@ describe.each([
     function failingLater(name: string, cc = '', failure: 'reset' | number = 503) {
       const p = path(name)
       const url = origin.route(p, (req, res, n) => {
-        if (n === 1) return reply(res, { 'cache-control': `max-age=10${cc}`, etag: '"s1"' }, 'stored answer')
+        if (n === 1) return reply(res, 200, { 'cache-control': `max-age=10${cc}`, etag: '"s1"' }, 'stored answer')
         if (failure === 'reset') return req.socket.destroy()
-        reply(res, { 'cache-control': 'no-store' }, `failure ${n}`, failure)
+        reply(res, failure, { 'cache-control': 'no-store' }, `failure ${n}`)
       })
       return { url, count: () => origin.count(p) }
     }
@@ -480,7 +481,7 @@ describe('every new serve path judges stored entries by the reading client’s a
   it('request stale-if-error: a client that may not reach the origin gets no stored answer', async () => {
     const store = memoryStore()
     const p = path('address-sie')
-    origin.route(p, (_req, res, n) => (n === 1 ? reply(res, { 'cache-control': 'max-age=10' }, 'internal') : reply(res, {}, 'down', 503)))
+    origin.route(p, (_req, res, n) => (n === 1 ? reply(res, 200, { 'cache-control': 'max-age=10' }, 'internal') : reply(res, 503, {}, 'down')))
     // A name, so the URL policy lets both clients through and the cache's own check decides.
     const lookup = fakeLookup({ 'origin.test': ['127.0.0.1'] })
     const url = `http://origin.test:${origin.server.port}${p}`

@@ -10,9 +10,11 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { fakeLookup, startHttpServer } from '../helpers/servers.js'
-import { get as fetchAll, reply, useCacheFixture, type Origin } from './cache-support.js'
-import { rejectsWith } from './support.js'
+import { startHttpServer } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { get as fetchAll, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { reply } from '../support/replies.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -78,7 +80,7 @@ describe.each([
 
   describe.skipIf(skip)('RFC 9111 §3: explicit freshness makes any final status storable', () => {
     it.each([400, 404, 410, 500, 502, 503, 504, 599])('%i with max-age is stored and served', async (status) => {
-      const url = origin.route(path(`status-${status}`), (_req, res, n) => reply(res, { 'cache-control': 'max-age=60' }, `answer ${n}`, status))
+      const url = origin.route(path(`status-${status}`), (_req, res, n) => reply(res, status, { 'cache-control': 'max-age=60' }, `answer ${n}`))
       const c = client()
       expect(await get(c, url)).toMatchObject({ status, text: 'answer 1', cache: 'miss' })
       await stored(c, url)
@@ -88,9 +90,9 @@ describe.each([
 
     it('503 with Expires, and with s-maxage in shared mode', async () => {
       const p = path('expires-503')
-      const url = origin.route(p, (_req, res, n) => reply(res, { expires: imf(clock.now() + 60_000) }, `down ${n}`, 503))
+      const url = origin.route(p, (_req, res, n) => reply(res, 503, { expires: imf(clock.now() + 60_000) }, `down ${n}`))
       const sp = path('smaxage-503')
-      const surl = origin.route(sp, (_req, res, n) => reply(res, { 'cache-control': 's-maxage=60' }, `down ${n}`, 503))
+      const surl = origin.route(sp, (_req, res, n) => reply(res, 503, { 'cache-control': 's-maxage=60' }, `down ${n}`))
       const c = client()
       await get(c, url)
       await get(c, surl)
@@ -104,8 +106,8 @@ describe.each([
       const lastModified = imf(clock.now() - 1_000_000)
       const p404 = path('heuristic-404')
       const p500 = path('heuristic-500')
-      const u404 = origin.route(p404, (_req, res, n) => reply(res, { 'last-modified': lastModified }, `gone ${n}`, 404))
-      const u500 = origin.route(p500, (_req, res, n) => reply(res, { 'last-modified': lastModified }, `error ${n}`, 500))
+      const u404 = origin.route(p404, (_req, res, n) => reply(res, 404, { 'last-modified': lastModified }, `gone ${n}`))
+      const u500 = origin.route(p500, (_req, res, n) => reply(res, 500, { 'last-modified': lastModified }, `error ${n}`))
       const c = client()
       await get(c, u404)
       await get(c, u500)
@@ -117,9 +119,9 @@ describe.each([
 
   describe.skipIf(skip)('RFC 9111 §5.2.2.3 must-understand', () => {
     it('stores an understood status despite no-store; never an unknown status', async () => {
-      const ok = origin.route(path('mu-200'), (_req, res, n) => reply(res, { 'cache-control': 'must-understand, no-store, max-age=60' }, `ok ${n}`))
-      const odd = origin.route(path('mu-599'), (_req, res, n) => reply(res, { 'cache-control': 'must-understand, no-store, max-age=60' }, `odd ${n}`, 599))
-      const plain = origin.route(path('ns-200'), (_req, res, n) => reply(res, { 'cache-control': 'no-store, max-age=60' }, `ns ${n}`))
+      const ok = origin.route(path('mu-200'), (_req, res, n) => reply(res, 200, { 'cache-control': 'must-understand, no-store, max-age=60' }, `ok ${n}`))
+      const odd = origin.route(path('mu-599'), (_req, res, n) => reply(res, 599, { 'cache-control': 'must-understand, no-store, max-age=60' }, `odd ${n}`))
+      const plain = origin.route(path('ns-200'), (_req, res, n) => reply(res, 200, { 'cache-control': 'no-store, max-age=60' }, `ns ${n}`))
       const c = client()
       await get(c, ok)
       await get(c, odd)
@@ -137,6 +139,7 @@ describe.each([
       const url = origin.route(p, (_req, res, n) =>
         reply(
           res,
+          200,
           { 'cache-control': 'max-age=60', 'content-type': 'text/plain', 'content-location': '/here', vary: 'accept', 'x-other': 'x', ...headers },
           `body ${n}`,
         ),
@@ -237,8 +240,8 @@ describe.each([
     async function setup(headers: Record<string, string> = {}, body: string | Buffer = BODY) {
       const p = path('range')
       const url = origin.route(p, (req, res, n) => {
-        if (req.headers['range'] !== undefined) return reply(res, { 'content-range': 'bytes 0-0/10', 'x-from': 'origin' }, 'a', 206)
-        reply(res, { 'cache-control': 'max-age=60', etag: '"r1"', 'content-type': 'text/plain', 'x-n': String(n), ...headers }, body)
+        if (req.headers['range'] !== undefined) return reply(res, 206, { 'content-range': 'bytes 0-0/10', 'x-from': 'origin' }, 'a')
+        reply(res, 200, { 'cache-control': 'max-age=60', etag: '"r1"', 'content-type': 'text/plain', 'x-n': String(n), ...headers }, body)
       })
       const c = client()
       await get(c, url)
@@ -330,7 +333,7 @@ describe.each([
     it('keeps an entry without validators past its freshness (keepStaleMs) and serves it stale when asked', async () => {
       const p = path('no-validators')
       // Received already 20 s old with a 10 s lifetime: stale on arrival, no ETag, no Last-Modified.
-      const url = origin.route(p, (_req, res, n) => reply(res, { 'cache-control': 'max-age=10', age: '20' }, `v${n}`))
+      const url = origin.route(p, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=10', age: '20' }, `v${n}`))
       const c = client()
       await get(c, url)
       await stored(c, url)
@@ -345,7 +348,7 @@ describe.each([
 
     it('a must-revalidate entry is never served stale, not even to force-cache', async () => {
       const mp = path('must-revalidate')
-      const murl = origin.route(mp, (_req, res, n) => reply(res, { 'cache-control': 'max-age=10, must-revalidate' }, `m${n}`))
+      const murl = origin.route(mp, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=10, must-revalidate' }, `m${n}`))
       const c = client()
       await get(c, murl)
       await stored(c, murl)
@@ -362,7 +365,7 @@ describe.each([
           req.socket.destroy()
           return
         }
-        reply(res, { 'cache-control': 'max-age=10' }, 'last known')
+        reply(res, 200, { 'cache-control': 'max-age=10' }, 'last known')
       })
       const c = client({}, { staleIfUnreachable: 60_000 })
       await get(c, url)
@@ -378,7 +381,7 @@ describe.each([
 
     it('serves a stored response when the connection is refused; not without the option', async () => {
       const server = await startHttpServer((_req, res) =>
-        reply(res, { 'cache-control': 'max-age=10', etag: '"e"', date: clock.httpDate() }, 'from the gone origin'),
+        reply(res, 200, { 'cache-control': 'max-age=10', etag: '"e"', date: clock.httpDate() }, 'from the gone origin'),
       )
       const url = `${server.origin}${path('refused')}`
       const on = client({}, { staleIfUnreachable: 60_000 })
@@ -399,7 +402,7 @@ describe.each([
       const p = path('unreachable-dns')
       // The name resolves once, then no more; `connection: close` makes the next call resolve again.
       const lookup = fakeLookup({ 'gone.test': (n) => (n === 1 ? ['127.0.0.1'] : []) })
-      origin.route(p, (_req, res) => reply(res, { 'cache-control': 'max-age=10', connection: 'close' }, 'resolved once'))
+      origin.route(p, (_req, res) => reply(res, 200, { 'cache-control': 'max-age=10', connection: 'close' }, 'resolved once'))
       const url = `http://gone.test:${origin.server.port}${p}`
       const c = client({ lookup }, { staleIfUnreachable: 60_000 })
       await get(c, url)
@@ -412,7 +415,7 @@ describe.each([
     it('serves a stored response while the origin’s circuit breaker is open (ERR_CIRCUIT_OPEN)', async () => {
       const p = path('unreachable-breaker')
       const fp = path('unreachable-breaker-fail')
-      const url = origin.route(p, (_req, res) => reply(res, { 'cache-control': 'max-age=10' }, 'before the outage'))
+      const url = origin.route(p, (_req, res) => reply(res, 200, { 'cache-control': 'max-age=10' }, 'before the outage'))
       const failing = origin.route(fp, (req) => req.socket.destroy())
       const c = client({ breaker: { minCalls: 2, failureRatio: 0.5, cooldownMs: 600_000 } }, { staleIfUnreachable: 60_000 })
       await get(c, url)
@@ -444,8 +447,8 @@ describe.each([
           req.socket.destroy()
           return
         }
-        if (req.headers['if-none-match'] === '"e"') return reply(res, { 'cache-control': cc, etag: '"e"' }, '', 304)
-        reply(res, { 'cache-control': cc, etag: '"e"' }, 'stored')
+        if (req.headers['if-none-match'] === '"e"') return reply(res, 304, { 'cache-control': cc, etag: '"e"' }, '')
+        reply(res, 200, { 'cache-control': cc, etag: '"e"' }, 'stored')
       })
       const c = client({}, { staleIfUnreachable: 60_000 })
       // Stored once a call is answered from it (a hit, or for no-cache a 304 revalidation).
@@ -457,7 +460,7 @@ describe.each([
 
     it('an origin that answers (even 5xx) is reachable: its answer is passed on', async () => {
       const p = path('reachable-500')
-      const url = origin.route(p, (_req, res, n) => (n > 1 ? reply(res, {}, 'broken', 500) : reply(res, { 'cache-control': 'max-age=10' }, 'ok')))
+      const url = origin.route(p, (_req, res, n) => (n > 1 ? reply(res, 500, {}, 'broken') : reply(res, 200, { 'cache-control': 'max-age=10' }, 'ok')))
       const c = client({}, { staleIfUnreachable: 60_000 })
       await get(c, url)
       await stored(c, url)
@@ -469,7 +472,7 @@ describe.each([
   describe.skipIf(skip)('RFC 8246 immutable', () => {
     async function setup(mode: 'private' | 'shared') {
       const p = path(`immutable-${mode}`)
-      const url = origin.route(p, (_req, res, n) => reply(res, { 'cache-control': 'max-age=600, immutable', etag: '"i"' }, `v${n}`))
+      const url = origin.route(p, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600, immutable', etag: '"i"' }, `v${n}`))
       const c = client({}, { mode })
       await get(c, url)
       await stored(c, url)
@@ -509,7 +512,7 @@ describe.each([
       ['asctime-date', asctime],
     ])('Expires as %s', async (_name, format) => {
       const p = path('expires-format')
-      const url = origin.route(p, (_req, res, n) => reply(res, { expires: format(clock.now() + 60_000) }, `v${n}`))
+      const url = origin.route(p, (_req, res, n) => reply(res, 200, { expires: format(clock.now() + 60_000) }, `v${n}`))
       const c = client()
       await get(c, url)
       await stored(c, url)
@@ -525,7 +528,7 @@ describe.each([
     ])('Last-Modified as %s gives heuristic freshness (RFC 9111 §4.2.2)', async (_name, format) => {
       const p = path('last-modified-format')
       // 1000 s old: 10% = 100 s of heuristic freshness.
-      const url = origin.route(p, (_req, res, n) => reply(res, { 'last-modified': format(clock.now() - 1_000_000) }, `v${n}`))
+      const url = origin.route(p, (_req, res, n) => reply(res, 200, { 'last-modified': format(clock.now() - 1_000_000) }, `v${n}`))
       const c = client()
       await get(c, url)
       await stored(c, url)
@@ -539,7 +542,7 @@ describe('every answer made from a stored response is judged against the reading
   it('conditional 304, 206, 416, max-stale and staleIfUnreachable answers are refused to a client that may not reach the origin', async () => {
     const store = memoryStore()
     const p = path('address-judged')
-    origin.route(p, (_req, res) => reply(res, { 'cache-control': 'max-age=10', etag: '"a"' }, 'abcdefghij'))
+    origin.route(p, (_req, res) => reply(res, 200, { 'cache-control': 'max-age=10', etag: '"a"' }, 'abcdefghij'))
     // A name, so the URL policy lets both clients through and the cache's own check decides.
     const lookup = fakeLookup({ 'origin.test': ['127.0.0.1'] })
     const url = `http://origin.test:${origin.server.port}${p}`

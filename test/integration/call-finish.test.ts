@@ -9,9 +9,11 @@ import net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createClient, getCallInfo, type CallInfo, type Client, type ClientOptions } from '../../src/index.js'
 import { MockAgent, staticLookup } from '../../src/testing.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, jsonLog, LEVEL, originHandler, tracing, type JsonLog, type LogLine } from './observability-support.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK, closedPort } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { originHandler } from '../support/observability-origin.js'
+import { logSink, LEVEL, type LogSink, type LogLine } from '../support/logs.js'
+import { tracing } from '../support/telemetry.js'
 
 let server: TestServer
 /** Answers with the raw bytes named by the path (statuses a Response cannot carry). */
@@ -44,7 +46,7 @@ afterAll(async () => {
 
 interface Observed {
   readonly client: Client
-  readonly log: JsonLog
+  readonly log: LogSink
   /** end/error channel messages, the record copied when published. */
   readonly events: { channel: 'end' | 'error'; record: CallInfo }[]
   readonly spans: ReturnType<typeof tracing>
@@ -53,7 +55,7 @@ interface Observed {
 const open: { observed: Observed; stop: () => void }[] = []
 
 function observed(options: ClientOptions = {}, base: ClientOptions = LOOPBACK): Observed {
-  const log = jsonLog('info')
+  const log = logSink('info')
   const spans = tracing()
   const client = createClient({
     ...base,

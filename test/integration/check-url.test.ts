@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkUrl, type PolicyChange } from '../../src/index.js'
-import { fakeLookup } from '../helpers/servers.js'
+import { fakeLookup } from '../support/lookup.js'
 
 describe('checkUrl', () => {
   it('allows a public name and returns the checked addresses', async () => {

@@ -5,12 +5,11 @@
  * code of ErrorCode with a cause and what to do.
  */
 import { readFileSync } from 'node:fs'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { createClient, isSafeFetchError, SafeFetchError } from '../../src/index.js'
-import { startHttpServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { startHttpServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { logSink } from '../support/logs.js'
 
 describe('isSafeFetchError across two installed copies', () => {
   it('a SafeFetchError from another copy of the module is recognised (Symbol.for brand)', async () => {
@@ -28,31 +27,12 @@ describe('isSafeFetchError across two installed copies', () => {
   })
 })
 
-function pinoLines(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString())
-      done()
-    },
-  })
-  return {
-    logger: pino({ level: 'debug' }, stream),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  }
-}
-
 describe('log lines with real pino', () => {
   it('err is { type, code, message, cause } — not pino\'s { type: "Object", stack: "" }', async () => {
     const closed = await startHttpServer((_req, res) => res.end())
     const origin = closed.origin
     await closed.close()
-    const { logger, lines } = pinoLines()
+    const { logger, lines } = logSink('debug')
     const client = createClient({ ...LOOPBACK, logger, retry: false, cache: false })
     await rejectsWith(client.fetch(`${origin}/gone?token=s3cret`), 'ERR_NETWORK')
     await client.close()
@@ -68,7 +48,7 @@ describe('log lines with real pino', () => {
       res.statusCode = n++ === 0 ? 503 : 200
       res.end('ok')
     })
-    const { logger, lines } = pinoLines()
+    const { logger, lines } = logSink('debug')
     const client = createClient({ ...LOOPBACK, logger, cache: false, retry: { limit: 1, backoff: { base: 1, cap: 1 } } })
     const response = await client.fetch(`${server.origin}/flaky`)
     await response.text()

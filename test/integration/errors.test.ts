@@ -5,8 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, SafeFetchError, type ClientOptions } from '../../src/index.js'
-import { fakeLookup, startHttpServer, type TestServer } from '../helpers/servers.js'
-import { echo, LOOPBACK, rejectsWith, throwsWith } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith, throwsWith } from '../support/assertions.js'
+import { echo } from '../support/replies.js'
 
 let server: TestServer
 beforeAll(async () => {

@@ -14,8 +14,8 @@ import net from 'node:net'
 import zlib from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, memoryStore, SafeFetchError, type Client } from '../../src/index.js'
-import { LOOPBACK } from './support.js'
 import { until } from '../support/waiting.js'
+import { LOOPBACK } from '../support/servers.js'
 
 interface RawServer {
   port: number

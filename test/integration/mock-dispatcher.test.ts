@@ -7,9 +7,9 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { createClient, getCallInfo, safeFetch, type Client, type ClientOptions } from '../../src/index.js'
 import { MockAgent, recordingLogger, staticLookup } from '../../src/testing.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { tracing } from './observability-support.js'
-import { rejectsWith, throwsWith } from './support.js'
+import { startHttpServer, type TestServer } from '../support/servers.js'
+import { rejectsWith, throwsWith } from '../support/assertions.js'
+import { tracing } from '../support/telemetry.js'
 
 const API = 'https://api.example.com'
 /** Public addresses for the mocked names (never dialled), and names that resolve inside. */

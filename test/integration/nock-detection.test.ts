@@ -9,8 +9,8 @@ import nock from 'nock'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createClient, getCallInfo, type Client } from '../../src/index.js'
 import { MockAgent, recordingLogger, staticLookup } from '../../src/testing.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { rejectsWith } from './support.js'
+import { startHttpServer, type TestServer } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
 
 let server: TestServer
 let client: Client

@@ -5,9 +5,11 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { fakeLookup, startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, jsonLog, originHandler } from './observability-support.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK, closedPort } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { originHandler } from '../support/observability-origin.js'
+import { logSink } from '../support/logs.js'
 
 const NAMES = ['start', 'end', 'error', 'retry', 'blocked'] as const
 type ChannelName = (typeof NAMES)[number]
@@ -34,7 +36,7 @@ describe('diagnostics channels', () => {
   const of = (id: string) => seen.filter((e) => e.message.id === id)
 
   it('start, retry, end for a retried call, all with the call id (the log callId too)', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = createClient({ ...LOOPBACK, cache: false, name: 'events', logger: log.logger, retry: { backoff: { base: 1, cap: 2 } } })
     const res = await client.fetch(`${server.origin}/flaky/events?fail=1&token=TOKEN-SECRET`)
     await res.text()

@@ -11,8 +11,8 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, readFleetStats, type OriginStats } from '../../src/index.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, originHandler } from './observability-support.js'
+import { startHttpServer, type TestServer, closedPort } from '../support/servers.js'
+import { originHandler } from '../support/observability-origin.js'
 
 const run = promisify(execFile)
 const fixture = fileURLToPath(new URL('./observability-fleet.fixture.ts', import.meta.url))

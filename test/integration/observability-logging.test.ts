@@ -8,10 +8,11 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, type ClientOptions } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, jsonLog, LEVEL, originHandler, type JsonLog } from './observability-support.js'
-import { LOOPBACK, rejectsWith } from './support.js'
 import { nextTurn } from '../support/waiting.js'
+import { startHttpServer, type TestServer, LOOPBACK, closedPort } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { originHandler } from '../support/observability-origin.js'
+import { logSink, LEVEL, type LogSink } from '../support/logs.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -24,7 +25,7 @@ afterAll(async () => {
 /** Fast retries so the warn case does not wait for the default backoff. */
 const FAST_RETRY = { backoff: { base: 1, cap: 2 } }
 
-function clientWith(log: JsonLog, options: ClientOptions = {}) {
+function clientWith(log: LogSink, options: ClientOptions = {}) {
   return createClient({ ...LOOPBACK, cache: false, name: 'orders-api', logger: log.logger, ...options })
 }
 
@@ -32,7 +33,7 @@ const TIMING_KEYS = ['queued', 'dns', 'connect', 'tls', 'sent', 'firstByte', 'do
 
 describe('summary line', () => {
   it('one info line per call with the documented fields, written when the body has been read', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log)
     // The body trickles in: the call is not over (no line yet) when the headers are in.
     const res = await client.fetch(`${server.origin}/chunks?n=3&gap=40&page=2&token=TOKEN-SECRET`)
@@ -70,7 +71,7 @@ describe('summary line', () => {
   })
 
   it('the cache field: miss, then hit with no physical request', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = createClient({ ...LOOPBACK, logger: log.logger })
     await (await client.fetch(`${server.origin}/cacheable`)).text()
     await (await client.fetch(`${server.origin}/cacheable`)).text()
@@ -82,7 +83,7 @@ describe('summary line', () => {
   })
 
   it('warn for a retried call, with attempts and retries', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log, { retry: FAST_RETRY })
     const res = await client.fetch(`${server.origin}/flaky/warn-once?fail=1`)
     expect(await res.text()).toBe('attempt 2')
@@ -93,7 +94,7 @@ describe('summary line', () => {
   })
 
   it('warn for a stale response served from the cache (stale-while-revalidate)', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = createClient({ ...LOOPBACK, logger: log.logger })
     await (await client.fetch(`${server.origin}/swr`)).text()
     await (await client.fetch(`${server.origin}/swr`)).text()
@@ -104,7 +105,7 @@ describe('summary line', () => {
   })
 
   it('a redirect is counted and the final URL logged (redacted); not a warning', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log)
     const res = await client.fetch(`${server.origin}/redirect-signed`)
     await res.text()
@@ -118,7 +119,7 @@ describe('summary line', () => {
   })
 
   it('error with errorCode and err { code, message, cause } when no response came', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log, { retry: false })
     const port = await closedPort()
     const error = await rejectsWith(client.fetch(`http://127.0.0.1:${port}/nobody-home`), 'ERR_NETWORK')
@@ -140,7 +141,7 @@ describe('summary line', () => {
   })
 
   it('error for a headers timeout, after every retry', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log, { timeout: { headers: 50 }, retry: { ...FAST_RETRY, limit: 1 } })
     await rejectsWith(client.fetch(`${server.origin}/slow?ms=400`), 'ERR_HEADERS_TIMEOUT')
     const line = log.summaries()[0]!
@@ -149,7 +150,7 @@ describe('summary line', () => {
   })
 
   it('error when the body fails after the headers: status and errorCode both', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log, { maxResponseBytes: 150 })
     const res = await client.fetch(`${server.origin}/chunks?n=3&gap=1`)
     await expect(res.text()).rejects.toMatchObject({ code: 'ERR_RESPONSE_TOO_LARGE' })
@@ -159,7 +160,7 @@ describe('summary line', () => {
   })
 
   it('a 5xx that is not retried is a response: info, with the status', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = clientWith(log, { retry: false })
     await (await client.fetch(`${server.origin}/status/500`)).text()
     expect(log.summaries()[0]).toMatchObject({ level: LEVEL.info, status: 500 })
@@ -168,7 +169,7 @@ describe('summary line', () => {
   })
 
   it('nothing is written when the logger level is above the line', async () => {
-    const log = jsonLog('warn')
+    const log = logSink('warn')
     const client = clientWith(log)
     await (await client.fetch(`${server.origin}/quiet`)).text()
     expect(log.text()).toBe('')
@@ -178,7 +179,7 @@ describe('summary line', () => {
 
 describe('debug attempt lines', () => {
   it('one `attempt` line per physical request, before the summary, sharing the callId', async () => {
-    const log = jsonLog('debug')
+    const log = logSink('debug')
     const client = clientWith(log, { retry: FAST_RETRY })
     const res = await client.fetch(`${server.origin}/flaky/debug-twice?fail=2&key=KEY-SECRET`)
     await res.text()

@@ -6,8 +6,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, SafeFetchError, type Client } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, jsonLog, originHandler, tracing, type JsonLog, type Tracing } from './observability-support.js'
+import { startHttpServer, type TestServer, closedPort } from '../support/servers.js'
+import { originHandler } from '../support/observability-origin.js'
+import { logSink, type LogSink } from '../support/logs.js'
+import { tracing, type Tracing } from '../support/telemetry.js'
 
 const SECRETS = {
   authorization: 'AUTHZ-SECRET-1',
@@ -27,7 +29,7 @@ const CHANNELS = ['start', 'end', 'error', 'retry', 'blocked'].map((name) => `sa
 
 let server: TestServer
 let refusedPort: number
-let log: JsonLog
+let log: LogSink
 let trace: Tracing
 let client: Client
 const events: unknown[] = []
@@ -60,7 +62,7 @@ beforeAll(async () => {
   server = await startHttpServer(originHandler())
   refusedPort = await closedPort()
   for (const name of CHANNELS) subscribe(name, listener)
-  log = jsonLog('debug')
+  log = logSink('debug')
   trace = tracing()
   client = createClient({
     name: 'redaction',
@@ -166,7 +168,7 @@ describe('redaction', () => {
   })
 
   it('redact: false is the control: the same greps do find the secrets', async () => {
-    const plain = jsonLog('info')
+    const plain = logSink('info')
     const open = createClient({ policy: { allow: ['127.0.0.1/32'] }, cache: false, logger: plain.logger, redact: false })
     const res = await open.fetch(`${server.origin}/echo?${query()}`, { headers: HEADERS })
     await res.text()

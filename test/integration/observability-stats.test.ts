@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, originHandler } from './observability-support.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK, closedPort } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { originHandler } from '../support/observability-origin.js'
 
 let server: TestServer
 beforeAll(async () => {

@@ -8,10 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, type PhaseTimings } from '../../src/index.js'
-import { fakeLookup, selfSignedCertificate, startHttpsServer, startHttpServer, type TestServer } from '../helpers/servers.js'
-import { jsonLog, originHandler } from './observability-support.js'
-import { LOOPBACK } from './support.js'
 import { nextTurn } from '../support/waiting.js'
+import { selfSignedCertificate, startHttpsServer, startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { originHandler } from '../support/observability-origin.js'
+import { logSink } from '../support/logs.js'
 
 const SLACK = 1
 
@@ -71,7 +72,7 @@ describe('phase timings', () => {
   })
 
   it('a fresh connection has dns, connect and queued; a reused keep-alive socket has none of dns/connect/tls', async () => {
-    const log = jsonLog('info')
+    const log = logSink('info')
     const client = createClient({ ...LOOPBACK, cache: false, logger: log.logger, lookup: fakeLookup({ 'api.test': ['127.0.0.1'] }) })
     const first = await client.fetch(`http://api.test:${server.port}/one`)
     await first.text()

@@ -7,9 +7,11 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { DataPointType, type HistogramMetricData } from '@opentelemetry/sdk-metrics'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, type ClientOptions } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, metrics, originHandler, tracing, type Tracing } from './observability-support.js'
-import { LOOPBACK, rejectsWith, type Echo } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK, closedPort } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { type Echo } from '../support/replies.js'
+import { originHandler } from '../support/observability-origin.js'
+import { metrics, tracing, type Tracing } from '../support/telemetry.js'
 
 const INTERNAL = 0
 const CLIENT = 2

@@ -5,15 +5,16 @@
  * decompression ratio is validated as a ratio, and relative URLs name baseUrl.
  */
 import type http from 'node:http'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { createClient, getCallInfo, safeFetch, type ClientOptions, type SafeRequestInit } from '../../src/index.js'
 import { resolveCallOptions, resolveClientOptions } from '../../src/options.js'
 import { describeValue } from '../../src/option-checks.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith, throwsWith } from './support.js'
-import { metrics, tracing } from './observability-support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith, throwsWith } from '../support/assertions.js'
+import { metrics, tracing } from '../support/telemetry.js'
+import { logSink } from '../support/logs.js'
+import { until } from '../support/waiting.js'
 
 let server: TestServer
 let hits = 0
@@ -136,19 +137,12 @@ describe('logger, tracer and meter', () => {
   it('false means off, so configure() can turn them off', async () => {
     const traces = tracing()
     const meters = metrics()
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
-    const logger = pino({ level: 'info' }, stream)
+    const { logger, lines } = logSink('info')
     const client = createClient({ cache: false, ...LOOPBACK, logger, tracer: traces.tracer, meter: meters.meter })
     expect(client.options.logger).toBe(logger)
     const first = await client.fetch(`${server.origin}/logged`)
     await first.text()
-    await vi_waitFor(() => lines.length === 1)
+    await until(() => lines().length === 1, 'the first call to be logged')
     expect(traces.spans().length).toBeGreaterThan(0)
     traces.reset()
     client.configure({ logger: false, tracer: false, meter: false })
@@ -159,7 +153,7 @@ describe('logger, tracer and meter', () => {
     await second.text()
     expect(getCallInfo(second)).toBeDefined()
     await client.close()
-    expect(lines).toHaveLength(1)
+    expect(lines()).toHaveLength(1)
     expect(traces.spans()).toHaveLength(0)
     await meters.shutdown()
   })
@@ -244,8 +238,3 @@ describe('one way to render a bad value', () => {
     expect(error.message).toMatch(/^cache\.signingKey must be .*, got an array \(value not shown\)$/)
   })
 })
-
-async function vi_waitFor(predicate: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setImmediate(resolve))
-  expect(predicate()).toBe(true)
-}

@@ -7,9 +7,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, type ClientOptions } from '../../src/index.js'
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
-import { fakeLookup, selfSignedCertificate, startHttpServer, startHttpsServer, type TestCertificate, type TestServer } from '../helpers/servers.js'
-import { echo, type Echo } from './support.js'
+import { selfSignedCertificate, startHttpServer, startHttpsServer, type TestCertificate, type TestServer } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js'
+import { echo, type Echo } from '../support/replies.js'
 
 const NAME = 'api.example.test'
 let cert: TestCertificate

@@ -1,23 +1,16 @@
 /**
  * Proxies keep the policy: the target is resolved and judged locally, and the proxy (a real forward
- * proxy on loopback, test/helpers/forward-proxy.ts) is only ever asked for the checked IP.
+ * proxy on loopback, test/support/forward-proxy.ts) is only ever asked for the checked IP.
  */
 import type http from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { checkUrl, createClient, getCallInfo, type ClientOptions } from '../../src/index.js'
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
-import {
-  fakeLookup,
-  selfSignedCertificate,
-  startHttpServer,
-  startHttpsServer,
-  startSilentServer,
-  testHosts,
-  type TestCertificate,
-  type TestServer,
-} from '../helpers/servers.js'
-import { echo, rejectsWith, type Echo } from './support.js'
+import { selfSignedCertificate, startHttpServer, startHttpsServer, startSilentServer, type TestCertificate, type TestServer } from '../support/servers.js'
+import { fakeLookup, testHosts } from '../support/lookup.js'
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js'
+import { rejectsWith } from '../support/assertions.js'
+import { echo, type Echo } from '../support/replies.js'
 
 const NAME = 'api.example.test'
 const PLAIN = 'web.example.test'

@@ -17,11 +17,12 @@ import type http from 'node:http'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, memoryStore, redisStore, safeFetch, type Client, type SafeRequestInit } from '../../src/index.js'
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { closedPort, jsonLog, tracing, type JsonLog, type Tracing } from './observability-support.js'
 import { until } from '../support/waiting.js'
+import { startHttpServer, type TestServer, closedPort } from '../support/servers.js'
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js'
+import { logSink, type LogSink } from '../support/logs.js'
+import { tracing, type Tracing } from '../support/telemetry.js'
 
 const PREFIX = 'QZXLEAK'
 const CHANNELS = ['start', 'end', 'error', 'retry', 'blocked'].map((name) => `safefetch:call:${name}`)
@@ -270,7 +271,7 @@ function markerOf(index: number): string {
 let server: TestServer
 let proxy: ForwardProxy
 let redis: RedisServer | undefined
-let log: JsonLog
+let log: LogSink
 let trace: Tracing
 const clients = new Map<ClientName, Client>()
 const events: unknown[] = []
@@ -345,7 +346,7 @@ beforeAll(async () => {
   })
   if (hasRedis) redis = await startRedis()
   for (const name of CHANNELS) subscribe(name, listener)
-  log = jsonLog('debug')
+  log = logSink('debug')
   trace = tracing()
   const common = {
     logger: log.logger,

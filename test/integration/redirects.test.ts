@@ -6,8 +6,10 @@ import type http from 'node:http'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { fakeLookup, isolated, selfSignedCertificate, startHttpServer, startHttpsServer, testHosts, type TestServer } from '../helpers/servers.js'
-import { echo, LOOPBACK, rejectsWith, type Echo } from './support.js'
+import { selfSignedCertificate, startHttpServer, startHttpsServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup, isolated, testHosts } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { echo, type Echo } from '../support/replies.js'
 
 let a: TestServer // the origin being called
 let b: TestServer // another origin (same host, other port)

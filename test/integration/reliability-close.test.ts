@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/index.js'
-import { startHangingListener, type HangingListener } from '../helpers/hanging-listener.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith } from './support.js'
 import { until } from '../support/waiting.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { startHangingListener, type HangingListener } from '../support/hanging-listener.js'
+import { rejectsWith } from '../support/assertions.js'
 
 let server: TestServer
 let hanging: HangingListener

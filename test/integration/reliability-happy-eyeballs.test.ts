@@ -8,10 +8,11 @@ import https from 'node:https'
 import type net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { startHangingListener, type HangingListener } from '../helpers/hanging-listener.js'
-import { startForwardProxy } from '../helpers/forward-proxy.js'
-import { fakeLookup, isolated, selfSignedCertificate, testHosts } from '../helpers/servers.js'
-import { rejectsWith } from './support.js'
+import { selfSignedCertificate } from '../support/servers.js'
+import { fakeLookup, isolated, testHosts } from '../support/lookup.js'
+import { startForwardProxy } from '../support/forward-proxy.js'
+import { startHangingListener, type HangingListener } from '../support/hanging-listener.js'
+import { rejectsWith } from '../support/assertions.js'
 
 const hostsPresent = isolated && ['10.255.0.1', '192.168.255.1', 'fd00:5afe::1'].every((h) => testHosts.includes(h))
 

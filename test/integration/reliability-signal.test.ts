@@ -6,9 +6,8 @@ import { getEventListeners } from 'node:events'
 import type http from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK } from './support.js'
 import { until, nextTurn } from '../support/waiting.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
 
 const CALLS = 25
 let server: TestServer

@@ -17,7 +17,8 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, type SafeRequestInit } from '../../src/index.js'
-import { LOOPBACK, until } from './support.js'
+import { LOOPBACK } from '../support/servers.js'
+import { until } from '../support/waiting.js'
 
 const POOL = 8
 const CALLS = 1_500

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, type Client } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { echo, LOOPBACK, rejectsWith, type Echo } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
+import { echo, type Echo } from '../support/replies.js'
 
 let server: TestServer
 let client: Client

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/index.js'
-import { fakeLookup, startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith, throwsWith } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith, throwsWith } from '../support/assertions.js'
 
 let vhosts: TestServer
 let seen: { host: string | undefined; headers: Record<string, unknown> }[] = []

@@ -13,10 +13,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCallInfo, type Client } from '../../src/index.js'
-import { fakeLookup } from '../helpers/servers.js'
-import { closedPort, reply, useFixtures } from './resilience-support.js'
-import { rejectsWith } from './support.js'
 import { gate, until } from '../support/waiting.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { closedPort } from '../support/servers.js'
+import { reply } from '../support/replies.js'
+import { useFixtures } from '../support/fixtures.js'
 
 // On the fake clock (see above): a cool-down no real wait in this file could reach.
 const BREAKER = { minCalls: 5, failureRatio: 0.5, windowMs: 60_000, cooldownMs: 30_000, halfOpenCalls: 1 } as const

@@ -10,9 +10,12 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { fakeLookup } from '../helpers/servers.js'
-import { closedPort, logSink, reply, resetConnection, useFixtures } from './resilience-support.js'
-import { rejectsWith } from './support.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { closedPort } from '../support/servers.js'
+import { reply, resetConnection } from '../support/replies.js'
+import { logSink } from '../support/logs.js'
+import { useFixtures } from '../support/fixtures.js'
 
 /** Backoff waits of 0 ms: floor(random × 1). Keeps the suite fast where the wait is not the subject. */
 const NO_WAIT = { backoff: { base: 1, cap: 1 } } as const
@@ -22,7 +25,7 @@ const { serve, client } = useFixtures()
 describe('unsafe methods are not sent twice', () => {
   it('a POST without Idempotency-Key reaches the server once even when the connection is reset', async () => {
     const server = await serve((req) => resetConnection(req))
-    const sink = logSink()
+    const sink = logSink('debug')
     const c = client({ retry: NO_WAIT, logger: sink.logger })
     const error = await rejectsWith(c.fetch(`${server.origin}/payments`, { method: 'POST', body: '{"amount":100}' }), 'ERR_NETWORK')
     expect(error.url).toContain('/payments')
@@ -117,7 +120,7 @@ describe('request bodies and timeouts', () => {
 describe('attempts', () => {
   it('a GET against a server failing twice (503, 500) then succeeding makes 3 attempts', async () => {
     const server = await serve((_req, res, n) => reply(res, n === 1 ? 503 : n === 2 ? 500 : 200, {}, n === 3 ? 'finally' : 'nope'))
-    const sink = logSink()
+    const sink = logSink('debug')
     const res = await client({ retry: NO_WAIT, logger: sink.logger }).fetch(`${server.origin}/flaky`)
     expect(res.status).toBe(200)
     expect(await res.text()).toBe('finally')
@@ -150,7 +153,7 @@ describe('attempts', () => {
     // A name resolved by a fake lookup: the connector resolves once per connection it dials, so
     // the queries count the attempts, since nothing listens to count them.
     const lookup = fakeLookup({ 'refused.test': ['127.0.0.1'] })
-    const sink = logSink()
+    const sink = logSink('debug')
     const c = client({ lookup, logger: sink.logger, retry: { ...NO_WAIT, limit: 3 } })
     const error = await rejectsWith(c.fetch(`http://refused.test:${port}/`), 'ERR_NETWORK')
     expect(error.message).toContain('ECONNREFUSED')

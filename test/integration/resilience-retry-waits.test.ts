@@ -9,8 +9,10 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { logSink, reply, useFixtures } from './resilience-support.js'
 import { until } from '../support/waiting.js'
+import { reply } from '../support/replies.js'
+import { logSink } from '../support/logs.js'
+import { useFixtures } from '../support/fixtures.js'
 
 // The fast project shares a worker between files (isolate: false): leave no fake clock or spy behind.
 afterEach(() => {
@@ -104,7 +106,7 @@ describe('Retry-After', () => {
 
   it("the caller's abort ends a Retry-After wait at once with ERR_ABORTED", async () => {
     const server = await serve((_req, res) => reply(res, 503, { 'retry-after': '20' }))
-    const sink = logSink()
+    const sink = logSink('debug')
     const c = client({ logger: sink.logger, timeout: { total: 60_000 } })
     const controller = new AbortController()
     const call = c.fetch(`${server.origin}/busy`, { signal: controller.signal })
@@ -143,7 +145,7 @@ describe('the total deadline is never exceeded by backoff', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
     // The retry layer reads Math.random when the client is built: every jitter draw is 0.99.
     vi.spyOn(Math, 'random').mockReturnValue(0.99)
-    const sink = logSink()
+    const sink = logSink('debug')
     const c = client({ logger: sink.logger, timeout: { total: 1000 }, retry: { limit: 10, backoff: { base: 400, cap: 400 }, budget: false } })
     const start = performance.now()
     let outcome: Response | unknown

@@ -6,9 +6,10 @@
 import type http from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { getCallInfo } from '../../src/index.js'
-import { reply, useFixtures } from './resilience-support.js'
-import { rejectsWith } from './support.js'
 import { gate, until } from '../support/waiting.js'
+import { rejectsWith } from '../support/assertions.js'
+import { reply } from '../support/replies.js'
+import { useFixtures } from '../support/fixtures.js'
 
 const NO_WAIT = { backoff: { base: 1, cap: 1 } } as const
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
+import { startHttpServer, type TestServer } from '../support/servers.js'
 
 let server: TestServer
 const client = createClient({ policy: { allow: ['127.0.0.1/32'] }, cache: false })

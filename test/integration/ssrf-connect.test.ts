@@ -8,9 +8,11 @@ import net from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest'
 import { createClient, type ClientOptions } from '../../src/index.js'
 import { SPECIAL_RANGES } from '../../src/net/ip-ranges.js'
-import { fakeLookup, isolated, startHttpServer, testHosts, type TestServer } from '../helpers/servers.js'
 import { tripwireViolations } from '../support/tripwire.js'
-import { echo, LOOPBACK, rejectsWith, type Echo } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup, isolated, testHosts } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
+import { echo, type Echo } from '../support/replies.js'
 
 let server: TestServer
 let closing: TestServer // answers with Connection: close, so every call dials again

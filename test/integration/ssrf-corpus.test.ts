@@ -16,9 +16,9 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkUrl, createClient, safeFetch, SafeFetchError, type Client } from '../../src/index.js'
 import { MockAgent } from '../../src/testing.js'
-import { fakeLookup } from '../helpers/servers.js'
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
 import { runCli } from '../cli/run-cli.js'
+import { fakeLookup } from '../support/lookup.js'
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js'
 
 /** Codes that mean "refused before anything was sent". */
 const REFUSED = new Set(['ERR_URL_INVALID', 'ERR_URL_BLOCKED', 'ERR_ADDRESS_BLOCKED', 'ERR_REDIRECT_BLOCKED', 'ERR_DNS'])

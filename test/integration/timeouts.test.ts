@@ -8,8 +8,8 @@ import net, { type LookupFunction } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, SafeFetchError } from '../../src/index.js'
-import { startHttpServer, startSilentServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { startHttpServer, startSilentServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { rejectsWith } from '../support/assertions.js'
 
 const LARGE = 2_000_000
 /**

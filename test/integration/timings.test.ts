@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { fakeLookup, startHttpServer, type TestServer } from '../helpers/servers.js'
-import { echo, LOOPBACK } from './support.js'
+import { startHttpServer, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { echo } from '../support/replies.js'
 
 let server: TestServer
 beforeAll(async () => {

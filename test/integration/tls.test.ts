@@ -6,8 +6,9 @@ import type http from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { fakeLookup, selfSignedCertificate, startHttpsServer, type TestCertificate, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK, rejectsWith } from './support.js'
+import { selfSignedCertificate, startHttpsServer, type TestCertificate, type TestServer, LOOPBACK } from '../support/servers.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith } from '../support/assertions.js'
 
 let apiCert: TestCertificate
 let otherCert: TestCertificate

@@ -7,7 +7,9 @@ import { createObserveState, needsAttemptLayer, resolveObserveOptions, type Obse
 import { HTTP_DURATION_BUCKETS } from '../../src/observe/tracing.js'
 import { compose, type Layer } from '../../src/pipeline.js'
 import type { OutboundRequest } from '../../src/types.js'
-import { fakeTransport, meterFixture, observeCall, tracingFixture, type FakeExchange } from '../helpers/observe-context.js'
+import { observeCall } from '../support/contexts.js'
+import { fakeTransport, type FakeExchange } from '../support/handlers.js'
+import { metrics, tracing } from '../support/telemetry.js'
 
 function stateWith(options: ObserveOptions) {
   return createObserveState(resolveObserveOptions(options), { name: 'test' })
@@ -47,8 +49,8 @@ async function run(layers: Layer[], exchanges: FakeExchange[], call: ReturnType<
 
 describe('attempt-span layer: CLIENT spans', () => {
   it('one CLIENT span per physical request, children of the call span, with resend_count from the second on', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const { response, ctx } = await run(
       [observeLayer(state), retryOnce, attemptSpanLayer(state)],
       [
@@ -57,7 +59,7 @@ describe('attempt-span layer: CLIENT spans', () => {
       ],
     )
     finishCall(ctx, response, undefined)
-    const spans = tracing.spans()
+    const spans = traces.spans()
     const logical = spans.find((s) => s.kind === 0)!
     const clients = spans.filter((s) => s.kind === 2)
     expect(clients).toHaveLength(2)
@@ -83,14 +85,14 @@ describe('attempt-span layer: CLIENT spans', () => {
   })
 
   it('counts redirects as resends, with the hop URL and host', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const { response, ctx } = await run(
       [observeLayer(state), followOnce, attemptSpanLayer(state)],
       [{ status: 302, headers: { location: 'http://cdn.example.test:8080/blob?sig=abc' } }, { status: 200 }],
     )
     finishCall(ctx, response, undefined)
-    const clients = tracing.spans().filter((s) => s.kind === 2)
+    const clients = traces.spans().filter((s) => s.kind === 2)
     expect(clients.map((s) => s.attributes['http.request.resend_count'])).toEqual([undefined, 1])
     expect(clients[1]!.attributes).toMatchObject({
       'server.address': 'cdn.example.test',
@@ -100,12 +102,12 @@ describe('attempt-span layer: CLIENT spans', () => {
   })
 
   it('a failed request: error.type = our code, an exception event scrubbed of secrets', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const call = observeCall({ url: 'https://api.example.test/x?api_key=KEY-SECRET-9' })
     const error = new SafeFetchError('ERR_CONNECT_TIMEOUT', 'connect to https://api.example.test/x?api_key=KEY-SECRET-9 timed out')
     await expect(run([observeLayer(state), attemptSpanLayer(state)], [{ error }], call)).rejects.toBe(error)
-    const client = tracing.spans().find((s) => s.kind === 2)!
+    const client = traces.spans().find((s) => s.kind === 2)!
     expect(client.attributes['error.type']).toBe('ERR_CONNECT_TIMEOUT')
     expect(client.status.code).toBe(2)
     expect(JSON.stringify([client.status, client.events])).not.toContain('KEY-SECRET-9')
@@ -113,29 +115,29 @@ describe('attempt-span layer: CLIENT spans', () => {
   })
 
   it('ends when the body settles, not when the headers arrive', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const settle = new BodySettle()
     await run([observeLayer(state), attemptSpanLayer(state)], [{ status: 200, settle }])
-    expect(tracing.spans()).toHaveLength(0)
+    expect(traces.spans()).toHaveLength(0)
     settle.finish()
-    expect(tracing.spans().map((s) => s.kind)).toEqual([2])
+    expect(traces.spans().map((s) => s.kind)).toEqual([2])
   })
 
   it('works without the observe layer above it (no parent, resend_count absent)', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     await run([attemptSpanLayer(state)], [{ status: 200 }])
-    const [span] = tracing.spans()
+    const [span] = traces.spans()
     expect(span!.parentSpanContext).toBeUndefined()
     expect(span!.attributes).not.toHaveProperty('http.request.resend_count')
   })
 
   it('an unknown method is _OTHER with the original kept; the span is named HTTP', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     await run([attemptSpanLayer(state)], [{ status: 200 }], observeCall({ method: 'PROPFIND' }))
-    const [span] = tracing.spans()
+    const [span] = traces.spans()
     expect(span!.name).toBe('HTTP')
     expect(span!.attributes).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND' })
   })
@@ -145,19 +147,19 @@ describe('attempt-span layer: trace context propagation', () => {
   const traceparent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/
 
   it('is off by default: no traceparent leaves the process', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const { transport } = await run([observeLayer(state), attemptSpanLayer(state)], [{ status: 200 }])
     expect(transport.requests[0]!.headers).not.toHaveProperty('traceparent')
   })
 
   it('with propagateTraceContext: true, each request carries its CLIENT span as parent-id', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer, propagateTraceContext: true })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer, propagateTraceContext: true })
     const call = observeCall({ headers: { accept: 'application/json' } })
     const { transport, response, ctx } = await run([observeLayer(state), retryOnce, attemptSpanLayer(state)], [{ status: 503 }, { status: 200 }], call)
     finishCall(ctx, response, undefined)
-    const clients = tracing.spans().filter((s) => s.kind === 2)
+    const clients = traces.spans().filter((s) => s.kind === 2)
     transport.requests.forEach((req, i) => {
       const match = traceparent.exec(req.headers['traceparent']!)
       expect(match).not.toBeNull()
@@ -170,8 +172,8 @@ describe('attempt-span layer: trace context propagation', () => {
   })
 
   it('keeps a traceparent the caller set', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer, propagateTraceContext: true })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer, propagateTraceContext: true })
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
     const { transport } = await run([attemptSpanLayer(state)], [{ status: 200 }], observeCall({ headers: { traceparent: own } }))
     expect(transport.requests[0]!.headers['traceparent']).toBe(own)
@@ -180,14 +182,14 @@ describe('attempt-span layer: trace context propagation', () => {
 
 describe('attempt-span layer: http.client.request.duration', () => {
   it('records one measurement per physical request in seconds, with the semconv buckets and attributes', async () => {
-    const metrics = meterFixture()
-    const state = stateWith({ meter: metrics.meter })
+    const meters = metrics()
+    const state = stateWith({ meter: meters.meter })
     expect(needsAttemptLayer(state)).toBe(true)
     const { response, ctx } = await run([observeLayer(state), retryOnce, attemptSpanLayer(state)], [{ status: 503 }, { status: 200 }])
     finishCall(ctx, response, undefined)
     await expect(run([attemptSpanLayer(state)], [{ error: new SafeFetchError('ERR_DNS', 'nx') }])).rejects.toThrow()
 
-    const resource = await metrics.collect()
+    const resource = await meters.collect()
     const metric = resource.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'http.client.request.duration')!
     expect(metric.descriptor.unit).toBe('s')
     const points = metric.dataPoints as { attributes: Record<string, unknown>; value: { count: number; buckets: { boundaries: number[] }; sum?: number } }[]

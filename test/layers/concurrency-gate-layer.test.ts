@@ -3,7 +3,8 @@ import { SafeFetchError } from '../../src/errors.js'
 import { concurrencyGateLayer } from '../../src/layers/concurrency-gate.js'
 import type { RawResponse } from '../../src/types.js'
 import { ConcurrencyLimit } from '../../src/resilience/concurrency-limit.js'
-import { fakeContext, request, response, scripted } from '../helpers/fake-context.js'
+import { fakeContext } from '../support/contexts.js'
+import { request, response, scripted } from '../support/handlers.js'
 
 afterEach(() => {
   vi.useRealTimers()

@@ -6,7 +6,8 @@ import { compose } from '../../src/pipeline.js'
 import { CircuitBreakers, type ResolvedBreakerOptions } from '../../src/resilience/circuit-breaker.js'
 import { OriginSwitches } from '../../src/resilience/origin-switches.js'
 import { RETRY_DEFAULTS } from '../../src/retry/retry-options.js'
-import { fakeContext, request, response, scripted } from '../helpers/fake-context.js'
+import { fakeContext } from '../support/contexts.js'
+import { request, response, scripted } from '../support/handlers.js'
 
 const BREAKER: ResolvedBreakerOptions = { failureRatio: 0.5, minCalls: 2, windowMs: 10_000, cooldownMs: 1_000, halfOpenCalls: 1, maxOrigins: 10 }
 

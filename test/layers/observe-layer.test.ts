@@ -7,7 +7,10 @@ import { publishRetry } from '../../src/observe/diagnostics.js'
 import { clientLogger, createObserveState, recentFailures, renderStats, resolveObserveOptions, type ObserveOptions } from '../../src/observe/observe-state.js'
 import { finishCall, observeLayer } from '../../src/layers/observe.js'
 import { compose, type Handler, type Layer } from '../../src/pipeline.js'
-import { fakeTransport, logSink, observeCall, tracingFixture, type FakeExchange } from '../helpers/observe-context.js'
+import { logSink } from '../support/logs.js'
+import { observeCall } from '../support/contexts.js'
+import { fakeTransport, type FakeExchange } from '../support/handlers.js'
+import { tracing } from '../support/telemetry.js'
 
 function stateWith(options: ObserveOptions = {}) {
   return createObserveState(resolveObserveOptions(options), { name: 'test' })
@@ -38,7 +41,7 @@ const FRESH: FakeExchange = {
 
 describe('observe layer: summary log line', () => {
   it('writes one info line with stable fields when the edge finishes the call', async () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const state = stateWith()
     const { ctx, req } = observeCall({ logger: sink.logger })
     const handler = compose([observeLayer(state)], fakeTransport(FRESH))
@@ -73,7 +76,7 @@ describe('observe layer: summary log line', () => {
   })
 
   it('says reusedConnection and has no dns/connect/tls timings for a keep-alive socket', async () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const { ctx, req } = observeCall({ logger: sink.logger })
     const handler = compose(
       [observeLayer(stateWith())],
@@ -86,7 +89,7 @@ describe('observe layer: summary log line', () => {
   })
 
   it('warns for a retried call and counts the retry', async () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const { ctx, req } = observeCall({ logger: sink.logger })
     const handler = compose([observeLayer(stateWith()), retryOnce], fakeTransport({ status: 503 }, { status: 200 }))
     finishCall(ctx, await handler(req, ctx), undefined)
@@ -94,7 +97,7 @@ describe('observe layer: summary log line', () => {
   })
 
   it('warns for a stale response served from cache', async () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const { ctx, req } = observeCall({ logger: sink.logger })
     const staleCache: Handler = async (r, c) => {
       c.record.cache = 'stale'
@@ -106,7 +109,7 @@ describe('observe layer: summary log line', () => {
   })
 
   it('logs an error with err.code when the pipeline throws, and rethrows the same error', async () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const { ctx, req } = observeCall({ logger: sink.logger })
     const error = new SafeFetchError('ERR_CONNECT_TIMEOUT', 'connect timed out for https://api.example.test/items?token=REDACTED&page=2')
     const handler = compose([observeLayer(stateWith())], fakeTransport({ error }))
@@ -124,7 +127,7 @@ describe('observe layer: summary log line', () => {
   })
 
   it('logs an error with the status when the body fails after the response', async () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const { ctx, req } = observeCall({ logger: sink.logger })
     const settle = new BodySettle()
     const handler = compose([observeLayer(stateWith())], fakeTransport({ status: 200, settle }))
@@ -136,7 +139,7 @@ describe('observe layer: summary log line', () => {
   })
 
   it('writes one debug line per attempt before the summary, only at debug', async () => {
-    const debug = logSink('debug')
+    const debug = logSink('debug', { bindings: { client: 'test' } })
     const { ctx, req } = observeCall({ logger: debug.logger })
     const handler = compose(
       [observeLayer(stateWith()), retryOnce],
@@ -150,14 +153,14 @@ describe('observe layer: summary log line', () => {
     // The attempt URL came unredacted from the fake transport; the debug line redacts it.
     expect(lines[0]!.url).toBe('https://api.example.test/items?token=REDACTED&page=2')
 
-    const info = logSink('info')
+    const info = logSink('info', { bindings: { client: 'test' } })
     const second = observeCall({ logger: info.logger })
     finishCall(second.ctx, await compose([observeLayer(stateWith())], fakeTransport(FRESH))(second.req, second.ctx), undefined)
     expect(info.lines().map((l) => l.msg)).toEqual(['call completed'])
   })
 
   it('writes nothing when the level is above the line, and works without a logger', async () => {
-    const quiet = logSink('error')
+    const quiet = logSink('error', { bindings: { client: 'test' } })
     const a = observeCall({ logger: quiet.logger })
     const state = stateWith()
     finishCall(a.ctx, await compose([observeLayer(state)], fakeTransport(FRESH))(a.req, a.ctx), undefined)
@@ -173,9 +176,9 @@ describe('observe layer: redaction end to end', () => {
   const URL_WITH_SECRETS = 'https://alice:hunter2@api.example.test/v1/items?access_token=TOKEN-SECRET-1&X-Amz-Signature=SIG-SECRET-2&page=3'
 
   it('keeps secrets out of log lines, error messages, spans and the flight recorder', async () => {
-    const sink = logSink('debug')
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const sink = logSink('debug', { bindings: { client: 'test' } })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const { ctx, req } = observeCall({ logger: sink.logger, url: URL_WITH_SECRETS })
     // An error whose message was built from the raw URL by code we do not control.
     const error = new SafeFetchError('ERR_NETWORK', `network error for ${URL_WITH_SECRETS} (ECONNRESET)`, { cause: new Error('socket hang up') })
@@ -188,7 +191,7 @@ describe('observe layer: redaction end to end', () => {
     expect(summary.url).toBe('https://REDACTED:REDACTED@api.example.test/v1/items?access_token=REDACTED&X-Amz-Signature=REDACTED&page=3')
     expect((summary.err as { message: string }).message).toContain('page=3')
 
-    const spanText = JSON.stringify(tracing.spans().map((s) => ({ attributes: s.attributes, events: s.events, status: s.status, name: s.name })))
+    const spanText = JSON.stringify(traces.spans().map((s) => ({ attributes: s.attributes, events: s.events, status: s.status, name: s.name })))
     for (const secret of SECRETS) expect(spanText).not.toContain(secret)
 
     const failures = JSON.stringify(recentFailures(state))
@@ -198,17 +201,17 @@ describe('observe layer: redaction end to end', () => {
 
 describe('observe layer: logical span', () => {
   it('one INTERNAL span per call with semconv attributes, the cache result as attribute and event', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const { ctx, req } = observeCall({ url: 'https://api.example.test:8443/items?token=t0k3n' })
     const cacheHit: Handler = async (r, c) => {
       c.record.cache = 'hit'
       return { status: 200, statusText: '', headers: {}, body: null, url: r.url }
     }
     const response = await compose([observeLayer(state)], cacheHit)(req, ctx)
-    expect(tracing.spans()).toHaveLength(0) // ends with the call, not with the headers
+    expect(traces.spans()).toHaveLength(0) // ends with the call, not with the headers
     finishCall(ctx, response, undefined)
-    const [span] = tracing.spans()
+    const [span] = traces.spans()
     expect(span!.kind).toBe(0) // INTERNAL
     expect(span!.name).toBe('safefetch GET')
     expect(span!.attributes).toMatchObject({
@@ -226,13 +229,13 @@ describe('observe layer: logical span', () => {
   })
 
   it('marks a failed call as an error with error.type = our code, and a 5xx with the status', async () => {
-    const tracing = tracingFixture()
-    const state = stateWith({ tracer: tracing.tracer })
+    const traces = tracing()
+    const state = stateWith({ tracer: traces.tracer })
     const a = observeCall()
     await expect(compose([observeLayer(state)], fakeTransport({ error: new SafeFetchError('ERR_DNS', 'no such host') }))(a.req, a.ctx)).rejects.toThrow()
     const b = observeCall()
     finishCall(b.ctx, await compose([observeLayer(state)], fakeTransport({ status: 502 }))(b.req, b.ctx), undefined)
-    const [failed, bad] = tracing.spans()
+    const [failed, bad] = traces.spans()
     expect(failed!.attributes['error.type']).toBe('ERR_DNS')
     expect(failed!.status).toEqual({ code: 2, message: 'no such host' })
     expect(failed!.events.map((e) => e.name)).toEqual(['exception'])
@@ -373,7 +376,7 @@ describe('ObserveState counters', () => {
   })
 
   it('clientLogger binds the client name', () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     clientLogger(sink.logger, 'billing')!.info('hello')
     expect(sink.lines()[0]).toMatchObject({ client: 'billing', msg: 'hello' })
     expect(clientLogger(undefined, 'x')).toBeUndefined()

@@ -3,7 +3,9 @@ import { SafeFetchError } from '../../src/errors.js'
 import { retryLayer, type RetryLayerDeps } from '../../src/layers/retry.js'
 import { RetryBudget } from '../../src/retry/retry-budget.js'
 import { RETRY_DEFAULTS, resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from '../../src/retry/retry-options.js'
-import { body, fakeContext, fakeLogger, request, response, scripted, type FakeContextInit } from '../helpers/fake-context.js'
+import { fakeContext, type FakeContextInit } from '../support/contexts.js'
+import { fakeLogger } from '../support/logs.js'
+import { body, request, response, scripted } from '../support/handlers.js'
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0) // Sun, 01 Jun 2025 12:00:00 GMT
 

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
+import { closedPort } from './servers.js'
 
 export interface RedisServer {
   readonly port: number
@@ -29,16 +29,6 @@ export function redisAvailable(): boolean {
     throw new Error('SAFEFETCH_REQUIRE_REDIS=1 but redis-server is not installed')
   }
   return found
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 async function launch(port: number): Promise<ChildProcess> {
@@ -70,7 +60,7 @@ async function launch(port: number): Promise<ChildProcess> {
 }
 
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort()
+  const port = await closedPort()
   let child: ChildProcess | undefined = await launch(port)
   const kill = async (): Promise<void> => {
     const running = child

@@ -13,7 +13,7 @@ import {
   scrubText,
   secretsOf,
 } from '../../src/observe/redact.js'
-import { logSink } from '../helpers/observe-context.js'
+import { logSink } from '../support/logs.js'
 
 describe('redactUrl', () => {
   const cases: [input: string, expected: string][] = [
@@ -158,7 +158,7 @@ describe('scrubbing free text', () => {
 
 describe('redaction in real pino output', () => {
   it('no secret value reaches the log stream', () => {
-    const sink = logSink('info')
+    const sink = logSink('info', { bindings: { client: 'test' } })
     const url = new URL('https://alice:hunter2@api.example.test/v1?api_key=AKIA-SECRET-1&X-Amz-Signature=sig-SECRET-2&q=visible')
     sink.logger.info({ url: redactUrl(url), headers: redactHeaders({ authorization: 'Bearer tok-SECRET-3', cookie: 'sid=SECRET-4' }) }, 'call')
     const text = sink.text()

@@ -1,5 +1,5 @@
 /**
- * Shared by the cache integration suites (not a test file): a real loopback origin whose routes
+ * The cache integration suites' setup: a real loopback origin whose routes
  * each test registers by path, with the requests it received counted per path on the server side,
  * and a clock shared by the origin (its Date field) and the client's cache (`cache.now`), so tests
  * move time forward instead of sleeping.
@@ -7,9 +7,8 @@
 import type http from 'node:http'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { createClient, getCallInfo, type CacheOptions, type CacheStatus, type Client, type ClientOptions, type SafeRequestInit } from '../../src/index.js'
-import { startHttpServer, type TestServer } from '../helpers/servers.js'
-import { LOOPBACK } from './support.js'
-import { SharedClock } from '../support/clocks.js'
+import { SharedClock } from './clocks.js'
+import { LOOPBACK, startHttpServer, type TestServer } from './servers.js'
 
 /** One route: `n` is this path's request number, from 1. */
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void
@@ -54,13 +53,6 @@ export async function startOrigin(clock: SharedClock): Promise<Origin> {
     requests: (path) => server.requests.filter((r) => new URL(r.url, 'http://x').pathname === path),
     close: () => server.close(),
   }
-}
-
-/** Sends `body` with the given fields. */
-export function reply(res: http.ServerResponse, headers: Record<string, string | string[]>, body: string | Buffer = '', status = 200): void {
-  res.statusCode = status
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
-  res.end(body)
 }
 
 export interface Got {
