@@ -5,52 +5,23 @@
  * and without the optional peers (pino, @opentelemetry/api, ioredis), and @arethetypeswrong/cli.
  *
  * No network: the consumer's dependencies are symlinked from this repository's node_modules (run
- * `npm ci` and `npm run build` first). The helpers are exported for other tests that need a
- * consumer of the packed tarball (packTarball, makeConsumer).
+ * `npm ci` and `npm run build` first). Packing and consumer projects: scripts/pack.mjs, shared with
+ * test/integration/packed-consumer.test.ts.
  *
  *   node scripts/consumer-smoke.mjs            # pack, then every check; exit 1 on a failure
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join, posix, resolve } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { makeConsumer, packPackage, REPO } from './pack.mjs'
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export { REPO }
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'))
 
-/** Runtime dependencies of the package (what `npm install safefetch` brings). */
-export const RUNTIME_DEPS = Object.keys(pkg.dependencies ?? {})
 /** Optional peers: installed by the app when it uses them. */
-export const OPTIONAL_PEERS = Object.keys(pkg.peerDependencies ?? {})
-
-/** `npm pack` into a fresh temporary directory; returns the tarball's path. */
-export function packTarball(destination = mkdtempSync(join(tmpdir(), 'safefetch-pack-'))) {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-  const [info] = JSON.parse(out)
-  return { tarball: join(destination, info.filename), files: info.files.map((f) => f.path) }
-}
-
-/**
- * A consumer project in `dir` with safefetch installed from `tarball` and `deps` (names from this
- * repository's node_modules) symlinked next to it. Returns the directory.
- */
-export function makeConsumer({ tarball, deps = RUNTIME_DEPS, dir = mkdtempSync(join(tmpdir(), 'safefetch-consumer-')), packageJson = {} }) {
-  const modules = join(dir, 'node_modules')
-  mkdirSync(modules, { recursive: true })
-  const unpack = mkdtempSync(join(tmpdir(), 'safefetch-unpack-'))
-  execFileSync('tar', ['-xzf', tarball, '-C', unpack])
-  cpSync(join(unpack, 'package'), join(modules, 'safefetch'), { recursive: true })
-  rmSync(unpack, { recursive: true, force: true })
-  for (const name of deps) {
-    const target = join(REPO, 'node_modules', name)
-    if (!existsSync(target)) throw new Error(`${name} is not installed in ${REPO}/node_modules (run npm ci)`)
-    mkdirSync(dirname(join(modules, name)), { recursive: true })
-    symlinkSync(target, join(modules, name), 'dir')
-  }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, ...packageJson }, null, 2))
-  return dir
-}
+const OPTIONAL_PEERS = Object.keys(pkg.peerDependencies ?? {})
+const CONSUMER_PACKAGE_JSON = JSON.stringify({ name: 'consumer', private: true }, null, 2)
 
 function run(label, command, args, options = {}) {
   process.stdout.write(`-- ${label}\n`)
@@ -148,10 +119,10 @@ createClient({ tracer: 42 })
 createClient({ logger: 'console' })
 `
 
-export function main() {
+export async function main() {
   const repoBin = (name) => join(REPO, 'node_modules', '.bin', name)
-  if (!existsSync(join(REPO, 'dist', 'index.js'))) throw new Error('run npm run build first')
-  const { tarball, files } = packTarball()
+  const packed = await packPackage({ build: false })
+  const { tarball, files } = packed
   let ok = true
   process.stdout.write(`packed ${tarball} (${files.length} files)\n`)
   // Source maps only with their sources; docs only link to shipped files.
@@ -172,7 +143,7 @@ export function main() {
     ok = false
   }
 
-  const bare = makeConsumer({ tarball, deps: [...RUNTIME_DEPS, '@types/node'] })
+  const bare = await makeConsumer(packed, { name: 'bare', links: ['@types/node'], files: { 'package.json': CONSUMER_PACKAGE_JSON } })
   writeFileSync(
     join(bare, 'esm.mjs'),
     `import { safeFetch, createClient, isSafeFetchError } from 'safefetch'\nif (typeof safeFetch !== 'function' || typeof createClient !== 'function' || typeof isSafeFetchError !== 'function') process.exit(1)\nawait createClient().close()\n// Without the optional peer pino, safefetch/testing still imports; recordingLogger() says what is missing.\nconst testing = await import('safefetch/testing')\nif (typeof testing.MockAgent !== 'function' || typeof testing.staticLookup !== 'function') process.exit(1)\ntry { testing.recordingLogger(); process.exit(1) } catch (err) { if (err.code !== 'ERR_INVALID_OPTION' || !/pino/.test(err.message)) process.exit(1) }\nconsole.log('ESM import ok (safefetch and safefetch/testing, no optional peers)')\n`,
@@ -187,7 +158,7 @@ export function main() {
   ok = run('CommonJS require', process.execPath, ['cjs.cjs'], { cwd: bare }) && ok
   ok = run('tsc --strict, skipLibCheck false, no optional peers', process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', bare]) && ok
 
-  const full = makeConsumer({ tarball, deps: [...RUNTIME_DEPS, ...OPTIONAL_PEERS, '@types/node'] })
+  const full = await makeConsumer(packed, { name: 'full', links: [...OPTIONAL_PEERS, '@types/node'], files: { 'package.json': CONSUMER_PACKAGE_JSON } })
   writeFileSync(join(full, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2))
   writeFileSync(join(full, 'basic.ts'), BASIC_TS)
   writeFileSync(join(full, 'peers.ts'), PEERS_TS)
@@ -205,10 +176,9 @@ export function main() {
     process.stdout.write('FAILED: @arethetypeswrong/cli is not installed (devDependency)\n')
     ok = false
   }
-  for (const dir of [bare, full]) rmSync(dir, { recursive: true, force: true })
-  rmSync(dirname(tarball), { recursive: true, force: true })
+  await packed.remove()
   process.stdout.write(ok ? 'consumer smoke test passed\n' : 'consumer smoke test FAILED\n')
   return ok
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exit(main() ? 0 : 1)
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exit((await main()) ? 0 : 1)

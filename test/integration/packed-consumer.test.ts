@@ -9,7 +9,7 @@
 import { chmod, mkdir, readFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { consumerProject, packPackage, REPO, run, type PackedPackage } from '../helpers/packed.js'
+import { makeConsumer, packPackage, REPO, run, type PackedPackage } from '../../scripts/pack.mjs'
 
 const CONSUMER_TSCONFIG = {
   compilerOptions: {
@@ -36,16 +36,15 @@ let project: string
 beforeAll(async () => {
   packed = await packPackage()
   const spec = await readFile(join(REPO, 'test/fixtures/consumer/repos.spec.ts'), 'utf8')
-  project = await consumerProject(
-    packed,
-    {
+  project = await makeConsumer(packed, {
+    files: {
       'package.json': JSON.stringify({ name: 'consumer', private: true, type: 'module', devDependencies: { safefetch: '0.1.0', undici: '^7', vitest: '*' } }),
       'tsconfig.json': JSON.stringify(CONSUMER_TSCONFIG),
       'vitest.config.mjs': "export default { test: { include: ['test/**/*.spec.ts'], maxWorkers: 1, testTimeout: 20000 } }\n",
       'test/repos.spec.ts': spec,
     },
-    ['typescript', 'vitest', '@types/node', '@opentelemetry/api', 'pino'],
-  )
+    links: ['typescript', 'vitest', '@types/node', '@opentelemetry/api', 'pino'],
+  })
 }, 240_000)
 
 afterAll(async () => {
