@@ -196,10 +196,10 @@ describe.each([
       const url = origin.route(p, (req, res) => {
         if (req.method === 'HEAD') {
           const answer = head(++heads)
-          return reply(res, answer.headers, '', answer.status ?? 200)
+          return reply(res, answer.status ?? 200, answer.headers, '')
         }
         gets++
-        reply(res, { 'cache-control': 'max-age=10', 'x-version': `get ${gets}`, ...stored }, `body ${gets}`)
+        reply(res, 200, { 'cache-control': 'max-age=10', 'x-version': `get ${gets}`, ...stored }, `body ${gets}`)
       })
       const c = client({}, cache)
       return { c, url, gets: () => gets, heads: () => heads }

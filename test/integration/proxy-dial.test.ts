@@ -6,20 +6,12 @@ import http from 'node:http'
 import type net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo } from '../../src/index.js'
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js'
-import { startHangingListener, type HangingListener } from '../helpers/hanging-listener.js'
-import {
-  fakeLookup,
-  isolated,
-  selfSignedCertificate,
-  startHttpServer,
-  startHttpsServer,
-  testHosts,
-  type TestCertificate,
-  type TestServer,
-} from '../helpers/servers.js'
-import { echo, type Echo } from './support.js'
-import { tracing } from './observability-support.js'
+import { selfSignedCertificate, startHttpServer, startHttpsServer, type TestCertificate, type TestServer } from '../support/servers.js'
+import { fakeLookup, isolated, testHosts } from '../support/lookup.js'
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js'
+import { startHangingListener, type HangingListener } from '../support/hanging-listener.js'
+import { echo, type Echo } from '../support/replies.js'
+import { tracing } from '../support/telemetry.js'
 
 const NAME = 'api.example.test'
 let cert: TestCertificate

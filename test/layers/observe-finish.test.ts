@@ -8,10 +8,12 @@ import { SafeFetchError } from '../../src/errors.js'
 import { finishCall, handOut, observeLayer } from '../../src/layers/observe.js'
 import { createObserveState, resolveObserveOptions } from '../../src/observe/observe-state.js'
 import { compose } from '../../src/pipeline.js'
-import { fakeTransport, logSink, observeCall } from '../helpers/observe-context.js'
+import { logSink } from '../support/logs.js'
+import { observeCall } from '../support/contexts.js'
+import { fakeTransport } from '../support/handlers.js'
 
 async function start(settle: BodySettle) {
-  const sink = logSink('info')
+  const sink = logSink('info', { bindings: { client: 'test' } })
   const state = createObserveState(resolveObserveOptions({}), { name: 'test' })
   const call = observeCall({ logger: sink.logger })
   const ends: string[] = []
