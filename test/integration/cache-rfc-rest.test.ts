@@ -346,7 +346,7 @@ describe.each([
     /** The origin answers `fields` and counts; the body says which answer it is. */
     function setup(name: string, fields: Record<string, string | string[]>, cache: CacheOptions = {}) {
       const p = path(name)
-      const url = origin.route(p, (_req, res, n) => reply(res, fields, `answer ${n}`))
+      const url = origin.route(p, (_req, res, n) => reply(res, 200, fields, `answer ${n}`))
       return { c: client({}, cache), url, count: () => origin.count(p) }
     }
 
@@ -459,8 +459,8 @@ describe.each([
         const p = path('qualified-304')
         const url = origin.route(p, (req, res) => {
           // The 304 omits Cache-Control: the stored one (with its qualified directive) stays in force.
-          if (req.headers['if-none-match'] === '"q"') return reply(res, { etag: '"q"', 'x-secret': 'from the 304' }, '', 304)
-          reply(res, { 'cache-control': cc, etag: '"q"', 'x-secret': 's' }, 'body')
+          if (req.headers['if-none-match'] === '"q"') return reply(res, 304, { etag: '"q"', 'x-secret': 'from the 304' }, '')
+          reply(res, 200, { 'cache-control': cc, etag: '"q"', 'x-secret': 's' }, 'body')
         })
         const c = client()
         await get(c, url)

@@ -10,9 +10,12 @@ import type net from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, getCallInfo, redisStore, type Client } from '../../src/index.js'
-import { fakeLookup } from '../helpers/servers.js'
-import { redisAvailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
-import { LOOPBACK, rejectsWith, throwsWith, until, type Echo } from './support.js'
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
+import { fakeLookup } from '../support/lookup.js'
+import { rejectsWith, throwsWith } from '../support/assertions.js'
+import { type Echo } from '../support/replies.js'
+import { LOOPBACK } from '../support/servers.js'
+import { until } from '../support/waiting.js'
 
 interface CountingServer {
   readonly origin: string

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import type { SafeFetchError } from '../../src/errors.js'
 import { compileAddressPolicy } from '../../src/net/address-policy.js'
 import { connectInfo, dialChecked, type AddressAttempt, type DialTarget } from '../../src/net/dial.js'
-import { fakeLookup } from '../helpers/servers.js'
+import { fakeLookup } from '../support/lookup.js'
 
 const TARGET: DialTarget = { protocol: 'http:', host: 'api.test', port: 80, url: 'http://api.test:80' }
 const policy = compileAddressPolicy({ allow: ['127.0.0.0/8'] })
