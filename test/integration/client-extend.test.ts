@@ -285,6 +285,22 @@ describe('extend(): closing', () => {
     await until(() => server.open.size === 0, 'the last client close to close the shared socket')
   })
 
+  it('configure() of the parent’s policy gives the parent a new pool and leaves the child on the shared one', async () => {
+    const parent = root({ cache: false })
+    const child = parent.extend({ headers: { 'x-who': 'child' } })
+    const before = server.connections
+    await text(parent, '/a')
+    parent.configure({ policy: { allow: ['127.0.0.0/8'] } })
+    await text(parent, '/b')
+    expect(server.connections - before).toBe(2)
+    // The old pool was retired by the parent only: the child still holds it, socket and all.
+    expect((await echoOf(child, '/c')).headers['x-who']).toBe('child')
+    expect(server.connections - before).toBe(2)
+    expect(server.open.size).toBe(2)
+    await child.close()
+    await until(() => server.open.size === 1, 'the pool only the child used to close')
+  })
+
   it('closing the parent neither waits for nor cancels a child’s call in flight', async () => {
     const parent = root({ cache: false })
     const child = parent.extend({})
