@@ -16,6 +16,7 @@ const SLOW = [
   'test/integration/packed-consumer.test.ts',
   'test/integration/body-memory.test.ts',
   'test/integration/cache-heap.test.ts',
+  'test/integration/call-heap.test.ts',
   'test/integration/observability-fleet.test.ts',
 ]
 
