@@ -127,16 +127,6 @@ function basicCredentials(url: URL, path: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`
 }
 
-/** Same proxy, so a `configure()` that does not touch it keeps the connection pool. */
-export function sameProxy(a: ResolvedProxy | undefined, b: ResolvedProxy | undefined): boolean {
-  if (a === b) return true
-  if (a === undefined || b === undefined) return false
-  if (a.host !== b.host || a.port !== b.port) return false
-  const ka = Object.keys(a.headers)
-  if (ka.length !== Object.keys(b.headers).length) return false
-  return ka.every((key) => a.headers[key] === b.headers[key])
-}
-
 /** `93.184.216.34:443` or `[2001:db8::1]:443`: the authority-form of RFC 9112 §3.2.3. */
 export function ipAuthority(address: string, port: number): string {
   return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { SafeFetchError } from '../../src/errors.js'
 import { resolveClientOptions } from '../../src/options.js'
-import { connectRequest, ipAuthority, parseConnectAnswer, resolveProxyOption, sameProxy } from '../../src/net/proxy.js'
+import { connectRequest, ipAuthority, parseConnectAnswer, resolveProxyOption } from '../../src/net/proxy.js'
 
 const basic = (text: string): string => `Basic ${Buffer.from(text, 'utf8').toString('base64')}`
 
@@ -91,22 +91,6 @@ describe('resolveProxyOption: refused with ERR_INVALID_OPTION naming the option'
   it('resolveClientOptions validates `proxy`', () => {
     expect(() => resolveClientOptions({ proxy: 'ftp://p' })).toThrow(/proxy must be an http: proxy URL/)
     expect(resolveClientOptions({ proxy: 'http://p:8' }).proxy?.port).toBe(8)
-  })
-})
-
-describe('sameProxy', () => {
-  const a = resolveProxyOption('http://u:p@proxy:3128')
-  it.each([
-    [a, resolveProxyOption('http://u:p@proxy:3128'), true],
-    [a, resolveProxyOption({ url: 'http://proxy:3128', headers: { 'proxy-authorization': basic('u:p') } }), true],
-    [a, resolveProxyOption('http://u:other@proxy:3128'), false],
-    [a, resolveProxyOption('http://u:p@proxy:3129'), false],
-    [a, resolveProxyOption('http://u:p@proxy2:3128'), false],
-    [a, resolveProxyOption({ url: 'http://u:p@proxy:3128', headers: { 'x-a': '1' } }), false],
-    [a, undefined, false],
-    [undefined, undefined, true],
-  ])('%#', (x, y, same) => {
-    expect(sameProxy(x, y)).toBe(same)
   })
 })
 

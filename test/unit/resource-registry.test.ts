@@ -132,6 +132,23 @@ describe('client resource kinds', () => {
     expect(parent.agent!.resource.destroyed).toBe(true)
   })
 
+  it.each([
+    ['the same URL', 'http://u:p@proxy:3128', true],
+    ['credentials given as a header', { url: 'http://proxy:3128', headers: { 'proxy-authorization': `Basic ${btoa('u:p')}` } }, true],
+    ['other credentials', 'http://u:other@proxy:3128', false],
+    ['another port', 'http://u:p@proxy:3129', false],
+    ['another host', 'http://u:p@proxy2:3128', false],
+    ['an extra header', { url: 'http://u:p@proxy:3128', headers: { 'x-a': '1' } }, false],
+    ['no proxy', undefined, false],
+  ] as const)('a proxy keys the pool by its settings: %s', async (_what, proxy, same) => {
+    const registry = new ResourceRegistry<ResolvedClientOptions>()
+    const base = resolveClientOptions({ proxy: 'http://u:p@proxy:3128', cache: false })
+    const first = acquireResources(registry, base)
+    const second = acquireResources(registry, { ...resolveClientOptions({ ...(proxy === undefined ? {} : { proxy }), cache: false }), policy: base.policy })
+    expect(second.agent!.resource === first.agent!.resource).toBe(same)
+    await Promise.all([first, second].map((r) => releaseResources(registry, r, 'now')))
+  })
+
   it('need no pool with a test dispatcher, and nothing for features that are off', () => {
     const registry = new ResourceRegistry<ResolvedClientOptions>()
     const dispatcher = { dispatch: () => true } as never
