@@ -14,7 +14,7 @@ import { createClient, redisStore, type CacheOptions, type Client } from '../../
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { SharedClock } from '../support/clocks.js'
 import { until } from '../support/waiting.js'
-import { get, startOrigin, type Origin } from '../support/cache-origin.js'
+import { get, startOrigin, type Origin, untilStored } from '../support/cache-origin.js'
 import { reply } from '../support/replies.js'
 import { logSink } from '../support/logs.js'
 
@@ -52,11 +52,6 @@ function client(prefix: string, cache: CacheOptions = {}, logger?: pino.Logger, 
 
 function newPrefix(): string {
   return `it${process.pid}-${++prefixes}:`
-}
-
-/** Polls until a just-written entry is readable (writes to Redis are asynchronous). */
-async function untilHit(c: Client, url: string): Promise<void> {
-  await until(async () => (await get(c, url, { cache: 'only-if-cached' })).status === 200, `${url} to become a hit`)
 }
 
 describe.skipIf(!available)('Redis store shared by separate processes', () => {
@@ -99,11 +94,11 @@ describe.skipIf(!available)('Redis store shared by separate processes', () => {
     const a = client(prefix)
     const b = client(prefix)
     for (const url of urls) await get(a, url)
-    for (const url of urls) await untilHit(b, url)
+    for (const url of urls) await untilStored(b, url)
     for (const url of urls) expect((await get(b, url)).cache).toBe('hit')
     await a.cache.invalidateAll()
     for (const url of urls) expect((await get(b, url)).cache).toBe('miss')
-    for (const url of urls) await untilHit(a, url)
+    for (const url of urls) await untilStored(a, url)
     for (const url of urls) expect((await get(a, url)).cache).toBe('hit')
   })
 
@@ -127,12 +122,12 @@ describe.skipIf(!available)('one store object, several owners', () => {
     const b = createClient({ policy: { allow: ['127.0.0.1/32'] }, cache: { store } })
     clients.push(b)
     await get(a, url)
-    await untilHit(b, url)
+    await untilStored(b, url)
     await a.close()
     expect(await get(b, url)).toMatchObject({ cache: 'hit', text: 'shared 1' })
     const other = origin.route('/shared-store-2', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `second ${n}`))
     await get(b, other)
-    await untilHit(b, other)
+    await untilStored(b, other)
     expect(origin.count('/shared-store')).toBe(1)
   })
 
@@ -141,7 +136,7 @@ describe.skipIf(!available)('one store object, several owners', () => {
     const url = origin.route('/reconfigured', (_req, res, n) => reply(res, 200, { 'cache-control': 'public, max-age=600' }, `re ${n}`))
     const c = client(prefix)
     await get(c, url)
-    await untilHit(c, url)
+    await untilStored(c, url)
     c.configure({ cache: { maxEntryBytes: 4096 } })
     // Let the old cache settle and close.
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -157,7 +152,7 @@ describe.skipIf(!available)('Redis killed mid-test', () => {
     const url = origin.route('/outage', (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600' }, `outage ${n}`))
     const c = client(prefix, {}, logger)
     await get(c, url)
-    await untilHit(c, url)
+    await untilStored(c, url)
     expect((await get(c, url)).cache).toBe('hit')
     const before = origin.count('/outage')
 

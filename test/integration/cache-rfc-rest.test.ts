@@ -10,8 +10,9 @@ import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOpt
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
 import { fakeLookup } from '../support/lookup.js'
 import { rejectsWith } from '../support/assertions.js'
-import { get as fetchAll, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { get as fetchAll, useCacheFixture, type Origin, untilStored } from '../support/cache-origin.js'
 import { reply } from '../support/replies.js'
+import { until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -33,15 +34,6 @@ async function get(c: Client, url: string, init?: Parameters<Client['fetch']>[1]
   return { status, text, headers, cache }
 }
 
-/** Polls `check` (Redis writes are asynchronous) until it holds; fails after ~1 s. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-  throw new Error(`never true: ${check.toString()}`)
-}
-
 let paths = 0
 /** A fresh path per test and store, so the stores' runs never see each other's entries. */
 function path(name: string): string {
@@ -57,15 +49,6 @@ describe.each([
   function client(options: Omit<ClientOptions, 'cache'> = {}, cache: CacheOptions = {}): Client {
     const store = useRedis ? { store: redisStore({ url: redis!.url, prefix: `rest${process.pid}-${++prefixes}:`, commandTimeoutMs: 2000 }) } : {}
     return fixture.client({ retry: false, ...options }, { ...store, ...cache })
-  }
-
-  /** Waits until the response to `url` is stored (Redis writes are asynchronous). */
-  async function stored(c: Client, url: string, headers: Record<string, string> = {}): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if ((await get(c, url, { cache: 'only-if-cached', headers })).cache !== 'miss') return
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-    throw new Error(`${url} was never stored`)
   }
 
   describe.skipIf(skip)('RFC 5861 §4: stale-if-error as a request directive', () => {
@@ -84,7 +67,7 @@ describe.each([
       const { url } = failingLater('sie-req', '', status)
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30) // 20 s stale
       const r = await get(c, url, { headers: { 'cache-control': 'stale-if-error=60' } })
       expect(r).toMatchObject({ status: 200, text: 'stored answer', cache: 'stale' })
@@ -98,7 +81,7 @@ describe.each([
       const { url } = failingLater('sie-req-reset', '', 'reset')
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       expect(await get(c, url, { headers: { 'cache-control': 'max-age=600, stale-if-error=60' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
       // Directive names in any case, quoted arguments (RFC 9111 §5.2).
@@ -112,7 +95,7 @@ describe.each([
       const { url } = failingLater('sie-req-head')
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       expect(await get(c, url, { method: 'HEAD', headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({ status: 200, text: '', cache: 'stale' })
       expect(await get(c, url, { method: 'HEAD' })).toMatchObject({ status: 503, cache: 'miss' })
@@ -122,7 +105,7 @@ describe.each([
       const { url } = failingLater('sie-no-cache')
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       expect(await get(c, url, { headers: { 'cache-control': 'no-cache, stale-if-error=60' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
       expect(await get(c, url, { cache: 'no-cache', headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({
         text: 'stored answer',
@@ -135,7 +118,7 @@ describe.each([
       const { url } = failingLater('sie-both', ', stale-if-error=600')
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       expect(await get(c, url, { headers: { 'cache-control': 'stale-if-error=1' } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
     })
@@ -161,7 +144,7 @@ describe.each([
       const c = client({}, { mode: 'private' })
       const alice = { authorization: 'Bearer alice' }
       await get(c, url, { headers: alice })
-      await stored(c, url, alice)
+      await untilStored(c, url, alice)
       clock.advance(30)
       const sie = { 'cache-control': 'stale-if-error=600' }
       expect(await get(c, url, { headers: { ...alice, ...sie } })).toMatchObject({ text: 'stored answer', cache: 'stale' })
@@ -172,7 +155,7 @@ describe.each([
       const { url } = failingLater('sie-too-large')
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       // 13 stored bytes over a limit of 10; the origin's 9-byte 503 fits it.
       expect(await get(c, url, { maxResponseBytes: 10, headers: { 'cache-control': 'stale-if-error=600' } })).toMatchObject({ status: 503, cache: 'miss' })
@@ -210,13 +193,13 @@ describe.each([
         headers: { etag: '"h1"', 'cache-control': 'max-age=600', 'x-version': 'head' },
       }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       clock.advance(30)
       const head = await get(t.c, t.url, { method: 'HEAD' })
       expect(head).toMatchObject({ status: 200, text: '', cache: 'miss' })
       expect(head.headers.get('x-version')).toBe('head')
       expect(t.heads()).toBe(1)
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head', 'the write to land')
       const r = await get(t.c, t.url)
       expect(r).toMatchObject({ status: 200, text: 'body 1', cache: 'hit' })
       expect(r.headers.get('x-version')).toBe('head')
@@ -228,10 +211,10 @@ describe.each([
     it('no validator on either side (cache-tests head-200-update): updated; Content-Length that matches too', async () => {
       const t = setup('head-none', {}, () => ({ headers: { 'cache-control': 'max-age=600', 'x-version': 'head', 'content-length': '6' } }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       clock.advance(30)
       await get(t.c, t.url, { method: 'HEAD' })
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head', 'the write to land')
       const r = await get(t.c, t.url)
       expect(r).toMatchObject({ text: 'body 1', cache: 'hit' })
       // Content-Length describes the stored body: never taken from the HEAD (§3.2).
@@ -251,11 +234,11 @@ describe.each([
         headers: { 'cache-control': 'max-age=600', 'x-version': 'head', ...headFields },
       }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       // A HEAD that asks for validation reaches the origin although the stored response is fresh.
       await get(t.c, t.url, { method: 'HEAD', cache: 'no-cache' })
       expect(t.heads()).toBe(1)
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).status === 504)
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).status === 504, 'the write to land')
       const r = await get(t.c, t.url)
       expect(r).toMatchObject({ text: 'body 2', cache: 'miss' })
       expect(t.gets()).toBe(2)
@@ -266,9 +249,9 @@ describe.each([
         headers: { 'cache-control': 'max-age=600', etag: '"f"', 'x-version': 'head' },
       }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       await get(t.c, t.url, { method: 'HEAD', cache: 'no-cache' })
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head', 'the write to land')
       expect(await get(t.c, t.url)).toMatchObject({ text: 'body 1', cache: 'hit' })
       expect(t.gets()).toBe(1)
     })
@@ -283,7 +266,7 @@ describe.each([
         headers: { 'cache-control': 'max-age=600', etag: '"n"', 'x-version': 'head', ...fields },
       }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       clock.advance(30)
       await get(t.c, t.url, { method: 'HEAD' })
       // Give a write (that must not happen) the time to land, then read the entry as it is.
@@ -298,13 +281,13 @@ describe.each([
         headers: { 'cache-control': n === 1 ? 'max-age=600' : 'public, max-age=600', etag: '"c"', 'x-version': `head ${n}` },
       }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       clock.advance(30)
       await get(t.c, t.url, { method: 'HEAD', headers: { cookie: 'sid=alice' } })
       await new Promise((resolve) => setTimeout(resolve, useRedis ? 50 : 5))
       expect((await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version')).toBe('get 1')
       await get(t.c, t.url, { method: 'HEAD', headers: { cookie: 'sid=alice' } })
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head 2')
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head 2', 'the write to land')
     })
 
     it('shared rules: a Set-Cookie on the HEAD reaches its caller, never the stored entry', async () => {
@@ -312,10 +295,10 @@ describe.each([
         headers: { 'cache-control': 'public, max-age=600', etag: '"s"', 'x-version': 'head', 'set-cookie': 'sid=alice' },
       }))
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       clock.advance(30)
       expect((await get(t.c, t.url, { method: 'HEAD' })).headers.get('set-cookie')).toBe('sid=alice')
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head')
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached' })).headers.get('x-version') === 'head', 'the write to land')
       const r = await get(t.c, t.url)
       expect(r).toMatchObject({ text: 'body 1', cache: 'hit' })
       expect(r.headers.get('set-cookie')).toBeNull()
@@ -332,12 +315,12 @@ describe.each([
       const bob = { authorization: 'Bearer bob' }
       // One after the other: two first writes of one URL's variant index race (the store's matter, not this test's).
       await get(t.c, t.url, { headers: alice })
-      await stored(t.c, t.url, alice)
+      await untilStored(t.c, t.url, alice)
       await get(t.c, t.url, { headers: bob })
-      await stored(t.c, t.url, bob)
+      await untilStored(t.c, t.url, bob)
       clock.advance(30)
       await get(t.c, t.url, { method: 'HEAD', headers: alice })
-      await eventually(async () => (await get(t.c, t.url, { cache: 'only-if-cached', headers: alice })).headers.get('x-version') === 'head')
+      await until(async () => (await get(t.c, t.url, { cache: 'only-if-cached', headers: alice })).headers.get('x-version') === 'head', 'the write to land')
       expect(await get(t.c, t.url, { headers: alice })).toMatchObject({ text: 'body 1', cache: 'hit' })
       expect((await get(t.c, t.url, { headers: bob })).cache).not.toBe('hit')
     })
@@ -359,7 +342,7 @@ describe.each([
       const t = setup('private-qualified', { 'cache-control': cc, 'x-user': 'alice', 'x-account': '42', 'x-other': 'shared' })
       const first = await get(t.c, t.url)
       expect(first.headers.get('x-user')).toBe('alice')
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       const r = await get(t.c, t.url)
       expect(r).toMatchObject({ text: 'answer 1', cache: 'hit' })
       for (const name of hidden) expect(r.headers.get(name), name).toBeNull()
@@ -382,10 +365,10 @@ describe.each([
       const t = setup('private-mode', { 'cache-control': 'private="x-user", max-age=600', 'x-user': 'alice' }, { mode: 'private' })
       const alice = { authorization: 'Bearer alice' }
       await get(t.c, t.url, { headers: alice })
-      await stored(t.c, t.url, alice)
+      await untilStored(t.c, t.url, alice)
       expect((await get(t.c, t.url, { headers: alice })).headers.get('x-user')).toBe('alice')
       await get(t.c, t.url)
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       const anonymous = await get(t.c, t.url)
       expect(anonymous).toMatchObject({ text: 'answer 2', cache: 'hit' })
       expect(anonymous.headers.get('x-user')).toBeNull()
@@ -401,7 +384,7 @@ describe.each([
     it('private="set-cookie": the cookie reaches its requester only', async () => {
       const t = setup('private-cookie', { 'cache-control': 'private="set-cookie", max-age=600', 'set-cookie': 'sid=alice' })
       expect((await get(t.c, t.url)).headers.get('set-cookie')).toBe('sid=alice')
-      await stored(t.c, t.url)
+      await untilStored(t.c, t.url)
       const r = await get(t.c, t.url)
       expect(r).toMatchObject({ text: 'answer 1', cache: 'hit' })
       expect(r.headers.get('set-cookie')).toBeNull()
@@ -415,7 +398,7 @@ describe.each([
         const t = setup('no-cache-qualified', { 'cache-control': cc, 'x-secret': 's', 'x-other': 'o' }, { mode })
         const h = mode === 'private' ? { authorization: 'Bearer alice' } : {}
         expect((await get(t.c, t.url, { headers: h })).headers.get('x-secret')).toBe('s')
-        await stored(t.c, t.url, h)
+        await untilStored(t.c, t.url, h)
         const r = await get(t.c, t.url, { headers: h })
         expect(r, mode).toMatchObject({ text: 'answer 1', cache: 'hit' })
         expect(r.headers.get('x-secret')).toBeNull()
@@ -442,7 +425,7 @@ describe.each([
       })
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       const validated = await get(c, url)
       expect(validated).toMatchObject({ text: 'body', cache: 'revalidated' })
@@ -464,7 +447,7 @@ describe.each([
         })
         const c = client()
         await get(c, url)
-        await stored(c, url)
+        await untilStored(c, url)
         clock.advance(30)
         const validated = await get(c, url)
         expect(validated.cache, cc).toBe('revalidated')

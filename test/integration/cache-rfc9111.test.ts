@@ -13,8 +13,9 @@ import { redisAvailable, startRedis, type RedisServer } from '../support/redis.j
 import { startHttpServer } from '../support/servers.js'
 import { fakeLookup } from '../support/lookup.js'
 import { rejectsWith } from '../support/assertions.js'
-import { get as fetchAll, useCacheFixture, type Origin } from '../support/cache-origin.js'
+import { get as fetchAll, useCacheFixture, type Origin, untilStored } from '../support/cache-origin.js'
 import { reply } from '../support/replies.js'
+import { until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
@@ -69,21 +70,12 @@ describe.each([
     return fixture.client({ retry: false, ...options }, { ...store, ...cache })
   }
 
-  /** Waits until the response to `url` is stored (Redis writes are asynchronous). */
-  async function stored(c: Client, url: string, headers: Record<string, string> = {}): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if ((await get(c, url, { cache: 'only-if-cached', headers })).cache !== 'miss') return
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-    throw new Error(`${url} was never stored`)
-  }
-
   describe.skipIf(skip)('RFC 9111 §3: explicit freshness makes any final status storable', () => {
     it.each([400, 404, 410, 500, 502, 503, 504, 599])('%i with max-age is stored and served', async (status) => {
       const url = origin.route(path(`status-${status}`), (_req, res, n) => reply(res, status, { 'cache-control': 'max-age=60' }, `answer ${n}`))
       const c = client()
       expect(await get(c, url)).toMatchObject({ status, text: 'answer 1', cache: 'miss' })
-      await stored(c, url)
+      await untilStored(c, url)
       expect(await get(c, url)).toMatchObject({ status, text: 'answer 1', cache: 'hit' })
       expect(origin.count(new URL(url).pathname)).toBe(1)
     })
@@ -96,8 +88,8 @@ describe.each([
       const c = client()
       await get(c, url)
       await get(c, surl)
-      await stored(c, url)
-      await stored(c, surl)
+      await untilStored(c, url)
+      await untilStored(c, surl)
       expect(await get(c, url)).toMatchObject({ status: 503, text: 'down 1', cache: 'hit' })
       expect(await get(c, surl)).toMatchObject({ status: 503, text: 'down 1', cache: 'hit' })
     })
@@ -111,7 +103,7 @@ describe.each([
       const c = client()
       await get(c, u404)
       await get(c, u500)
-      await stored(c, u404)
+      await untilStored(c, u404)
       expect(await get(c, u404)).toMatchObject({ status: 404, text: 'gone 1', cache: 'hit' })
       expect(await get(c, u500)).toMatchObject({ status: 500, text: 'error 2', cache: 'miss' })
     })
@@ -126,7 +118,7 @@ describe.each([
       await get(c, ok)
       await get(c, odd)
       await get(c, plain)
-      await stored(c, ok)
+      await untilStored(c, ok)
       expect(await get(c, ok)).toMatchObject({ text: 'ok 1', cache: 'hit' })
       expect(await get(c, odd)).toMatchObject({ status: 599, text: 'odd 2', cache: 'miss' })
       expect(await get(c, plain)).toMatchObject({ text: 'ns 2', cache: 'miss' })
@@ -146,7 +138,7 @@ describe.each([
       )
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       return { c, url, count: () => origin.count(p), requests: () => origin.requests(p) }
     }
 
@@ -245,7 +237,7 @@ describe.each([
       })
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       return { c, url, count: () => origin.count(p) }
     }
 
@@ -336,7 +328,7 @@ describe.each([
       const url = origin.route(p, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=10', age: '20' }, `v${n}`))
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       expect(await get(c, url, { headers: { 'cache-control': 'max-stale=60' } })).toMatchObject({ text: 'v1', cache: 'stale' })
       expect(await get(c, url, { headers: { 'cache-control': 'max-stale' } })).toMatchObject({ text: 'v1', cache: 'stale' })
       expect(await get(c, url, { cache: 'force-cache' })).toMatchObject({ text: 'v1', cache: 'stale' })
@@ -351,7 +343,7 @@ describe.each([
       const murl = origin.route(mp, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=10, must-revalidate' }, `m${n}`))
       const c = client()
       await get(c, murl)
-      await stored(c, murl)
+      await untilStored(c, murl)
       clock.advance(30)
       expect(await get(c, murl, { cache: 'force-cache' })).toMatchObject({ text: 'm2', cache: 'miss' })
     })
@@ -369,7 +361,7 @@ describe.each([
       })
       const c = client({}, { staleIfUnreachable: 60_000 })
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       const r = await get(c, url)
       expect(r).toMatchObject({ status: 200, text: 'last known', cache: 'stale' })
@@ -388,8 +380,8 @@ describe.each([
       const off = client()
       await get(on, url)
       await get(off, url)
-      await stored(on, url)
-      await stored(off, url)
+      await untilStored(on, url)
+      await untilStored(off, url)
       await server.close()
       clock.advance(30)
       expect(await get(on, url)).toMatchObject({ text: 'from the gone origin', cache: 'stale' })
@@ -406,7 +398,7 @@ describe.each([
       const url = `http://gone.test:${origin.server.port}${p}`
       const c = client({ lookup }, { staleIfUnreachable: 60_000 })
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       expect(await get(c, url)).toMatchObject({ text: 'resolved once', cache: 'stale' })
       expect(lookup.queries.length).toBeGreaterThanOrEqual(2)
@@ -419,7 +411,7 @@ describe.each([
       const failing = origin.route(fp, (req) => req.socket.destroy())
       const c = client({ breaker: { minCalls: 2, failureRatio: 0.5, cooldownMs: 600_000 } }, { staleIfUnreachable: 60_000 })
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       // Failures on the same origin open its breaker.
       let code: unknown
       for (let i = 0; i < 10 && code !== 'ERR_CIRCUIT_OPEN'; i++)
@@ -452,7 +444,7 @@ describe.each([
       })
       const c = client({}, { staleIfUnreachable: 60_000 })
       // Stored once a call is answered from it (a hit, or for no-cache a 304 revalidation).
-      for (let i = 0; i < 200 && (await get(c, url)).cache === 'miss'; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      await until(async () => (await get(c, url)).cache !== 'miss', 'a call answered from the stored response')
       down = true
       clock.advance(30)
       await rejectsWith(c.fetch(url), 'ERR_NETWORK')
@@ -463,7 +455,7 @@ describe.each([
       const url = origin.route(p, (_req, res, n) => (n > 1 ? reply(res, 500, {}, 'broken') : reply(res, 200, { 'cache-control': 'max-age=10' }, 'ok')))
       const c = client({}, { staleIfUnreachable: 60_000 })
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       clock.advance(30)
       expect(await get(c, url)).toMatchObject({ status: 500, text: 'broken', cache: 'miss' })
     })
@@ -475,7 +467,7 @@ describe.each([
       const url = origin.route(p, (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=600, immutable', etag: '"i"' }, `v${n}`))
       const c = client({}, { mode })
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       return { c, url, count: () => origin.count(p) }
     }
 
@@ -515,7 +507,7 @@ describe.each([
       const url = origin.route(p, (_req, res, n) => reply(res, 200, { expires: format(clock.now() + 60_000) }, `v${n}`))
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       expect(await get(c, url)).toMatchObject({ text: 'v1', cache: 'hit' })
       clock.advance(120)
       expect(await get(c, url)).toMatchObject({ text: 'v2', cache: 'miss' })
@@ -531,7 +523,7 @@ describe.each([
       const url = origin.route(p, (_req, res, n) => reply(res, 200, { 'last-modified': format(clock.now() - 1_000_000) }, `v${n}`))
       const c = client()
       await get(c, url)
-      await stored(c, url)
+      await untilStored(c, url)
       expect(await get(c, url)).toMatchObject({ text: 'v1', cache: 'hit' })
       expect(origin.count(p)).toBe(1)
     })

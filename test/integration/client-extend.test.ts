@@ -16,6 +16,7 @@ import { rejectsWith, throwsWith } from '../support/assertions.js'
 import { type Echo } from '../support/replies.js'
 import { LOOPBACK } from '../support/servers.js'
 import { until } from '../support/waiting.js'
+import { untilStored } from '../support/cache-origin.js'
 
 interface CountingServer {
   readonly origin: string
@@ -102,17 +103,6 @@ async function echoOf(client: Client, path: string): Promise<Echo> {
   return JSON.parse(await text(client, path)) as Echo
 }
 
-/** Waits until `client` holds `path` in its cache (only-if-cached answers 200 without the origin). */
-async function untilStored(client: Client, path: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const res = await client.fetch(`${server.origin}${path}`, { cache: 'only-if-cached' })
-    await res.arrayBuffer()
-    if (res.status === 200) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`${path} was never stored`)
-}
-
 beforeAll(async () => {
   server = await startCountingServer()
 })
@@ -177,7 +167,7 @@ describe('extend(): what is shared', () => {
     const first = await parent.fetch(`${server.origin}/cached-1`)
     const body = await first.text()
     expect(getCallInfo(first)!.cache).toBe('miss')
-    await untilStored(parent, '/cached-1')
+    await untilStored(parent, server.origin + '/cached-1')
     const servedBefore = served
     const hit = await same.fetch(`${server.origin}/cached-1`)
     expect(await hit.text()).toBe(body)
@@ -405,11 +395,7 @@ describe.skipIf(!available)('extend(): closing every client of a family', () => 
 
   /** Polls the server's client count until it is `count` (quit() is seen by the server a moment later). */
   async function untilRedisClients(count: number, what: string): Promise<void> {
-    for (let i = 0; i < 300; i++) {
-      if ((await redisClients()) === count) return
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-    expect(await redisClients(), what).toBe(count)
+    await until(async () => (await redisClients()) === count, what, 3_000)
   }
 
   it('leaves no socket and no Redis connection open (shared cache store, fleet stats of two names)', async () => {
@@ -424,7 +410,7 @@ describe.skipIf(!available)('extend(): closing every client of a family', () => 
     const changedCache = parent.extend({ cache: { maxEntryBytes: 4_096 } })
     const family = [parent, child, renamed, changedCache]
     for (const c of family) await text(c, '/cached-fam')
-    await untilStored(parent, '/cached-fam')
+    await untilStored(parent, server.origin + '/cached-fam')
     // The observer, the one store both caches use, and one fleet sink per name (its own connection, made by its first flush).
     await untilRedisClients(4, 'observer + store + two fleet sinks')
     expect(server.open.size).toBeGreaterThan(0)

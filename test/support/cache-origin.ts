@@ -8,6 +8,7 @@ import type http from 'node:http'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { createClient, getCallInfo, type CacheOptions, type CacheStatus, type Client, type ClientOptions, type SafeRequestInit } from '../../src/index.js'
 import { SharedClock } from './clocks.js'
+import { until } from './waiting.js'
 import { LOOPBACK, startHttpServer, type TestServer } from './servers.js'
 
 /** One route: `n` is this path's request number, from 1. */
@@ -68,6 +69,14 @@ export async function get(client: Client, url: string, init?: SafeRequestInit): 
   const response = await client.fetch(url, init)
   const text = await response.text()
   return { response, status: response.status, text, headers: response.headers, cache: getCallInfo(response)?.cache }
+}
+
+/**
+ * Resolves once `client` answers `url` from its cache (an only-if-cached request that is not a
+ * miss, so no origin request): writes to a store such as Redis land after the call that made them.
+ */
+export async function untilStored(client: Client, url: string, headers: Record<string, string> = {}): Promise<void> {
+  await until(async () => (await get(client, url, { cache: 'only-if-cached', headers })).cache !== 'miss', `${url} to be stored`)
 }
 
 export interface CacheFixture {
