@@ -102,16 +102,14 @@ export function isStorable(
   // §3: "the response status code is final"; 206 and 304 are never stored (not understood here).
   if (status < 200 || status > 599 || status === 206 || status === 304) return false
   if (parseTokenList(responseHeaders['vary']).includes('*')) return false
-  const req: Record<string, string> = {}
   const reqCc = requestHeaders['cache-control']
-  if (reqCc !== undefined) req['cache-control'] = formatDirectives(parseCacheControl(reqCc))
+  const reqDirectives = reqCc === undefined ? undefined : parseCacheControl(reqCc)
   // §3.5 for Authorization; `credentials` extends the same rule to Cookie and API-key fields.
-  const authorization = requestHeaders['authorization']
-  if (authorization !== undefined || credentials) req['authorization'] = authorization ?? 'credentials'
-  const res: Record<string, string> = {}
+  const authorization = requestHeaders['authorization'] ?? (credentials ? 'credentials' : undefined)
   const cc = responseHeaders['cache-control']
+  let directives: Record<string, string | true> | undefined
   if (cc !== undefined) {
-    const directives: Record<string, string | true> = { ...parseCacheControl(cc) }
+    directives = { ...parseCacheControl(cc) }
     if ('must-understand' in directives) {
       // §5.2.2.3: a cache that does not understand the status "MUST NOT store the response"; one
       // that does understand it ignores no-store ("must-understand ... overrides no-store").
@@ -128,12 +126,77 @@ export function isStorable(
       if (qualifiedFields(directives['private']) !== undefined) delete directives['private']
       else directives['private'] = true
     }
-    res['cache-control'] = formatDirectives(directives)
   }
-  for (const name of ['expires', 'pragma'] as const) {
-    const value = fieldValue(responseHeaders[name])
-    if (value !== undefined) res[name] = value
+  const expires = fieldValue(responseHeaders['expires'])
+  if (!readsAlike(reqDirectives) || !readsAlike(directives)) {
+    return storableByPolicy(mode, method, status, reqDirectives, authorization, directives, expires, fieldValue(responseHeaders['pragma']))
   }
+  // CachePolicy.storable()'s rule (http-cache-semantics 4.3), read from the parsed directives
+  // instead of re-serialising them for its parser; `set` = present with an argument that is not
+  // empty (it takes the argument as the directive's truth). The status passed to it is always one
+  // it understands (statusForPolicy), and its "cacheable by default" list is RFC 9110 §15.1's.
+  const res = directives ?? EMPTY_DIRECTIVES
+  const shared = mode === 'shared'
+  if (reqDirectives !== undefined && set(reqDirectives, 'no-store')) return false
+  if (set(res, 'no-store')) return false
+  if (shared && set(res, 'private')) return false
+  // §3.5: a shared cache stores a response to a request with Authorization only with
+  // must-revalidate, public or s-maxage.
+  if (shared && authorization !== undefined && authorization !== '' && !set(res, 'must-revalidate') && !set(res, 'public') && !set(res, 's-maxage')) {
+    return false
+  }
+  return (
+    (expires !== undefined && expires !== '') ||
+    set(res, 'max-age') ||
+    (shared && set(res, 's-maxage')) ||
+    set(res, 'public') ||
+    HEURISTICALLY_CACHEABLE.has(statusForPolicy(status))
+  )
+}
+
+const EMPTY_DIRECTIVES: Directives = parseCacheControl(undefined)
+
+/** A directive CachePolicy would take as present: no argument, or a non-empty one. */
+function set(directives: Directives, name: string): boolean {
+  const arg = directives[name]
+  return arg === true || (arg !== undefined && arg !== '')
+}
+
+/**
+ * Whether http-cache-semantics' parser, given formatDirectives' output, reads back exactly these
+ * names with these arguments' truth: it splits the whole field on every `,` and each part at its
+ * first `=` (a quoted argument holding either is cut, and what follows a comma becomes a
+ * directive of its own), and trims names with String.prototype.trim (which also removes
+ * characters such as U+00A0 this parser keeps in a name). When it would not, isStorable takes the
+ * slow path so its decisions stay the same as before.
+ */
+function readsAlike(directives: Directives | undefined): boolean {
+  if (directives === undefined) return true
+  for (const name in directives) {
+    const arg = directives[name]!
+    if (name !== name.trim() || (arg !== true && (arg.includes(',') || arg.includes('=')))) return false
+  }
+  return true
+}
+
+/** The storability decision through CachePolicy itself, from re-serialised directives. */
+function storableByPolicy(
+  mode: CacheMode,
+  method: string,
+  status: number,
+  reqDirectives: Directives | undefined,
+  authorization: string | undefined,
+  directives: Directives | undefined,
+  expires: string | undefined,
+  pragma: string | undefined,
+): boolean {
+  const req: Record<string, string> = {}
+  if (reqDirectives !== undefined) req['cache-control'] = formatDirectives(reqDirectives)
+  if (authorization !== undefined) req['authorization'] = authorization
+  const res: Record<string, string> = {}
+  if (directives !== undefined) res['cache-control'] = formatDirectives(directives)
+  if (expires !== undefined) res['expires'] = expires
+  if (pragma !== undefined) res['pragma'] = pragma
   const policy = new CachePolicy({ method, url: '/', headers: req }, { status: statusForPolicy(status), headers: res }, { shared: mode === 'shared' })
   return policy.storable()
 }

@@ -1,5 +1,6 @@
+import CachePolicy from 'http-cache-semantics'
 import { describe, expect, it } from 'vitest'
-import { deltaSeconds, parseAge, parseCacheControl, parseTokenList } from '../../src/cache/cache-control.js'
+import { deltaSeconds, formatDirectives, parseAge, parseCacheControl, parseTokenList } from '../../src/cache/cache-control.js'
 import {
   computeFreshness,
   conditionalHeaders,
@@ -356,5 +357,74 @@ describe('qualified no-cache / private: the fields withheld from reuse (RFC 9111
     const out = withoutWithheldFields(input, mode)
     for (const name of Object.keys(input)) expect(name in out, name).toBe(!gone.includes(name))
     if (gone.length === 0) expect(out).toBe(input)
+  })
+})
+
+/**
+ * isStorable reads CachePolicy's storable() rule from the parsed directives (no re-serialising per
+ * miss). Reference: the previous formulation — the same corrected inputs re-serialised and handed
+ * to CachePolicy — over every combination of the directives that rule reads, odd arguments
+ * included (empty, quoted with `,` or `=`, a name behind U+00A0), both modes, credentials.
+ */
+describe('isStorable decides as CachePolicy given the re-serialised directives', () => {
+  function reference(mode: CacheMode, status: number, req: Record<string, string>, res: ResponseHeaders, credentials: boolean): boolean {
+    const reqHeaders: Record<string, string> = {}
+    if (req['cache-control'] !== undefined) reqHeaders['cache-control'] = formatDirectives(parseCacheControl(req['cache-control']))
+    if (req['authorization'] !== undefined || credentials) reqHeaders['authorization'] = req['authorization'] ?? 'credentials'
+    const resHeaders: Record<string, string> = {}
+    const cc = res['cache-control']
+    if (cc !== undefined) {
+      const d: Record<string, string | true> = { ...parseCacheControl(cc) }
+      if ('must-understand' in d) {
+        // The statuses below that RFC 9111 §3 lets this cache understand (all but 418).
+        if (![200, 204, 302, 307, 500].includes(status)) return false
+        delete d['no-store']
+      }
+      if ('no-store' in d) d['no-store'] = true
+      if ('private' in d) {
+        if (qualifiedFields(d['private']) !== undefined) delete d['private']
+        else d['private'] = true
+      }
+      resHeaders['cache-control'] = formatDirectives(d)
+    }
+    for (const name of ['expires', 'pragma'] as const) {
+      const value = res[name]
+      if (value !== undefined) resHeaders[name] = Array.isArray(value) ? value.join(', ') : (value as string)
+    }
+    const mapped = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501, 302, 303, 307].includes(status) ? status : 307
+    return new CachePolicy({ method: 'GET', url: '/', headers: reqHeaders }, { status: mapped, headers: resHeaders }, { shared: mode === 'shared' }).storable()
+  }
+  const args = ['', '=', '=0', '0', '60', '""', '","', '"a,public,b"', '"a,no-store"', '"x=y"', '"a, b"']
+  const names = ['no-store', 'private', 'public', 'max-age', 's-maxage', 'must-revalidate', 'no-cache', 'must-understand', '\u00a0no-store', '\u00a0public']
+  const responseCc: (string | undefined)[] = [undefined, '']
+  for (const name of names) for (const arg of args) responseCc.push(arg === '' ? name : `${name}=${arg}`)
+  responseCc.push('max-age=60, private', 'public, no-store', 's-maxage=5, must-understand, no-store', 'private="set-cookie", max-age=5', 'Max-Age=60')
+  const requestCc = [undefined, 'no-store', 'no-store=""', 'no-store="=x"', 'no-store="a,b"', 'max-age=0', 'x="a,no-store,b"']
+
+  it('agrees on every combination', () => {
+    let compared = 0
+    for (const mode of ['shared', 'private'] as const)
+      for (const status of [200, 204, 302, 307, 418, 500])
+        for (const cc of responseCc)
+          for (const expires of [undefined, '', 'Thu, 01 Jan 2037 00:00:00 GMT'])
+            for (const reqCc of requestCc)
+              for (const [authorization, credentials] of [
+                [undefined, false],
+                [undefined, true],
+                ['Bearer x', false],
+                ['', false],
+              ] as const) {
+                const req: Record<string, string> = {}
+                if (reqCc !== undefined) req['cache-control'] = reqCc
+                if (authorization !== undefined) req['authorization'] = authorization
+                const res: ResponseHeaders = {}
+                if (cc !== undefined) res['cache-control'] = cc
+                if (expires !== undefined) res['expires'] = expires
+                const got = isStorable(mode, 'GET', status, req, res, credentials)
+                const want = reference(mode, status, req, res, credentials)
+                if (got !== want) expect({ mode, status, cc, expires, reqCc, authorization, credentials, got }).toEqual({ want })
+                compared++
+              }
+    expect(compared).toBeGreaterThan(10_000)
   })
 })
