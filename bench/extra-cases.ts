@@ -38,10 +38,14 @@ function cacheHitCase(): BenchCase {
 /**
  * Issue #6: what logging and tracing add per call, on the network path (`cache: false`, so no
  * cache lookup in any of the three):
- * - "safefetch cache:false"          the baseline for the two below (stats and recorder on, defaults);
+ * - "safefetch cache:false"          the baseline for the cases below (stats and recorder on, defaults);
  * - "safefetch + pino (file)"        pino at info to `pino.destination({ sync: false })`, a temp file:
  *                                    one ~450-byte summary line per call;
- * - "safefetch + pino + OTel spans"  the same, plus the real trace SDK: one INTERNAL and one CLIENT
+ * - "safefetch cacheable miss"       the default client (memory cache) on a response it stores
+ *                                    (`/cached/…`: max-age=3600), a new URL every call: lookup,
+ *                                    miss, origin call, storage decision, body capture and store.
+ *                                    The memory store is bounded by bytes (LRU), so it stays bounded.
+ * - "safefetch + pino + OTel spans"  the same as pino, plus the real trace SDK: one INTERNAL and one CLIENT
  *                                    span per call, through a BatchSpanProcessor (what production
  *                                    uses: spans are queued and exported in batches of 512, off the
  *                                    call path) into an exporter that discards them. A
@@ -68,8 +72,11 @@ function observabilityCases(): BenchCase[] {
   }
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] })
 
+  const { cache: _nocache, ...cached } = base
+  let missSeq = 0
   const meters = [
     cpuMeasured('safefetch cache:false', createClient(base)),
+    cpuMeasured('safefetch cacheable miss', createClient(cached), (url) => url.replace('/plain', `/cached/miss-${missSeq++}`)),
     cpuMeasured('safefetch + pino (file)', createClient({ ...base, logger: pino({ level: 'info' }, pinoDestination) })),
     cpuMeasured(
       'safefetch + pino + OTel spans',
@@ -102,7 +109,11 @@ interface Burst {
 }
 
 /** A case whose calls are timed for CPU: bursts are runs of calls with no idle gap over 20 ms. */
-function cpuMeasured(name: string, client: ReturnType<typeof createClient>): BenchCase & { calls(): number; report(concurrency: number): string } {
+function cpuMeasured(
+  name: string,
+  client: ReturnType<typeof createClient>,
+  target: (url: string) => string = (url) => url,
+): BenchCase & { calls(): number; report(concurrency: number): string } {
   const bursts: Burst[] = []
   let current: Burst | undefined
   let inFlight = 0
@@ -121,7 +132,7 @@ function cpuMeasured(name: string, client: ReturnType<typeof createClient>): Ben
       }
       const burst = current
       if (++inFlight > burst.maxInFlight) burst.maxInFlight = inFlight
-      const res = await client.fetch(url)
+      const res = await client.fetch(target(url))
       await res.arrayBuffer()
       inFlight--
       burst.calls++
