@@ -16,16 +16,23 @@
  * chunk (held-chunks.ts), so a body of tiny chunks costs its bytes, not an object per byte; the held
  * bytes go to the queue as soon as it is empty again, or when the pump stops.
  */
+import type { BodySettle } from '../call-signal.js'
 import { HeldChunks } from '../net/held-chunks.js'
+import type { LazyBody } from '../types.js'
 
-interface CaptureSink {
+export interface CaptureSink {
   /** The complete body. */
   complete(body: Uint8Array): void
   /** The copy was given up (too large, failed, cancelled). */
   abandon(): void
 }
 
-export class BodyCapture {
+/** What the cache layer drives on a capture: read ahead for coalesced waiters. */
+export interface Capture {
+  pump(): void
+}
+
+export class BodyCapture implements Capture {
   readonly stream: ReadableStream<Uint8Array>
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
   private controller!: ReadableStreamDefaultController<Uint8Array>
@@ -169,4 +176,130 @@ export class BodyCapture {
     this.copy = undefined
     this.sink.abandon()
   }
+}
+
+function unusable(): TypeError {
+  return new TypeError('Body is unusable: Body has already been read')
+}
+
+/**
+ * The capture of a body nobody has made a stream of yet (a transport response): the caller keeps
+ * a lazy body, so `text()` / `json()` / `arrayBuffer()` read the transport's chunks whole with
+ * `collect()` (no stream: on Node 20 each `new ReadableStream()` costs ~10 µs, and a stream capture
+ * needs two) and the entry gets a copy of those bytes when it is within `limit`. The same bytes and
+ * errors reach the caller as on an uncached call, which takes the same `collect()`.
+ *
+ * Falls back to the stream capture (BodyCapture) when the caller takes `stream`, or when coalesced
+ * waiters need the body before the transport has it all: `pump()` then reads ahead bounded by
+ * `limit`, as BodyCapture does. Once the transport has delivered the whole body (`settle.done`) it
+ * is already in memory, so `pump()` collects it instead: no read ahead is left to bound.
+ */
+export class LazyCapture implements LazyBody, Capture {
+  private capture: BodyCapture | undefined = undefined
+  private collected: Promise<Uint8Array> | undefined = undefined
+  private callerCollected = false
+  private callerStream: ReadableStream<Uint8Array> | undefined = undefined
+  private cancelled = false
+
+  constructor(
+    private readonly inner: LazyBody,
+    private readonly settle: BodySettle,
+    private readonly limit: number,
+    /** The declared length, to size the stream capture's copy once; undefined when unknown. */
+    private readonly expectedLength: number | undefined,
+    private readonly sink: CaptureSink,
+  ) {}
+
+  get streamCreated(): boolean {
+    return this.capture !== undefined || this.callerStream !== undefined
+  }
+
+  get stream(): ReadableStream<Uint8Array> {
+    if (this.callerStream !== undefined) return this.callerStream
+    if (this.capture !== undefined) return this.capture.stream
+    if (this.collected !== undefined) {
+      // Collected ahead for waiters (pump), not by the caller: its stream serves those bytes.
+      if (this.callerCollected) throw unusable()
+      this.callerStream = collectedStream(this.collected)
+      return this.callerStream
+    }
+    if (this.cancelled) return this.inner.stream
+    return this.streamCapture().stream
+  }
+
+  collect(): Promise<Uint8Array> {
+    if (this.callerCollected || this.streamCreated) return Promise.reject(unusable())
+    this.callerCollected = true
+    return (this.collected ??= this.collectInner())
+  }
+
+  cancel(): void {
+    this.cancelled = true
+    const stream = this.capture?.stream ?? this.callerStream
+    if (stream !== undefined) {
+      if (!stream.locked) stream.cancel().catch(() => {})
+      return
+    }
+    // Being collected for waiters: it is in memory already (see pump), let it finish.
+    if (this.collected !== undefined) return
+    this.sink.abandon()
+    this.inner.cancel()
+  }
+
+  pump(): void {
+    if (this.capture !== undefined) {
+      this.capture.pump()
+      return
+    }
+    if (this.collected !== undefined || this.callerStream !== undefined || this.cancelled) return
+    if (this.settle.done) {
+      // Delivered whole (or failed): reading it now holds nothing more than the transport does.
+      if (this.settle.cancelled) this.sink.abandon()
+      else this.collected = this.collectInner()
+      this.collected?.catch(() => {})
+      return
+    }
+    this.streamCapture().pump()
+  }
+
+  private streamCapture(): BodyCapture {
+    this.capture = new BodyCapture(this.inner.stream, this.limit, this.expectedLength, this.sink)
+    return this.capture
+  }
+
+  private collectInner(): Promise<Uint8Array> {
+    return this.inner.collect().then(
+      (bytes) => {
+        // Copied, not kept by reference: what the caller does with its bytes cannot reach the cache.
+        if (bytes.byteLength > this.limit) this.sink.abandon()
+        else this.sink.complete(new Uint8Array(bytes))
+        return bytes
+      },
+      (err: unknown) => {
+        this.sink.abandon()
+        throw err
+      },
+    )
+  }
+}
+
+/** One chunk (the collected body), then end; the collection's error errors the stream. */
+function collectedStream(collected: Promise<Uint8Array>): ReadableStream<Uint8Array> {
+  let pending: Promise<Uint8Array> | undefined = collected
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const body = pending
+        pending = undefined
+        if (body === undefined) return
+        const bytes = await body
+        if (bytes.byteLength > 0) controller.enqueue(bytes)
+        controller.close()
+      },
+      cancel() {
+        pending = undefined
+      },
+    },
+    { highWaterMark: 0 },
+  )
 }

@@ -12,8 +12,9 @@
 import type { CallContext } from '../context.js'
 import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
 import { discardBody, type Handler } from '../pipeline.js'
-import type { CacheStatus, OutboundRequest, RawResponse } from '../types.js'
-import { BodyCapture } from './body-capture.js'
+import type { BodySettle } from '../call-signal.js'
+import type { CacheStatus, OutboundRequest, RawResponse, ResponseHeaders } from '../types.js'
+import { BodyCapture, LazyCapture, type Capture, type CaptureSink } from './body-capture.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { carriesCredentials, parseVary } from './cache-key.js'
 import { currentAge, staleIfErrorAllows, staleWithin, type RequestPolicy } from './cache-request.js'
@@ -53,7 +54,7 @@ interface Outcome {
   /** What coalesced waiters may be served: the stored record (a promise while its body is read). */
   readonly shared: ResponseRecord | Promise<ResponseRecord | undefined> | undefined
   /** Set when the body is being copied for the store. */
-  readonly capture?: BodyCapture
+  readonly capture?: Capture
 }
 
 export async function exchange(
@@ -259,16 +260,9 @@ function storeResponse(
   // Declared too large: pass it through untouched (not even its stream made), without copying a byte.
   const declared = Number(firstValue(response.headers, 'content-length'))
   if (response.lazy !== undefined && declared > options.maxEntryBytes) return { response, status: 'miss', shared: undefined }
-  const body = response.body
-  if (body === null) {
-    const r = build(null)
-    save(r)
-    return { response, status: 'miss', shared: r }
-  }
-  if (declared > options.maxEntryBytes) return { response, status: 'miss', shared: undefined }
   let resolveShared!: (r: ResponseRecord | undefined) => void
   const shared = new Promise<ResponseRecord | undefined>((resolve) => (resolveShared = resolve))
-  const capture = new BodyCapture(body, options.maxEntryBytes, Number.isFinite(declared) ? declared : undefined, {
+  const sink: CaptureSink = {
     complete(bytes) {
       const r = build(bytes)
       save(r)
@@ -277,12 +271,46 @@ function storeResponse(
     abandon() {
       resolveShared(undefined)
     },
-  })
+  }
+  const expected = Number.isFinite(declared) ? declared : undefined
+  const { status, statusText, headers: received, url, settle, lazy } = response
+  // No stream made yet: the caller keeps a lazy body, copied when it is collected (LazyCapture).
+  if (lazy !== undefined && !lazy.streamCreated && settle !== undefined) {
+    const capture = new LazyCapture(lazy, settle, options.maxEntryBytes, expected, sink)
+    return { response: new CapturedResponse(status, statusText, received, url, settle, capture), status: 'miss', shared, capture }
+  }
+  const body = response.body
+  if (body === null) {
+    const r = build(null)
+    save(r)
+    return { response, status: 'miss', shared: r }
+  }
+  if (declared > options.maxEntryBytes) return { response, status: 'miss', shared: undefined }
+  const capture = new BodyCapture(body, options.maxEntryBytes, expected, sink)
   // A new body replaces the origin's, so its lazy form is not passed on (types.ts `RawResponse.lazy`).
-  const { status, statusText, headers: received, url, settle } = response
   const copied: RawResponse =
     settle === undefined
       ? { status, statusText, headers: received, body: capture.stream, url }
       : { status, statusText, headers: received, body: capture.stream, url, settle }
   return { response: copied, status: 'miss', shared, capture }
+}
+
+/**
+ * A miss being copied for the store, its body still lazy: the stream (a stream capture) is made
+ * only when `body` is read. A class with a prototype getter, as transport.ts's TransportResponse
+ * (an object literal with a getter kept per-call objects alive through young-generation GCs).
+ */
+class CapturedResponse implements RawResponse {
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly headers: ResponseHeaders,
+    readonly url: URL,
+    readonly settle: BodySettle,
+    readonly lazy: LazyCapture,
+  ) {}
+
+  get body(): ReadableStream<Uint8Array> {
+    return this.lazy.stream
+  }
 }
