@@ -13,6 +13,10 @@ export type Directives = Readonly<Record<string, string | true>>
 
 const EMPTY: Directives = Object.freeze(Object.create(null) as Record<string, string | true>)
 
+/** The last field value parsed and its (frozen) directives: see parseCacheControl. */
+let lastText: string | undefined
+let lastParsed: Directives = EMPTY
+
 /** Joins a header that undici delivered as an array (the field line was repeated). */
 export function fieldValue(value: string | readonly string[] | undefined): string | undefined {
   if (value === undefined) return undefined
@@ -28,6 +32,10 @@ export function fieldValue(value: string | readonly string[] | undefined): strin
 export function parseCacheControl(value: string | readonly string[] | undefined): Directives {
   const text = fieldValue(value)
   if (text === undefined || text === '') return EMPTY
+  // A miss reads the same field 4–5 times (storability, freshness, withheld fields...) and most
+  // responses of an API carry the same value: parsing costs ~1 µs (a dictionary-mode object per
+  // call), comparing the string a few ns. The result is frozen, so sharing it is safe.
+  if (text === lastText) return lastParsed
   const out = Object.create(null) as Record<string, string | true>
   const n = text.length
   let i = 0
@@ -74,7 +82,9 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
     while (i < n && text.charCodeAt(i) !== 44) i++
     if (!malformed && name !== '' && !(name in out)) out[name] = arg
   }
-  return out
+  lastText = text
+  lastParsed = Object.freeze(out)
+  return lastParsed
 }
 
 /** The largest delta-seconds a cache must represent, RFC 9111 §1.2.2. */

@@ -428,3 +428,17 @@ describe('isStorable decides as CachePolicy given the re-serialised directives',
     expect(compared).toBeGreaterThan(10_000)
   })
 })
+
+describe('parseCacheControl reuses the last result', () => {
+  it('returns frozen directives: a caller cannot change what the next parse of the same value returns', () => {
+    const first = parseCacheControl('max-age=5, public')
+    expect(Object.isFrozen(first)).toBe(true)
+    expect(() => {
+      ;(first as Record<string, string | true>)['max-age'] = '9'
+    }).toThrow(TypeError)
+    expect(parseCacheControl('max-age=5, public')).toEqual({ 'max-age': '5', public: true })
+    expect(parseCacheControl('max-age=6')).toEqual({ 'max-age': '6' })
+    expect(parseCacheControl(['max-age=5', 'public'])).toEqual({ 'max-age': '5', public: true })
+    expect(parseCacheControl('max-age=5, public')['max-age']).toBe('5')
+  })
+})
