@@ -6,7 +6,6 @@
  * though §5.2 says "Cache directives are case-insensitive"), splits quoted strings on commas, and
  * lets the last duplicate win.
  */
-import { isToken } from '../http.js'
 
 /** Directive name (lower-case) → its argument, or `true` for a directive without one. */
 export type Directives = Readonly<Record<string, string | true>>
@@ -128,15 +127,4 @@ export function parseTokenList(value: string | readonly string[] | undefined): s
     if (token !== '' && !out.includes(token)) out.push(token)
   }
   return out
-}
-
-/** Re-serialises directives with lower-case names, for code that keys them case-sensitively. */
-export function formatDirectives(directives: Directives): string {
-  const parts: string[] = []
-  for (const name in directives) {
-    const arg = directives[name]!
-    if (arg === true) parts.push(name)
-    else parts.push(isToken(arg) ? `${name}=${arg}` : `${name}="${arg.replace(/["\\]/g, '\\$&')}"`)
-  }
-  return parts.join(', ')
 }

@@ -4,12 +4,14 @@
  * (§3.2, §4.3.4). Pure functions over plain values; times are epoch milliseconds passed in, so
  * tests use a fake clock.
  *
- * http-cache-semantics (CachePolicy 4.3) decides storability, the part it gets right, once its
- * inputs are corrected: directive names lower-cased (it keys them case-sensitively), the real
- * status code and `shared` passed explicitly (it defaults to status 200 and shared), a final
- * status outside its list mapped to one it accepts (it refuses them all; §3 does not), and
- * `no-store` dropped under `must-understand` for an understood status (§5.2.2.3). Freshness, age
- * and the 304 update are computed here because its versions are wrong where it matters:
+ * Storability is http-cache-semantics' (CachePolicy 4.3) `storable()` rule — the part it gets
+ * right — applied to directives read by our own RFC 9111 §5.2 parser (cache-control.ts): names
+ * case-insensitive, quoted-string arguments kept whole (`x="a,no-store"` is one unknown directive,
+ * where CachePolicy's parser splits on every comma and finds `no-store`), the real status code and
+ * cache mode, any final status (§3), and `no-store` dropped under `must-understand` for an
+ * understood status (§5.2.2.3). test/cache/cache-semantics.test.ts checks the rule against
+ * CachePolicy itself on every input both parsers read alike. Freshness, age and the 304 update
+ * are computed here because its versions are wrong where it matters:
  * - it rewrites `Date` on the stored response; we keep the origin's (RFC 9110 §6.6.1);
  * - it reads `Expires` with Date.parse (accepts non-HTTP-date forms); an invalid Expires is
  *   "already expired" (RFC 9111 §5.3);
@@ -19,10 +21,9 @@
  * - on a 304 it only updates fields already stored; §4.3.4 says add every field the 304 carries.
  * Freshness is computed once when an entry is stored, so a cache hit is arithmetic, not a parse.
  */
-import CachePolicy from 'http-cache-semantics'
 import type { ResponseHeaders } from '../types.js'
 import { parseHttpDate } from '../retry/http-date.js'
-import { deltaSeconds, fieldValue, formatDirectives, parseAge, parseCacheControl, parseTokenList, type Directives } from './cache-control.js'
+import { deltaSeconds, fieldValue, parseAge, parseCacheControl, parseTokenList, type Directives } from './cache-control.js'
 
 /**
  * `shared`: one cache serves many end users (a server-side client, RFC 9111 §1: a shared cache).
@@ -84,7 +85,7 @@ function statusForPolicy(status: number): number {
 }
 
 /**
- * May this response be stored? RFC 9111 §3 via CachePolicy.storable(), with corrected inputs.
+ * May this response be stored? RFC 9111 §3 by CachePolicy.storable()'s rule, over correctly parsed directives.
  * `credentials`: the request carries credentials other than Authorization (Cookie, API keys); a
  * shared cache then applies the §3.5 rule as if it carried Authorization.
  * `Vary: *` responses are refused too: they can never be selected (§4.1), so storing one only
@@ -116,7 +117,7 @@ export function isStorable(
       if (!UNDERSTOOD.has(status)) return false
       delete directives['no-store']
     }
-    // CachePolicy takes an argument as the directive's truth: `no-store=""` would count as absent.
+    // An argument does not make no-store conditional: `no-store=""` is still no-store.
     if ('no-store' in directives) directives['no-store'] = true
     if ('private' in directives) {
       // §5.2.2.7: with field names "only the listed header fields are limited to a single user: a
@@ -128,16 +129,13 @@ export function isStorable(
     }
   }
   const expires = fieldValue(responseHeaders['expires'])
-  if (!readsAlike(reqDirectives) || !readsAlike(directives)) {
-    return storableByPolicy(mode, method, status, reqDirectives, authorization, directives, expires, fieldValue(responseHeaders['pragma']))
-  }
-  // CachePolicy.storable()'s rule (http-cache-semantics 4.3), read from the parsed directives
-  // instead of re-serialising them for its parser; `set` = present with an argument that is not
-  // empty (it takes the argument as the directive's truth). The status passed to it is always one
-  // it understands (statusForPolicy), and its "cacheable by default" list is RFC 9110 §15.1's.
+  // CachePolicy.storable()'s rule (http-cache-semantics 4.3) over our parse; `set` = present with
+  // an argument that is not empty (it takes the argument as the directive's truth). Its
+  // "cacheable by default" list is RFC 9110 §15.1's (statusForPolicy).
   const res = directives ?? EMPTY_DIRECTIVES
   const shared = mode === 'shared'
-  if (reqDirectives !== undefined && set(reqDirectives, 'no-store')) return false
+  // §5.2.1.5: a request's no-store forbids storing, whatever argument it was (mis)sent with.
+  if (reqDirectives !== undefined && 'no-store' in reqDirectives) return false
   if (set(res, 'no-store')) return false
   if (shared && set(res, 'private')) return false
   // §3.5: a shared cache stores a response to a request with Authorization only with
@@ -160,45 +158,6 @@ const EMPTY_DIRECTIVES: Directives = parseCacheControl(undefined)
 function set(directives: Directives, name: string): boolean {
   const arg = directives[name]
   return arg === true || (arg !== undefined && arg !== '')
-}
-
-/**
- * Whether http-cache-semantics' parser, given formatDirectives' output, reads back exactly these
- * names with these arguments' truth: it splits the whole field on every `,` and each part at its
- * first `=` (a quoted argument holding either is cut, and what follows a comma becomes a
- * directive of its own), and trims names with String.prototype.trim (which also removes
- * characters such as U+00A0 this parser keeps in a name). When it would not, isStorable takes the
- * slow path so its decisions stay the same as before.
- */
-function readsAlike(directives: Directives | undefined): boolean {
-  if (directives === undefined) return true
-  for (const name in directives) {
-    const arg = directives[name]!
-    if (name !== name.trim() || (arg !== true && (arg.includes(',') || arg.includes('=')))) return false
-  }
-  return true
-}
-
-/** The storability decision through CachePolicy itself, from re-serialised directives. */
-function storableByPolicy(
-  mode: CacheMode,
-  method: string,
-  status: number,
-  reqDirectives: Directives | undefined,
-  authorization: string | undefined,
-  directives: Directives | undefined,
-  expires: string | undefined,
-  pragma: string | undefined,
-): boolean {
-  const req: Record<string, string> = {}
-  if (reqDirectives !== undefined) req['cache-control'] = formatDirectives(reqDirectives)
-  if (authorization !== undefined) req['authorization'] = authorization
-  const res: Record<string, string> = {}
-  if (directives !== undefined) res['cache-control'] = formatDirectives(directives)
-  if (expires !== undefined) res['expires'] = expires
-  if (pragma !== undefined) res['pragma'] = pragma
-  const policy = new CachePolicy({ method, url: '/', headers: req }, { status: statusForPolicy(status), headers: res }, { shared: mode === 'shared' })
-  return policy.storable()
 }
 
 /**

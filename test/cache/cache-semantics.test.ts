@@ -1,6 +1,6 @@
 import CachePolicy from 'http-cache-semantics'
 import { describe, expect, it } from 'vitest'
-import { deltaSeconds, formatDirectives, parseAge, parseCacheControl, parseTokenList } from '../../src/cache/cache-control.js'
+import { deltaSeconds, parseAge, parseCacheControl, parseTokenList } from '../../src/cache/cache-control.js'
 import {
   computeFreshness,
   conditionalHeaders,
@@ -361,15 +361,22 @@ describe('qualified no-cache / private: the fields withheld from reuse (RFC 9111
 })
 
 /**
- * isStorable reads CachePolicy's storable() rule from the parsed directives (no re-serialising per
- * miss). Reference: the previous formulation — the same corrected inputs re-serialised and handed
- * to CachePolicy — over every combination of the directives that rule reads, odd arguments
- * included (empty, quoted with `,` or `=`, a name behind U+00A0), both modes, credentials.
+ * isStorable applies CachePolicy's storable() rule to directives read by our RFC 9111 parser.
+ * Reference: CachePolicy itself, given the same corrected inputs in a form its parser reads as we
+ * do (it splits on every `,` and `=`, even inside quotes, and trims names: each argument is handed
+ * over as its truth — empty or not — and a name ours keeps whole, such as one behind U+00A0, is an
+ * unknown directive and left out). Every combination of the directives that rule reads, odd
+ * arguments included, both modes, credentials. The inputs the two parsers read differently are
+ * pinned by the rows after it.
  */
-describe('isStorable decides as CachePolicy given the re-serialised directives', () => {
+describe('isStorable decides as CachePolicy on the directives our parser reads', () => {
   function reference(mode: CacheMode, status: number, req: Record<string, string>, res: ResponseHeaders, credentials: boolean): boolean {
     const reqHeaders: Record<string, string> = {}
-    if (req['cache-control'] !== undefined) reqHeaders['cache-control'] = formatDirectives(parseCacheControl(req['cache-control']))
+    if (req['cache-control'] !== undefined) {
+      const d: Record<string, string | true> = { ...parseCacheControl(req['cache-control']) }
+      if ('no-store' in d) d['no-store'] = true
+      reqHeaders['cache-control'] = asPolicyReads(d)
+    }
     if (req['authorization'] !== undefined || credentials) reqHeaders['authorization'] = req['authorization'] ?? 'credentials'
     const resHeaders: Record<string, string> = {}
     const cc = res['cache-control']
@@ -385,7 +392,7 @@ describe('isStorable decides as CachePolicy given the re-serialised directives',
         if (qualifiedFields(d['private']) !== undefined) delete d['private']
         else d['private'] = true
       }
-      resHeaders['cache-control'] = formatDirectives(d)
+      resHeaders['cache-control'] = asPolicyReads(d)
     }
     for (const name of ['expires', 'pragma'] as const) {
       const value = res[name]
@@ -393,6 +400,15 @@ describe('isStorable decides as CachePolicy given the re-serialised directives',
     }
     const mapped = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501, 302, 303, 307].includes(status) ? status : 307
     return new CachePolicy({ method: 'GET', url: '/', headers: reqHeaders }, { status: mapped, headers: resHeaders }, { shared: mode === 'shared' }).storable()
+  }
+  /** The directives as text CachePolicy's parser reads back with the same names and truth. */
+  function asPolicyReads(d: Record<string, string | true>): string {
+    const parts: string[] = []
+    for (const [name, arg] of Object.entries(d)) {
+      if (name !== name.trim()) continue
+      parts.push(arg === true ? name : arg === '' ? `${name}=""` : `${name}=1`)
+    }
+    return parts.join(', ')
   }
   const args = ['', '=', '=0', '0', '60', '""', '","', '"a,public,b"', '"a,no-store"', '"x=y"', '"a, b"']
   const names = ['no-store', 'private', 'public', 'max-age', 's-maxage', 'must-revalidate', 'no-cache', 'must-understand', '\u00a0no-store', '\u00a0public']
@@ -426,6 +442,22 @@ describe('isStorable decides as CachePolicy given the re-serialised directives',
                 compared++
               }
     expect(compared).toBeGreaterThan(10_000)
+  })
+})
+
+describe('isStorable: a quoted argument is one value (RFC 9110 §5.6.4), not more directives', () => {
+  // CachePolicy's own parser splits these on the commas inside the quotes and finds `public` /
+  // `no-store`; the previous isStorable handed such fields to it and decided by that reading.
+  it.each([
+    ['shared', { authorization: 'Bearer t' }, 'x="a,public,b", max-age=60', false],
+    ['shared', {}, 'x="a,no-store,b", max-age=60', true],
+    ['private', {}, 'x="a,no-store,b", max-age=60', true],
+    ['shared', {}, 'x="a,private,b", max-age=60', true],
+    ['shared', {}, 'no-store="a,b", max-age=60', false],
+    ['shared', { 'cache-control': 'x="a,no-store"' }, 'max-age=60', true],
+    ['shared', { 'cache-control': 'no-store=""' }, 'max-age=60', false],
+  ] as const)('%s, request %j, response %s: stored %s', (mode, req, cc, want) => {
+    expect(isStorable(mode, 'GET', 200, req, { 'cache-control': cc })).toBe(want)
   })
 })
 
