@@ -96,14 +96,20 @@ export async function exchange(
       const mode = rulesFor(cache, found)
       const updated = refreshed(stored, response, requestTime, responseTime, addresses ?? stored.addresses, mode)
       // Served to this caller either way; re-stored only if the merged response may still be stored
-      // under the entry's rules (a 304 may add no-store, or `private` under the shared rules, §3).
-      const storable = isStorable(mode, 'GET', stored.status, {}, updated.headers)
+      // under the entry's rules (a 304 may add no-store, or `private` under the shared rules, §3),
+      // for this request: a 304 to a request with credentials is such a response too (§3.5), and
+      // the fields it carries may be that user's own — written into a shared entry, the next
+      // visitor would get them.
+      const credentials = mode === 'shared' && carriesCredentials(req.headers, cache.options.partitionHeaders)
+      const storable = isStorable(mode, 'GET', stored.status, req.headers, updated.headers, credentials)
       if (found.ns !== undefined && addresses !== undefined && storable) cache.save(found, updated, storeTtl(updated, cache, responseTime))
       const served = responseFromRecord(updated, req.url, responseTime, true)
       // A cookie the 304 sets is this caller's own (it is only kept out of the shared entry).
       const cookie = response.headers['set-cookie']
       if (mode === 'shared' && cookie !== undefined) served.headers['set-cookie'] = cookie
-      return { response: served, status: 'revalidated', shared: updated }
+      // Coalesced waiters get the merged response only when it could be stored: they are other
+      // callers (in shared mode, possibly other users) exactly like the next reader of the entry.
+      return { response: served, status: 'revalidated', shared: storable ? updated : undefined }
     }
     // A 304 for some other representation cannot complete ours: ask once more, unconditionally.
     discardBody(response)

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { memoryStore, type CacheOptions, type CacheRecord, type CacheStore, type Client } from '../../src/index.js'
 import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
 import { reply } from '../support/replies.js'
+import { until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const [origin] = fixture.origins as [Origin]
@@ -190,6 +191,63 @@ describe('issue 9 item 3: shared mode treats Cookie and API-key headers like Aut
     )
     expect((await get(c, shared, { headers: { cookie: 'session=ALICE' } })).text).toBe('session=ALICE #1')
     expect(await get(c, shared, { headers: { cookie: 'session=BOB' } })).toMatchObject({ cache: 'hit', text: 'session=ALICE #1' })
+  })
+})
+
+describe('shared mode: a 304 to a request with credentials does not rewrite the shared entry (RFC 9111 §3.5, §4.3.4)', () => {
+  // The anonymous response is stored (ETag, stale at once); a user's request revalidates it, and
+  // the origin's 304 carries that user's fields. Merged into the entry, they would be served to
+  // the next visitor: the 304 is a response to a request with credentials, stored only with
+  // public / s-maxage / must-revalidate like any other (before: written back whatever it said).
+  it.each([
+    ['cookie', 'session=ALICE'],
+    ['authorization', 'Bearer alice-token'],
+    ['x-api-key', 'key-alice'],
+  ])('%s: the user gets the merged answer, the next visitor the stored one', async (name, value) => {
+    const path = `/shared-304-${name}`
+    const url = origin.route(path, (req, res, n) => {
+      const who = req.headers[name]
+      if (req.headers['if-none-match'] === '"v1"' && who !== undefined) {
+        reply(res, 304, { etag: '"v1"', 'cache-control': 'max-age=600', 'x-account': String(who) })
+      } else reply(res, 200, { etag: '"v1"', 'cache-control': 'max-age=0' }, `body #${n}`)
+    })
+    const c = client()
+    expect(await get(c, url)).toMatchObject({ cache: 'miss', text: 'body #1' })
+    const mine = await get(c, url, { headers: { [name]: value } })
+    expect(mine.status).toBe(200)
+    expect(mine.headers.get('x-account')).toBe(value)
+    // The entry kept its own fields and freshness (stale: the next visitor's call goes to the origin).
+    const next = await get(c, url)
+    expect(next.headers.get('x-account')).toBeNull()
+    expect(next.cache).not.toBe('hit')
+  })
+
+  it('nor reaches a visitor coalesced behind that revalidation', async () => {
+    const url = origin.route('/shared-304-coalesced', (req, res, n) => {
+      const who = req.headers.cookie
+      if (req.headers['if-none-match'] === '"v1"' && who !== undefined) {
+        setTimeout(() => reply(res, 304, { etag: '"v1"', 'cache-control': 'max-age=600', 'x-account': who }), 50)
+      } else reply(res, 200, { etag: '"v1"', 'cache-control': 'max-age=0' }, `body #${n}`)
+    })
+    const c = client()
+    await get(c, url)
+    const mine = get(c, url, { headers: { cookie: 'session=ALICE' } })
+    await until(() => origin.count('/shared-304-coalesced') === 2, 'the revalidation reached the origin')
+    const theirs = await get(c, url)
+    expect((await mine).headers.get('x-account')).toBe('session=ALICE')
+    expect(theirs.headers.get('x-account')).toBeNull()
+  })
+
+  it('a public 304 may update the entry for everyone (the origin said so)', async () => {
+    const url = origin.route('/shared-304-public', (req, res, n) => {
+      if (req.headers['if-none-match'] === '"v1"') reply(res, 304, { etag: '"v1"', 'cache-control': 'public, max-age=600', 'x-rev': '2' })
+      else reply(res, 200, { etag: '"v1"', 'cache-control': 'public, max-age=0', 'x-rev': '1' }, `body #${n}`)
+    })
+    const c = client()
+    await get(c, url)
+    expect((await get(c, url, { headers: { cookie: 'session=ALICE' } })).headers.get('x-rev')).toBe('2')
+    expect(await get(c, url)).toMatchObject({ cache: 'hit', text: 'body #1' })
+    expect(origin.count('/shared-304-public')).toBe(2)
   })
 })
 
