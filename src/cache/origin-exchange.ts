@@ -12,8 +12,7 @@
 import type { CallContext } from '../context.js'
 import { ORIGIN_FAILURE_CODES, type ErrorCode } from '../errors.js'
 import { discardBody, type Handler } from '../pipeline.js'
-import type { BodySettle } from '../call-signal.js'
-import type { CacheStatus, OutboundRequest, RawResponse, ResponseHeaders } from '../types.js'
+import type { CacheStatus, OutboundRequest, RawResponse } from '../types.js'
 import { BodyCapture, LazyCapture, type Capture, type CaptureSink } from './body-capture.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { carriesCredentials, parseVary } from './cache-key.js'
@@ -36,6 +35,7 @@ import {
 import type { ResponseRecord } from './cache-store.js'
 import { responseFromRecord } from './hit-response.js'
 import type { HttpCache, Lookup } from './http-cache.js'
+import { LazyResponse } from '../lazy-response.js'
 
 /** Failures a stale response may stand in for (no response was obtained from the origin). */
 const STALE_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...ORIGIN_FAILURE_CODES, 'ERR_CIRCUIT_OPEN'])
@@ -283,7 +283,7 @@ function storeResponse(
   // No stream made yet: the caller keeps a lazy body, copied when it is collected (LazyCapture).
   if (lazy !== undefined && !lazy.streamCreated && settle !== undefined) {
     const capture = new LazyCapture(lazy, settle, options.maxEntryBytes, expected, sink)
-    return { response: new CapturedResponse(status, statusText, received, url, settle, capture), status: 'miss', shared, capture }
+    return { response: new LazyResponse(status, statusText, received, url, settle, capture), status: 'miss', shared, capture }
   }
   const body = response.body
   if (body === null) {
@@ -299,24 +299,4 @@ function storeResponse(
       ? { status, statusText, headers: received, body: capture.stream, url }
       : { status, statusText, headers: received, body: capture.stream, url, settle }
   return { response: copied, status: 'miss', shared, capture }
-}
-
-/**
- * A miss being copied for the store, its body still lazy: the stream (a stream capture) is made
- * only when `body` is read. A class with a prototype getter, as transport.ts's TransportResponse
- * (an object literal with a getter kept per-call objects alive through young-generation GCs).
- */
-class CapturedResponse implements RawResponse {
-  constructor(
-    readonly status: number,
-    readonly statusText: string,
-    readonly headers: ResponseHeaders,
-    readonly url: URL,
-    readonly settle: BodySettle,
-    readonly lazy: LazyCapture,
-  ) {}
-
-  get body(): ReadableStream<Uint8Array> {
-    return this.lazy.stream
-  }
 }

@@ -33,6 +33,12 @@ const RATIO_GRACE_BYTES = 1024 * 1024
 /** RFC 9110 §8.4 allows a list; more than two stacked codings is only ever an attack. */
 const MAX_ENCODINGS = 2
 const HIGH_WATER_MARK = 64 * 1024
+/**
+ * What may wait in front of a decoder (zlib works on the thread pool): queued data plus each queued
+ * chunk's objects, in bytes. Our own figure, not the stream's writableHighWaterMark, whose default
+ * Node 22 raised from 16 to 64 KiB: the same body must be held the same way on every Node version.
+ */
+const DECODER_INPUT_LIMIT = 16 * 1024
 
 const hasZstd = typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function'
 
@@ -216,7 +222,7 @@ export class ResponseBody implements LazyBody {
     // heap for 16 KiB of body, which a loaded machine (zlib lagging) reached.
     this.inputChunks++
     input.write(compact(chunk), this.onInputTaken)
-    if (!this.inputBlocked && input.writableLength + this.inputChunks * CHUNK_OVERHEAD >= input.writableHighWaterMark) {
+    if (!this.inputBlocked && input.writableLength + this.inputChunks * CHUNK_OVERHEAD >= DECODER_INPUT_LIMIT) {
       this.inputBlocked = true
       this.undici?.pause()
     }

@@ -7,29 +7,19 @@
  * §5.6.7). Time moves by the clock shared by the origin's Date and the cache, never by sleeping.
  */
 import { gzipSync } from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { memoryStore, redisStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
-import { redisAvailable, startRedis, type RedisServer } from '../support/redis.js'
+import { describe, expect, it } from 'vitest'
+import { memoryStore, type CacheOptions, type Client, type ClientOptions } from '../../src/index.js'
 import { startHttpServer } from '../support/servers.js'
 import { fakeLookup } from '../support/lookup.js'
 import { rejectsWith } from '../support/assertions.js'
-import { get as fetchAll, useCacheFixture, type Origin, untilStored } from '../support/cache-origin.js'
+import { plainGet, STORES, uniquePath, useCacheFixture, useStoreMatrix, type Origin, untilStored } from '../support/cache-origin.js'
 import { reply } from '../support/replies.js'
 import { until } from '../support/waiting.js'
 
 const fixture = useCacheFixture()
 const { clock } = fixture
 const [origin] = fixture.origins as [Origin]
-const withRedis = redisAvailable()
-let redis: RedisServer | undefined
-let prefixes = 0
-
-beforeAll(async () => {
-  if (withRedis) redis = await startRedis()
-})
-afterAll(async () => {
-  await redis?.stop()
-})
+const stores = useStoreMatrix(fixture, 'rfc')
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
@@ -47,28 +37,12 @@ const asctime = (ms: number): string => {
 }
 const imf = (ms: number): string => new Date(ms).toUTCString()
 
-/** One call, body read; without the Response itself, so a failed match prints plain fields. */
-async function get(c: Client, url: string, init?: Parameters<Client['fetch']>[1]) {
-  const { status, text, headers, cache } = await fetchAll(c, url, init)
-  return { status, text, headers, cache }
-}
+const get = plainGet
+const path = uniquePath
 
-let paths = 0
-/** A fresh path per test and store, so the stores' runs never see each other's entries. */
-function path(name: string): string {
-  return `/${name}-${++paths}`
-}
-
-describe.each([
-  ['memory', false],
-  ['redis', true],
-] as const)('%s store', (_name, useRedis) => {
-  const skip = useRedis && !withRedis
-
-  function client(options: Omit<ClientOptions, 'cache'> = {}, cache: CacheOptions = {}): Client {
-    const store = useRedis ? { store: redisStore({ url: redis!.url, prefix: `rfc${process.pid}-${++prefixes}:`, commandTimeoutMs: 2000 }) } : {}
-    return fixture.client({ retry: false, ...options }, { ...store, ...cache })
-  }
+describe.each(STORES)('%s store', (_name, useRedis) => {
+  const skip = useRedis && !stores.redisAvailable
+  const client = (options?: Omit<ClientOptions, 'cache'>, cache?: CacheOptions): Client => stores.client(useRedis, options, cache)
 
   describe.skipIf(skip)('RFC 9111 §3: explicit freshness makes any final status storable', () => {
     it.each([400, 404, 410, 500, 502, 503, 504, 599])('%i with max-age is stored and served', async (status) => {

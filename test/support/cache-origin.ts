@@ -6,9 +6,19 @@
  */
 import type http from 'node:http'
 import { afterAll, afterEach, beforeAll } from 'vitest'
-import { createClient, getCallInfo, type CacheOptions, type CacheStatus, type Client, type ClientOptions, type SafeRequestInit } from '../../src/index.js'
+import {
+  createClient,
+  getCallInfo,
+  redisStore,
+  type CacheOptions,
+  type CacheStatus,
+  type Client,
+  type ClientOptions,
+  type SafeRequestInit,
+} from '../../src/index.js'
 import { SharedClock } from './clocks.js'
 import { until } from './waiting.js'
+import { redisAvailable, startRedis, type RedisServer } from './redis.js'
 import { LOOPBACK, startHttpServer, type TestServer } from './servers.js'
 
 /** One route: `n` is this path's request number, from 1. */
@@ -124,4 +134,49 @@ export function useCacheFixture(originCount = 1): CacheFixture {
       return c
     },
   }
+}
+
+/** The stores a conformance file runs every case on: the memory store and a real redis-server. */
+export const STORES = [
+  ['memory', false],
+  ['redis', true],
+] as const
+
+export interface StoreMatrix {
+  /** Whether redis-server is installed (the Redis runs are skipped otherwise). */
+  readonly redisAvailable: boolean
+  /** A client of the fixture, retries off, on the memory store or on its own Redis key prefix. */
+  client(useRedis: boolean, options?: Omit<ClientOptions, 'cache'>, cache?: CacheOptions): Client
+}
+
+/** One redis-server for the file (started before its tests when installed), and clients on either store. */
+export function useStoreMatrix(fixture: CacheFixture, prefix: string): StoreMatrix {
+  const available = redisAvailable()
+  let redis: RedisServer | undefined
+  let prefixes = 0
+  beforeAll(async () => {
+    if (available) redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+  return {
+    redisAvailable: available,
+    client(useRedis, options = {}, cache = {}) {
+      const store = useRedis ? { store: redisStore({ url: redis!.url, prefix: `${prefix}${process.pid}-${++prefixes}:`, commandTimeoutMs: 2000 }) } : {}
+      return fixture.client({ retry: false, ...options }, { ...store, ...cache })
+    },
+  }
+}
+
+/** One call, body read; without the Response itself, so a failed match prints plain fields. */
+export async function plainGet(c: Client, url: string, init?: SafeRequestInit): Promise<Omit<Got, 'response'>> {
+  const { status, text, headers, cache } = await get(c, url, init)
+  return { status, text, headers, cache }
+}
+
+let paths = 0
+/** A fresh path per test and store, so the stores' runs never see each other's entries. */
+export function uniquePath(name: string): string {
+  return `/${name}-${++paths}`
 }
