@@ -164,6 +164,23 @@ describe.skipIf(!canRun)('cache entries are judged against the reading client ad
     expect(counts.get('/configure')).toBe(1)
   })
 
+  it("extend(): a stricter child shares the parent's cache but not the entries its policy refuses; a looser parent still reads them", async () => {
+    const parent = client({ policy: LOOSE, cache: { now: clock.now } })
+    const child = parent.extend({ policy: {} })
+    clients.push(child)
+    expect(await (await parent.fetch(url('/extend'))).text()).toBe('internal secret #1')
+    await rejectsWith(child.fetch(url('/extend')), 'ERR_ADDRESS_BLOCKED')
+    await rejectsWith(child.fetch(url('/extend'), { cache: 'force-cache' }), 'ERR_ADDRESS_BLOCKED')
+    expect((await child.fetch(url('/extend'), { cache: 'only-if-cached' })).status).toBe(504)
+    // The other way round: what a strict child may store, a looser grandchild may read.
+    const loose = child.extend({ policy: LOOSE })
+    clients.push(loose)
+    const hit = await loose.fetch(url('/extend'))
+    expect(getCallInfo(hit)?.cache).toBe('hit')
+    expect(await hit.text()).toBe('internal secret #1')
+    expect(counts.get('/extend')).toBe(1)
+  })
+
   it('a request waiting on a coalesced flight started under a looser policy is refused', async () => {
     const a = client({ policy: LOOSE, cache: { now: clock.now } })
     const held = gate()
