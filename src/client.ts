@@ -147,7 +147,7 @@ function clientFacade(registry: Registry, first: Generation, switches: OriginSwi
   }
 
   async function fetch(input: FetchInput, init?: SafeRequestInit): Promise<Response> {
-    if (closed) throw new SafeFetchError('ERR_CLIENT_CLOSED', 'this safefetch client was closed')
+    ensureOpen()
     const generation = current
     const clientOptions = generation.options
     // Counted from the first line: a close() or configure() made while the request is still being
