@@ -99,11 +99,7 @@ export class InFlightCalls {
   /** Waits up to `timeoutMs` for every call to end, then fails the rest with ERR_CLIENT_CLOSED. */
   async drain(timeoutMs: number): Promise<void> {
     if (this.count === 0) return
-    const idle = new Promise<boolean>((resolve) => (this.onIdle = () => resolve(true)))
-    if (timeoutMs === Infinity) {
-      await idle
-      return
-    }
+    const idle = new Promise<void>((resolve) => (this.onIdle = resolve))
     if (!(await within(idle, timeoutMs))) {
       this.closedError = new SafeFetchError(
         'ERR_CLIENT_CLOSED',
