@@ -48,11 +48,15 @@ export function dialRace<T>(addresses: readonly string[], options: DialRaceOptio
   let lastError: Error | undefined
   let timer: NodeJS.Timeout | undefined
 
-  const decide = (error: Error | undefined, value?: T): void => {
+  /** Ends the race: no timer, no attempt left running. */
+  const stopAll = (): void => {
     decided = true
     if (timer !== undefined) clearTimeout(timer)
     for (const stop of running) stop()
     running.clear()
+  }
+  const decide = (error: Error | undefined, value?: T): void => {
+    stopAll()
     options.done(error, value)
   }
 
@@ -96,11 +100,7 @@ export function dialRace<T>(addresses: readonly string[], options: DialRaceOptio
 
   startNext()
   return () => {
-    if (decided) return
-    decided = true
-    if (timer !== undefined) clearTimeout(timer)
-    for (const stop of running) stop()
-    running.clear()
+    if (!decided) stopAll()
   }
 }
 
