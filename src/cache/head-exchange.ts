@@ -11,14 +11,14 @@
 import type { CallContext } from '../context.js'
 import { discardBody, type Handler } from '../pipeline.js'
 import type { OutboundRequest, RawResponse } from '../types.js'
-import { carriesCredentials, parseVary } from './cache-key.js'
+import { parseVary } from './cache-key.js'
 import { staleIfErrorAllows, type RequestPolicy } from './cache-request.js'
-import { headSelects, isStorable } from './cache-semantics.js'
+import { headSelects } from './cache-semantics.js'
 import type { ResponseRecord } from './cache-store.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { responseFromRecord } from './hit-response.js'
 import type { HttpCache, Lookup } from './http-cache.js'
-import { mayStandIn, refreshed, rulesFor, storeTtl } from './origin-exchange.js'
+import { mayStandIn, mayStore, refreshed, rulesFor, storeTtl } from './origin-exchange.js'
 
 export async function headExchange(
   next: Handler,
@@ -84,8 +84,7 @@ function freshen(
     return
   }
   const mode = rulesFor(cache, found)
-  const credentials = mode === 'shared' && carriesCredentials(req.headers, cache.options.partitionHeaders)
-  if (!isStorable(mode, 'HEAD', 200, req.headers, response.headers, credentials)) return
+  if (!mayStore(cache, mode, req, 200, response.headers)) return
   // The body came from the stored exchange, the fields from this one: a reader must be allowed both.
   const addresses = address === undefined ? undefined : mergeAddresses(stored.addresses, address)
   if (addresses === undefined) return

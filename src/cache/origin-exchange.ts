@@ -100,8 +100,7 @@ export async function exchange(
       // for this request: a 304 to a request with credentials is such a response too (§3.5), and
       // the fields it carries may be that user's own — written into a shared entry, the next
       // visitor would get them.
-      const credentials = mode === 'shared' && carriesCredentials(req.headers, cache.options.partitionHeaders)
-      const storable = isStorable(mode, 'GET', stored.status, req.headers, updated.headers, credentials)
+      const storable = mayStore(cache, mode, req, stored.status, updated.headers)
       if (found.ns !== undefined && addresses !== undefined && storable) cache.save(found, updated, storeTtl(updated, cache, responseTime))
       const served = responseFromRecord(updated, req.url, responseTime, true)
       // A cookie the 304 sets is this caller's own (it is only kept out of the shared entry).
@@ -207,6 +206,16 @@ export function rulesFor(cache: HttpCache, found: Lookup): CacheMode {
 }
 
 /**
+ * May this exchange's response be stored (or update a stored one) under the entry's rules `mode`?
+ * The one place the §3.5 credentials rule is applied: under the shared rules, a request with
+ * Cookie or an API key (partitionHeaders) is treated like one with Authorization.
+ */
+export function mayStore(cache: HttpCache, mode: CacheMode, req: OutboundRequest, status: number, responseHeaders: RawResponse['headers']): boolean {
+  const credentials = mode === 'shared' && carriesCredentials(req.headers, cache.options.partitionHeaders)
+  return isStorable(mode, req.method, status, req.headers, responseHeaders, credentials)
+}
+
+/**
  * How long to keep an entry: while fresh, plus its stale windows, plus `keepStaleMs` — past
  * freshness an entry with validators can be revalidated with a 304, and any entry may still be
  * served stale to a request that accepts it (`max-stale`, RFC 9111 §5.2.1.2; `force-cache`,
@@ -239,9 +248,7 @@ function storeResponse(
     return { response, status: 'miss', shared: undefined }
   }
   const mode = rulesFor(cache, found)
-  // Shared rules: a request with Cookie or an API key is treated like one with Authorization (§3.5).
-  const credentials = mode === 'shared' && carriesCredentials(req.headers, options.partitionHeaders)
-  if (!store || !isStorable(mode, req.method, response.status, req.headers, response.headers, credentials)) {
+  if (!store || !mayStore(cache, mode, req, response.status, response.headers)) {
     return { response, status: 'miss', shared: undefined }
   }
   const vary = parseVary(response.headers['vary'])
