@@ -50,10 +50,11 @@ export function resolveTarget(input: string | URL, options: ResolvedClientOption
 function checkOrigin(url: URL, options: ResolvedClientOptions): URL {
   const base = options.baseUrl
   if (base !== undefined && !options.allowAbsoluteUrls && url.origin !== base.origin) {
+    const shown = redactUrlForError(url)
     throw new SafeFetchError(
       'ERR_URL_BLOCKED',
-      `${redactUrlForError(url)} is outside baseUrl ${base.origin}; pass allowAbsoluteUrls: true to allow absolute URLs to other origins`,
-      { url: redactUrlForError(url) },
+      `${shown} is outside baseUrl ${base.origin}; pass allowAbsoluteUrls: true to allow absolute URLs to other origins`,
+      { url: shown },
     )
   }
   return url

@@ -150,9 +150,8 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/
  */
 export function toResponse(raw: RawResponse, redirected: boolean): Response {
   if (raw.status < 200 || raw.status > 599) {
-    throw new SafeFetchError('ERR_BAD_RESPONSE', `${redactUrlForError(raw.url)} answered with status ${raw.status}, outside 200–599`, {
-      url: redactUrlForError(raw.url),
-    })
+    const shown = redactUrlForError(raw.url)
+    throw new SafeFetchError('ERR_BAD_RESPONSE', `${shown} answered with status ${raw.status}, outside 200–599`, { url: shown })
   }
   const pairs: [string, string][] = []
   const headers = raw.headers

@@ -61,13 +61,10 @@ export const redirectLayer: Layer = (next: Handler): Handler =>
       }
       if (hop >= options.max) {
         discardBody(response)
-        throw new SafeFetchError(
-          'ERR_TOO_MANY_REDIRECTS',
-          `${first.method} ${redactUrlForError(first.url, rules)} redirected more than ${options.max} times (redirect.max)`,
-          {
-            url: redactUrlForError(first.url, rules),
-          },
-        )
+        const start = redactUrlForError(first.url, rules)
+        throw new SafeFetchError('ERR_TOO_MANY_REDIRECTS', `${first.method} ${start} redirected more than ${options.max} times (redirect.max)`, {
+          url: start,
+        })
       }
       if (req.url.protocol === 'https:' && target.protocol === 'http:' && !options.allowDowngrade) {
         discardBody(response)
