@@ -13,7 +13,7 @@
 import { lookup as dnsLookup } from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { SafeFetchError, toSafeFetchError } from './errors.js'
-import { allowSuggestion, checkAddress, compileAddressPolicy, reopenedByAllowPrivate, type AddressVerdict } from './net/address-policy.js'
+import { allowSuggestion, checkAddress, compileAddressPolicy, reopenedByAllowPrivate, type AddressVerdict, type DeniedVerdict } from './net/address-policy.js'
 import { guardedLookup } from './net/guarded-lookup.js'
 import { compilePolicy, literalAddress, parseUrl, urlRefusal, type PolicyOptions, type UrlRefusal } from './net/url-policy.js'
 import { redactUrlForError } from './observe/redact.js'
@@ -159,7 +159,13 @@ const DEFAULT_TABLE = compileAddressPolicy({})
 function allowedCheck(address: string): AddressCheck {
   const row = checkAddress(DEFAULT_TABLE, address)
   if (row.allowed) return { address, allowed: true }
-  const check: { -readonly [K in keyof AddressCheck]: AddressCheck[K] } = { address, allowed: true, opened: true, cidr: row.cidr, range: row.range }
+  return withRowDetails({ address, allowed: true, opened: true, cidr: row.cidr, range: row.range }, row)
+}
+
+type MutableAddressCheck = { -readonly [K in keyof AddressCheck]: AddressCheck[K] }
+
+/** Copies the optional fields of the matched row (registry name, reference, embedded IPv4) that are set. */
+function withRowDetails(check: MutableAddressCheck, row: DeniedVerdict): MutableAddressCheck {
   if (row.name !== undefined) check.name = row.name
   if (row.reference !== undefined) check.reference = row.reference
   if (row.embeddedIpv4 !== undefined) check.embeddedIpv4 = row.embeddedIpv4
@@ -177,17 +183,7 @@ function addressCheck(address: string, verdict: AddressVerdict): AddressCheck {
     if (verdict.rule === 'default' && verdict.name !== undefined && reopenedByAllowPrivate(verdict.name))
       fixes.push({ option: 'allowPrivate', action: 'set', value: true })
   }
-  const check: { -readonly [K in keyof AddressCheck]: AddressCheck[K] } = {
-    address,
-    allowed: false,
-    rule: verdict.rule,
-    cidr: verdict.cidr,
-    range: verdict.range,
-  }
-  if (verdict.name !== undefined) check.name = verdict.name
-  if (verdict.reference !== undefined) check.reference = verdict.reference
-  if (verdict.embeddedIpv4 !== undefined) check.embeddedIpv4 = verdict.embeddedIpv4
-  if (verdict.via !== undefined) check.via = verdict.via
+  const check = withRowDetails({ address, allowed: false, rule: verdict.rule, cidr: verdict.cidr, range: verdict.range }, verdict)
   check.fixes = fixes
   return check
 }
