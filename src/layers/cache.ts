@@ -86,7 +86,7 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
       // over this call's limit (stored by a call with a larger one) is a miss, and the origin
       // exchange applies the limit as it would without a cache (ERR_RESPONSE_TOO_LARGE). HEAD has no body.
       const maxBytes = options.maxResponseBytes
-      if (stored !== undefined && method === 'GET' && maxBytes !== undefined && stored.body !== null && stored.body.byteLength > maxBytes) stored = undefined
+      if (stored !== undefined && method === 'GET' && overLimit(stored, maxBytes)) stored = undefined
       if (stored !== undefined) {
         const now = cache.options.now()
         let verdict = evaluate(stored, policy, now)
@@ -138,7 +138,9 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
         shared !== undefined &&
         shared.secondary === cache.secondaryFor(req.headers, shared.vary, found.partition) &&
         // The leader may have run under another policy (a configure() since): judge it for this call.
-        addressesAllowed(addressPolicy, shared.addresses)
+        addressesAllowed(addressPolicy, shared.addresses) &&
+        // ...and under another maxResponseBytes (a per-call option): this caller's limit holds here too.
+        !overLimit(shared, maxBytes)
       ) {
         const now = cache.options.now()
         if (evaluate(shared, policy, now) !== 'revalidate') {
@@ -149,6 +151,11 @@ export function cacheLayer({ cache, addressPolicy }: CacheLayerOptions): Layer {
       // Nothing we may reuse came of it (not storable, another variant, must revalidate): go alone.
       return fromOrigin(next, req, ctx, cache, found, stored, policy)
     }
+}
+
+/** A stored body over the call's maxResponseBytes: not served (the origin exchange applies the limit). */
+function overLimit(record: ResponseRecord, maxBytes: number | undefined): boolean {
+  return maxBytes !== undefined && record.body !== null && record.body.byteLength > maxBytes
 }
 
 /** The stored response shaped by the request's conditions or range; undefined: ask the origin. */

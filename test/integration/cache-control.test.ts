@@ -10,6 +10,7 @@ import { getCallInfo } from '../../src/index.js'
 import { gate, until } from '../support/waiting.js'
 import { get, useCacheFixture, type Origin } from '../support/cache-origin.js'
 import { reply } from '../support/replies.js'
+import { rejectsWith } from '../support/assertions.js'
 
 const fixture = useCacheFixture(2)
 const { clock, client } = fixture
@@ -246,6 +247,27 @@ describe('request coalescing', () => {
     const texts = await Promise.all(Array.from({ length: 5 }, async () => (await c.fetch(url)).text()))
     expect(new Set(texts).size).toBe(5)
     expect(origin.count('/stampede-no-store')).toBe(5)
+  })
+
+  it('a waiter whose maxResponseBytes the shared body exceeds is not served it: it asks the origin under its own limit', async () => {
+    const held = gate()
+    const url = origin.route('/stampede-limit', (_req, res, n) => {
+      void held.promise.then(() => reply(res, 200, { 'cache-control': 'max-age=600' }, `a body of 20 bytes ${n}`))
+    })
+    const c = client()
+    const leader = c.fetch(url)
+    await until(() => origin.count('/stampede-limit') >= 1, 'the first request')
+    const waiter = c.fetch(url, { maxResponseBytes: 5 })
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(origin.count('/stampede-limit')).toBe(1)
+    held.open()
+    expect(await (await leader).text()).toBe('a body of 20 bytes 1')
+    // Before: served the leader's 20 bytes as a hit. Now its own exchange, whose body fails its limit.
+    await rejectsWith(
+      waiter.then((r) => r.text()),
+      'ERR_RESPONSE_TOO_LARGE',
+    )
+    expect(origin.count('/stampede-limit')).toBe(2)
   })
 })
 
