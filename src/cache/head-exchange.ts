@@ -18,7 +18,7 @@ import type { ResponseRecord } from './cache-store.js'
 import { exchangeAddress, mergeAddresses } from './entry-addresses.js'
 import { responseFromRecord } from './hit-response.js'
 import type { HttpCache, Lookup } from './http-cache.js'
-import { mayStandIn, mayStore, refreshed, rulesFor, storeTtl } from './origin-exchange.js'
+import { acceptsStandIn, mayStandIn, mayStore, refreshed, rulesFor, storeTtl } from './origin-exchange.js'
 
 export async function headExchange(
   next: Handler,
@@ -31,8 +31,7 @@ export async function headExchange(
 ): Promise<RawResponse> {
   ctx.record.cache = 'miss'
   if (stored === undefined) return next(req, ctx)
-  // A client that demanded validation gets no stand-in, unless it said how stale it accepts (RFC 5861 §4).
-  const standIn = !policy.revalidate || policy.staleIfError !== undefined
+  const standIn = acceptsStandIn(policy)
   const requestTime = cache.options.now()
   const log = ctx.record.attemptLog
   const logStart = log.length

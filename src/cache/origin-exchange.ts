@@ -69,10 +69,7 @@ export async function exchange(
   const now = cache.options.now
   const conditional = stored === undefined ? undefined : conditionalHeaders(req.headers, stored.headers)
   const sent = conditional === undefined ? req : { url: req.url, method: req.method, headers: conditional, body: req.body }
-  // A client that demanded validation (no-cache) gets an error rather than a stale stand-in —
-  // unless the same request said how stale an answer it accepts when the origin fails (RFC 5861
-  // §4 request form: "willing to accept a stale response if the check for a fresh one fails").
-  const fallback = policy.revalidate && policy.staleIfError === undefined ? undefined : stored
+  const fallback = acceptsStandIn(policy) ? stored : undefined
   const requestTime = now()
   const log = ctx.record.attemptLog
   const logStart = log.length
@@ -122,6 +119,15 @@ export async function exchange(
   // other caller expects it decoded (and vice versa, see the cache layer).
   const store = policy.store && !(ctx.options.decompress === false && hasContentCoding(response.headers))
   return storeResponse(req, response, cache, found, store && address !== undefined, address ?? '', requestTime, responseTime)
+}
+
+/**
+ * A client that demanded validation (no-cache) gets an error rather than a stale stand-in — unless
+ * the same request said how stale an answer it accepts when the origin fails (RFC 5861 §4 request
+ * form: "willing to accept a stale response if the check for a fresh one fails").
+ */
+export function acceptsStandIn(policy: RequestPolicy): boolean {
+  return !policy.revalidate || policy.staleIfError !== undefined
 }
 
 /**
